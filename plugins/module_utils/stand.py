@@ -1,0 +1,1310 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure stand logic of deploystand.proxmox: input validation, naming and markers, placement,
+template resolution, bridge and VMID allocation, EcoRouter MACs and the deploy plan.
+
+Standard library only: no Ansible import and no HTTP, so modules, filters, the report and the
+unit tests all share exactly this code. Bad input never raises here; it comes back as a list
+of messages that each start with the field they are about (``users[3]: ...``,
+``stand.machines[0].networks[1].bridge: ...``). The helpers that can only fail on an internal
+contract violation or an impossible request raise ``StandError``.
+
+See docs/stand-model.md for the input reference and the reasons behind each rule.
+"""
+from __future__ import absolute_import, division, print_function
+
+import difflib
+import re
+import secrets
+import string
+
+__metaclass__ = type
+
+MANAGED_TAG = 'deploystand'
+MARKER_PREFIX = 'deploystand'
+ECOROUTER_OUI = '1C:87:76:40'
+MAX_NICS = 8
+MAC_VMID_MODULUS = 8192      # 8192 VMIDs x 8 NICs = the 65536 addresses of the last two octets
+
+DEFAULT_VMID_RANGE = [10000, 19999]
+DEFAULT_BRIDGE_RANGE = [1000, 9999]
+DEFAULT_ROLE = 'PVEVMAdmin'
+DEFAULT_MANAGEMENT_BRIDGE = 'vmbr0'
+
+STAND_KEYS = ('name', 'clone', 'vmid_range', 'bridge_range', 'start', 'node', 'role',
+              'management_bridge', 'storage', 'format', 'machines')
+MACHINE_KEYS = ('name', 'device_type', 'template', 'template_vmid', 'template_node',
+                'networks', 'full_clone', 'storage', 'format')
+NETWORK_KEYS = ('bridge', 'link_down')
+USER_KEYS = ('name', 'password', 'node')
+
+CLONE_MODES = ('linked', 'full')
+DEVICE_TYPES = ('linux', 'ecorouter')
+DISK_FORMATS = ('raw', 'qcow2', 'vmdk')
+
+STAND_NAME_RE = re.compile(r'^[a-z][a-z0-9-]*$')
+STAND_NAME_MAX = 20
+MACHINE_NAME_RE = re.compile(r'^[a-z0-9]([a-z0-9-]*[a-z0-9])?$')
+REALM_RE = re.compile(r'^[A-Za-z][A-Za-z0-9.\-_]+$')
+USER_NAME_FORBIDDEN_RE = re.compile(r'[\s:/]')
+POOL_ID_RE = re.compile(r'^[A-Za-z][A-Za-z0-9.\-_]*$')
+DNS_LABEL_RE = re.compile(r'^[a-z0-9]([a-z0-9-]*[a-z0-9])?$')
+DNS_LABEL_MAX = 63
+ALIAS_RE = re.compile(r'^[a-z][a-z0-9_]{0,14}$')
+VMBR_RE = re.compile(r'^vmbr(\d+)$')
+BRIDGE_ID_RE = re.compile(r'^[-_.\w]+$')       # pve-bridge-id, what a NIC's bridge= accepts
+ROLE_RE = re.compile(r'^[A-Za-z0-9.\-_]+$')
+NODE_RE = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9.\-]*[A-Za-z0-9])?$')
+STORAGE_RE = re.compile(r'^[A-Za-z][A-Za-z0-9\-_.]*[A-Za-z0-9]$')
+MAC_RE = re.compile(r'^[a-f0-9][02468ace](:[a-f0-9]{2}){5}$', re.IGNORECASE)
+
+VMID_MIN, VMID_MAX = 100, 999999999
+BRIDGE_NUMBER_MAX = 9999          # vmbr0..vmbr9999: the bridge name every PVE 8.x/9.x accepts
+USERID_LEN = (3, 64)
+PASSWORD_LEN = (8, 64)
+
+PASSWORD_ALPHABET = ''.join(c for c in string.ascii_letters + string.digits if c not in '0Oo1lI')
+
+_TRUE_STRINGS = ('true', 'yes', 'on', '1')
+_FALSE_STRINGS = ('false', 'no', 'off', '0')
+
+
+class StandError(Exception):
+    """A request the stand logic cannot satisfy (exhausted range, unresolvable template...)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Markers, tags and names (DESIGN §2)
+# ---------------------------------------------------------------------------------------------
+
+def stand_tag(stand):
+    return 'stand-%s' % stand
+
+
+def user_marker(stand):
+    return '%s:%s' % (MARKER_PREFIX, stand)
+
+
+def pool_marker(stand, userid):
+    return '%s:%s' % (user_marker(stand), userid)
+
+
+def bridge_marker(stand, userid, alias):
+    return '%s:%s' % (pool_marker(stand, userid), alias)
+
+
+def _marker_tokens(text):
+    """Whitespace-separated tokens of a comment that look like our markers."""
+    if not text:
+        return []
+    return [t for t in str(text).split() if t.startswith(MARKER_PREFIX + ':')]
+
+
+def parse_marker(text):
+    """First well-formed marker in a free-text comment, as {'stand', 'userid', 'alias'}.
+
+    Missing parts are None; returns None when the text holds no marker."""
+    for token in _marker_tokens(text):
+        parts = token.split(':')[1:]
+        if not 1 <= len(parts) <= 3 or not STAND_NAME_RE.match(parts[0]):
+            continue
+        userid = parts[1] if len(parts) > 1 else None
+        alias = parts[2] if len(parts) > 2 else None
+        if userid is not None and '@' not in userid:
+            continue
+        if alias is not None and not alias:
+            continue
+        return {'stand': parts[0], 'userid': userid, 'alias': alias}
+    return None
+
+
+def owns(comment, marker):
+    """True when the comment carries exactly this marker as a whole token.
+
+    A prefix is not enough: 'deploystand:net' does not own 'deploystand:netlab:...', and a user
+    marker does not own a pool marker of the same stand."""
+    return marker in _marker_tokens(comment)
+
+
+def split_userid(userid):
+    """'student1@pve' -> ('student1', 'pve'); without '@' the realm is None.
+
+    Splits at the last '@', as PVE's userid regex does (the name part may hold '@')."""
+    name, sep, realm = str(userid).rpartition('@')
+    if not sep:
+        return str(userid), None
+    return name, realm
+
+
+def pool_id(stand, userid):
+    """`<stand>-<user name>`; starts with a letter because stand names do (PVE 9 rule)."""
+    return '%s-%s' % (stand, split_userid(userid)[0])
+
+
+def pool_id_problem(stand, userid):
+    """Why `pool_id(stand, userid)` would be refused by PVE, or None."""
+    pid = pool_id(stand, userid)
+    if not POOL_ID_RE.match(pid):
+        return ("gives pool id %r, which PVE refuses (letters, digits, '.', '-' and '_' only, "
+                "starting with a letter)" % pid)
+    return None
+
+
+def dns_user_part(userid):
+    """The user name as it appears in VM names: lower-case, '_' and '.' mapped to '-'."""
+    return split_userid(userid)[0].lower().replace('_', '-').replace('.', '-')
+
+
+def vm_name_problem(userid, machine):
+    """Why `<user>-<machine>` cannot be a PVE dns-name label, or None."""
+    name = '%s-%s' % (dns_user_part(userid), machine)
+    if len(name) > DNS_LABEL_MAX:
+        return 'gives VM name %r, longer than %d characters' % (name, DNS_LABEL_MAX)
+    if not DNS_LABEL_RE.match(name):
+        return ("gives VM name %r, which is not a DNS label (after mapping '_' and '.' to '-', "
+                "only a-z, 0-9 and '-' are allowed, not at the start or end)" % name)
+    return None
+
+
+def vm_name(userid, machine):
+    """`<user name>-<machine>` as a DNS label; raises StandError when it cannot be one."""
+    problem = vm_name_problem(userid, machine)
+    if problem:
+        raise StandError('%s: %s' % (userid, problem))
+    return '%s-%s' % (dns_user_part(userid), machine)
+
+
+# ---------------------------------------------------------------------------------------------
+# Small input helpers
+# ---------------------------------------------------------------------------------------------
+
+def _type_name(value):
+    return 'null' if value is None else type(value).__name__
+
+
+def _unknown_keys(field, mapping, allowed):
+    errors = []
+    for key in mapping:
+        if key in allowed:
+            continue
+        close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+        hint = " (did you mean '%s'?)" % close[0] if close else ' (allowed: %s)' % ', '.join(allowed)
+        errors.append('%s: unknown key %r%s' % (field, key, hint))
+    return errors
+
+
+def _as_bool(value):
+    """bool, or the strings Ansible treats as booleans (surveys and -e give strings); else None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in _TRUE_STRINGS:
+            return True
+        if low in _FALSE_STRINGS:
+            return False
+    return None
+
+
+def _as_int(value):
+    """int, or a string of digits; bool is not an int here."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _bool_field(field, raw, key, default, errors):
+    if raw.get(key) is None:
+        return default
+    value = _as_bool(raw[key])
+    if value is None:
+        errors.append('%s.%s: expected true or false, got %r' % (field, key, raw[key]))
+        return default
+    return value
+
+
+def _choice_field(field, raw, key, choices, default, errors):
+    value = raw.get(key)
+    if value is None:
+        return default
+    if value not in choices:
+        close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.6)
+        hint = " (did you mean '%s'?)" % close[0] if close else ''
+        errors.append('%s.%s: %r is not one of %s%s' % (field, key, value, ', '.join(choices), hint))
+        return default
+    return value
+
+
+def _string_field(field, raw, key, pattern, rule, errors, default=None):
+    value = raw.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, str) or not pattern.match(value):
+        errors.append('%s.%s: %r is invalid (%s)' % (field, key, value, rule))
+        return default
+    return value
+
+
+def _range_field(field, raw, key, default, lowest, highest, errors):
+    value = raw.get(key)
+    if value is None:
+        return list(default)
+    bounds = [_as_int(v) for v in value] if isinstance(value, (list, tuple)) else []
+    if len(bounds) != 2 or None in bounds:
+        errors.append('%s.%s: expected [low, high] (two integers), got %r' % (field, key, value))
+        return list(default)
+    lo, hi = bounds
+    if not lowest <= lo <= hi <= highest:
+        errors.append('%s.%s: [%d, %d] must satisfy %d <= low <= high <= %d'
+                      % (field, key, lo, hi, lowest, highest))
+        return list(default)
+    return [lo, hi]
+
+
+def _unique(messages):
+    seen = set()
+    out = []
+    for message in messages:
+        if message not in seen:
+            seen.add(message)
+            out.append(message)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# users
+# ---------------------------------------------------------------------------------------------
+
+def _userid_problems(userid):
+    if not userid:
+        return ['is empty']
+    name, realm = split_userid(userid)
+    if realm is None:
+        return ['%r has no realm (expected name@realm, e.g. %s@pve)' % (userid, userid)]
+    problems = []
+    if not name:
+        problems.append('%r has an empty name before the @' % userid)
+    elif USER_NAME_FORBIDDEN_RE.search(name):
+        problems.append('%r: the name part may not contain whitespace, \':\' or \'/\'' % userid)
+    if not REALM_RE.match(realm):
+        problems.append("%r: realm %r is invalid (a letter, then letters, digits, '.', '-' or '_'; "
+                        "at least 2 characters)" % (userid, realm))
+    if not USERID_LEN[0] <= len(userid) <= USERID_LEN[1]:
+        problems.append('%r: a PVE userid is %d-%d characters, this one has %d'
+                        % (userid, USERID_LEN[0], USERID_LEN[1], len(userid)))
+    return problems
+
+
+def _normalize_user(field, entry, errors):
+    """One users[] entry -> student dict, or None when it is unusable."""
+    if isinstance(entry, str):
+        entry = {'name': entry}
+    elif not isinstance(entry, dict):
+        errors.append("%s: expected 'name@realm' or a mapping with name, got %s"
+                      % (field, _type_name(entry)))
+        return None
+    before = len(errors)
+    errors.extend(_unknown_keys(field, entry, USER_KEYS))
+    userid = entry.get('name')
+    if userid is None:
+        errors.append("%s.name: is required (name@realm, e.g. student1@pve)" % field)
+        return None
+    if not isinstance(userid, str):
+        errors.append('%s.name: expected a string name@realm, got %s' % (field, _type_name(userid)))
+        return None
+    userid = userid.strip()
+    errors.extend('%s: %s' % (field, p) for p in _userid_problems(userid))
+    password = entry.get('password')
+    if password is not None:
+        if not isinstance(password, str):
+            errors.append('%s.password: expected a string, got %s' % (field, _type_name(password)))
+        elif not PASSWORD_LEN[0] <= len(password) <= PASSWORD_LEN[1]:
+            # never echo the password itself
+            errors.append('%s.password: must be %d-%d characters (PVE rule), got %d'
+                          % (field, PASSWORD_LEN[0], PASSWORD_LEN[1], len(password)))
+    node = entry.get('node')
+    if node is not None and (not isinstance(node, str) or not NODE_RE.match(node)):
+        errors.append('%s.node: %r is not a node name' % (field, node))
+    if len(errors) > before:
+        return None
+    name, realm = split_userid(userid)
+    return {'userid': userid, 'name': name, 'realm': realm, 'password': password, 'node': node}
+
+
+def normalize_users(raw):
+    """The `users` value -> (students, errors).
+
+    students: [{'userid', 'name', 'realm', 'password' (None if not given), 'node' (None), 'index'}]
+    in input order; entries with problems are left out and described in errors."""
+    if raw is None:
+        return [], ["users: is required (a list of 'name@realm' strings or mappings)"]
+    if not isinstance(raw, (list, tuple)):
+        return [], ["users: expected a list of 'name@realm' strings or mappings, got %s"
+                    % _type_name(raw)]
+    if not raw:
+        return [], ['users: the list is empty; give at least one student']
+    errors = []
+    students = []
+    first_seen = {}
+    for index, entry in enumerate(raw):
+        field = 'users[%d]' % index
+        student = _normalize_user(field, entry, errors)
+        if student is None:
+            continue
+        if student['userid'] in first_seen:
+            errors.append('%s: %r is listed twice (first at users[%d])'
+                          % (field, student['userid'], first_seen[student['userid']]))
+            continue
+        first_seen[student['userid']] = index
+        student['index'] = index
+        students.append(student)
+    return students, errors
+
+
+# ---------------------------------------------------------------------------------------------
+# stand
+# ---------------------------------------------------------------------------------------------
+
+def _normalize_network(field, entry, errors):
+    if isinstance(entry, str):          # shorthand: networks: [lan, vmbr0]
+        entry = {'bridge': entry}
+    if not isinstance(entry, dict):
+        errors.append('%s: expected a mapping {bridge: name}, got %s' % (field, _type_name(entry)))
+        return None
+    errors.extend(_unknown_keys(field, entry, NETWORK_KEYS))
+    bridge = entry.get('bridge')
+    if bridge is None:
+        errors.append('%s.bridge: is required (an existing bridge such as vmbr0, or an alias '
+                      'such as lan)' % field)
+        return None
+    if not isinstance(bridge, str) or not BRIDGE_ID_RE.match(bridge):
+        errors.append("%s.bridge: %r is not a bridge name or alias (letters, digits, '_', '-', '.')"
+                      % (field, bridge))
+        return None
+    link_down = _bool_field(field, entry, 'link_down', False, errors)
+    return {'bridge': bridge, 'link_down': link_down}
+
+
+def _normalize_template_source(field, raw, machine, errors):
+    template = raw.get('template')
+    vmid_raw = raw.get('template_vmid')
+    node = raw.get('template_node')
+    if template is not None and vmid_raw is not None:
+        errors.append('%s: give either template (a name) or template_vmid, not both' % field)
+    elif template is None and vmid_raw is None:
+        errors.append('%s.template: is required (a template name, or template_vmid with '
+                      'template_node)' % field)
+    if template is not None and (not isinstance(template, str) or not template.strip()):
+        errors.append('%s.template: expected a template name, got %r' % (field, template))
+        template = None
+    vmid = None
+    if vmid_raw is not None:
+        vmid = _as_int(vmid_raw)
+        if vmid is None or not VMID_MIN <= vmid <= VMID_MAX:
+            errors.append('%s.template_vmid: %r is not a VMID (%d-%d)'
+                          % (field, vmid_raw, VMID_MIN, VMID_MAX))
+            vmid = None
+    if node is not None:
+        if vmid_raw is None:
+            errors.append('%s.template_node: only goes with template_vmid' % field)
+        elif not isinstance(node, str) or not NODE_RE.match(node):
+            errors.append('%s.template_node: %r is not a node name' % (field, node))
+            node = None
+    machine.update(template=template, template_vmid=vmid, template_node=node)
+
+
+def _normalize_machine(field, raw, errors):
+    if not isinstance(raw, dict):
+        errors.append('%s: expected a mapping, got %s' % (field, _type_name(raw)))
+        return None
+    errors.extend(_unknown_keys(field, raw, MACHINE_KEYS))
+    name = raw.get('name')
+    if name is None:
+        errors.append('%s.name: is required' % field)
+    elif not isinstance(name, str) or not MACHINE_NAME_RE.match(name):
+        errors.append("%s.name: %r is invalid (a-z, 0-9 and '-', not starting or ending with '-')"
+                      % (field, name))
+    device_type = _choice_field(field, raw, 'device_type', DEVICE_TYPES, 'linux', errors)
+    machine = {'name': name, 'device_type': device_type}
+    _normalize_template_source(field, raw, machine, errors)
+    machine['networks'] = _normalize_networks(field, raw.get('networks'), device_type, errors)
+    full_clone = raw.get('full_clone')
+    if full_clone is not None:
+        full_clone = _as_bool(full_clone)
+        if full_clone is None:
+            errors.append('%s.full_clone: expected true or false, got %r' % (field, raw['full_clone']))
+    machine['full_clone'] = full_clone
+    machine['storage'] = _string_field(field, raw, 'storage', STORAGE_RE, 'a storage id', errors)
+    machine['format'] = _choice_field(field, raw, 'format', DISK_FORMATS, None, errors)
+    return machine
+
+
+def _normalize_networks(field, raw, device_type, errors):
+    nfield = field + '.networks'
+    if raw is None:
+        raw = []
+    if not isinstance(raw, (list, tuple)):
+        errors.append('%s: expected a list of {bridge: name}, got %s' % (nfield, _type_name(raw)))
+        return []
+    if device_type == 'linux' and not raw:
+        errors.append('%s: a linux machine needs at least one network' % nfield)
+    total = len(raw) + (1 if device_type == 'ecorouter' else 0)
+    if total > MAX_NICS:
+        extra = " (EcoRouter's management NIC net0 counts)" if device_type == 'ecorouter' else ''
+        errors.append('%s: %d NICs at most%s, got %d' % (nfield, MAX_NICS, extra, total))
+    networks = []
+    for index, entry in enumerate(raw):
+        network = _normalize_network('%s[%d]' % (nfield, index), entry, errors)
+        if network is not None:
+            networks.append(network)
+    return networks
+
+
+def _normalize_machines(raw, errors):
+    if raw is None:
+        errors.append('stand.machines: is required (a non-empty list of machines)')
+        return []
+    if not isinstance(raw, (list, tuple)) or not raw:
+        errors.append('stand.machines: expected a non-empty list of machines, got %r' % (raw,))
+        return []
+    machines = []
+    first_seen = {}
+    for index, entry in enumerate(raw):
+        field = 'stand.machines[%d]' % index
+        machine = _normalize_machine(field, entry, errors)
+        if machine is None:
+            continue
+        name = machine['name']
+        if isinstance(name, str) and name in first_seen:
+            errors.append('%s.name: %r is used twice (first at stand.machines[%d])'
+                          % (field, name, first_seen[name]))
+        elif isinstance(name, str):
+            first_seen[name] = index
+        machines.append(machine)
+    return machines
+
+
+def _machine_is_full(stand, machine):
+    if machine.get('full_clone') is not None:
+        return machine['full_clone']
+    return stand.get('clone') == 'full'
+
+
+def _check_full_clone_only_options(stand, errors):
+    for index, machine in enumerate(stand['machines']):
+        if _machine_is_full(stand, machine):
+            continue
+        for key in ('storage', 'format'):
+            if machine.get(key) is not None:
+                errors.append('stand.machines[%d].%s: only for full clones (set full_clone: true '
+                              'on the machine or clone: full on the stand)' % (index, key))
+    any_full = any(_machine_is_full(stand, m) for m in stand['machines'])
+    for key in ('storage', 'format'):
+        if stand.get(key) is not None and not any_full:
+            errors.append('stand.%s: only used by full clones, but every machine is a linked '
+                          'clone (set clone: full or full_clone: true)' % key)
+
+
+def normalize_stand(raw):
+    """The `stand` value -> (stand, errors); stand is None when anything is wrong.
+
+    stand: {'name', 'clone', 'vmid_range', 'bridge_range', 'start', 'node', 'role',
+            'management_bridge', 'storage', 'format', 'machines': [{'name', 'device_type',
+            'template', 'template_vmid', 'template_node', 'networks': [{'bridge', 'link_down'}],
+            'full_clone', 'storage', 'format'}]}"""
+    if not isinstance(raw, dict):
+        return None, ['stand: expected a mapping with name and machines, got %s' % _type_name(raw)]
+    errors = _unknown_keys('stand', raw, STAND_KEYS)
+    name = raw.get('name')
+    if name is None:
+        errors.append('stand.name: is required (a-z, 0-9 and -, e.g. netlab)')
+    elif not isinstance(name, str) or not STAND_NAME_RE.match(name) or len(name) > STAND_NAME_MAX:
+        errors.append("stand.name: %r is invalid (a lower-case letter, then a-z, 0-9 or '-'; at "
+                      "most %d characters)" % (name, STAND_NAME_MAX))
+    stand = {
+        'name': name,
+        'clone': _choice_field('stand', raw, 'clone', CLONE_MODES, 'linked', errors),
+        'vmid_range': _range_field('stand', raw, 'vmid_range', DEFAULT_VMID_RANGE,
+                                   VMID_MIN, VMID_MAX, errors),
+        'bridge_range': _range_field('stand', raw, 'bridge_range', DEFAULT_BRIDGE_RANGE,
+                                     0, BRIDGE_NUMBER_MAX, errors),
+        'start': _bool_field('stand', raw, 'start', True, errors),
+        'node': _string_field('stand', raw, 'node', NODE_RE, 'a node name', errors),
+        'role': _string_field('stand', raw, 'role', ROLE_RE, 'a PVE role id', errors, DEFAULT_ROLE),
+        'management_bridge': _string_field('stand', raw, 'management_bridge', BRIDGE_ID_RE,
+                                           'an existing bridge name', errors,
+                                           DEFAULT_MANAGEMENT_BRIDGE),
+        'storage': _string_field('stand', raw, 'storage', STORAGE_RE, 'a storage id', errors),
+        'format': _choice_field('stand', raw, 'format', DISK_FORMATS, None, errors),
+        'machines': _normalize_machines(raw.get('machines'), errors),
+    }
+    _check_full_clone_only_options(stand, errors)
+    if errors:
+        return None, _unique(errors)
+    return stand, []
+
+
+# ---------------------------------------------------------------------------------------------
+# Cluster fact accessors (facts may have passed through JSON: dict keys can be strings)
+# ---------------------------------------------------------------------------------------------
+
+def _vms(cluster):
+    return list((cluster.get('vms') or {}).values())
+
+
+def _vm_by_id(cluster, vmid):
+    vms = cluster.get('vms') or {}
+    return vms.get(vmid) or vms.get(str(vmid))
+
+
+def _vm_tags(vm):
+    tags = vm.get('tags') or []
+    return parse_tags(tags) if isinstance(tags, str) else [str(t).lower() for t in tags]
+
+
+def _node_info(cluster, node):
+    return (cluster.get('nodes') or {}).get(node)
+
+
+def _online_nodes(cluster):
+    return sorted(n for n, info in (cluster.get('nodes') or {}).items() if info.get('online'))
+
+
+def _node_bridges(cluster, node):
+    return (cluster.get('bridges') or {}).get(node) or {}
+
+
+def _template_storages(cluster, vmid):
+    storages = cluster.get('template_storages') or {}
+    found = storages.get(vmid, storages.get(str(vmid)))
+    return None if found is None else list(found)
+
+
+def _storage_is_shared(cluster, node, storage):
+    info = ((cluster.get('storages') or {}).get(node) or {}).get(storage) or {}
+    return bool(info.get('shared'))
+
+
+def _templates_named(cluster, name):
+    found = [vm for vm in _vms(cluster) if vm.get('template') and vm.get('name') == name]
+    return sorted(found, key=lambda vm: (vm.get('node') or '', int(vm['vmid'])))
+
+
+def _managed_by_deploystand(vm):
+    return MANAGED_TAG in _vm_tags(vm)
+
+
+# ---------------------------------------------------------------------------------------------
+# Templates (DESIGN §4)
+# ---------------------------------------------------------------------------------------------
+
+def _local_storages(cluster, template):
+    """Storages of the template's disks that are not shared (None: disks unknown)."""
+    storages = _template_storages(cluster, template['vmid'])
+    if storages is None:
+        return None
+    return sorted(s for s in storages if not _storage_is_shared(cluster, template['node'], s))
+
+
+def _cross_node_source(cluster, candidates, node):
+    """First candidate whose disks are all on shared storage, else the reason none is."""
+    reasons = []
+    for template in candidates:
+        local = _local_storages(cluster, template)
+        if local == []:
+            return template, None
+        where = ('storage %s, which is not shared' % ', '.join(local) if local
+                 else 'storage that is unknown (no disk list in the cluster facts)')
+        reasons.append('template %r (vmid %s) on node %s uses %s'
+                       % (template.get('name'), template['vmid'], template['node'], where))
+    return None, '; '.join(reasons)
+
+
+def _describe_template(machine):
+    if machine.get('template') is not None:
+        return 'template %r' % machine['template']
+    return 'template_vmid %s' % machine.get('template_vmid')
+
+
+def resolve_template(machine, node, cluster):
+    """Where to clone a machine from for a stand on `node`.
+
+    Returns (template_vmid, source_node, target): target is None for a same-node clone, or
+    `node` for a clone from shared storage on another node. Raises StandError otherwise."""
+    if machine.get('template') is not None:
+        name = machine['template']
+        candidates = _templates_named(cluster, name)
+        if not candidates:
+            raise StandError('%s: no template with this name in the cluster' % _describe_template(machine))
+    else:
+        vm = _vm_by_id(cluster, machine.get('template_vmid'))
+        if vm is None:
+            raise StandError('%s: no VM with this id in the cluster' % _describe_template(machine))
+        if not vm.get('template'):
+            raise StandError('%s: VM %s (%s) is not a template' % (
+                _describe_template(machine), vm['vmid'], vm.get('name')))
+        if machine.get('template_node') and vm.get('node') != machine['template_node']:
+            raise StandError('%s: it is on node %s, not on template_node %s' % (
+                _describe_template(machine), vm.get('node'), machine['template_node']))
+        name = vm.get('name')
+        # the given template first, then same-name replicas
+        candidates = [vm] + [t for t in _templates_named(cluster, name) if t['vmid'] != vm['vmid']]
+    on_node = [t for t in candidates if t.get('node') == node]
+    if on_node:
+        return int(on_node[0]['vmid']), node, None
+    source, reason = _cross_node_source(cluster, candidates, node)
+    if source is not None:
+        return int(source['vmid']), source['node'], node
+    raise StandError('%s: node %s has no replica named %r and it cannot be cloned there: %s '
+                     '(put a copy of the template on %s or move its disks to shared storage)'
+                     % (_describe_template(machine), node, name, reason, node))
+
+
+def _machine_memory(machine, cluster):
+    """Memory a clone of this machine will ask for: its template's maxmem (0 when unknown)."""
+    if machine.get('template') is not None:
+        found = _templates_named(cluster, machine['template'])
+        return max([int(t.get('maxmem') or 0) for t in found] or [0])
+    vm = _vm_by_id(cluster, machine.get('template_vmid')) or {}
+    return int(vm.get('maxmem') or 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Placement (DESIGN §4)
+# ---------------------------------------------------------------------------------------------
+
+def _stand_vms_of(stand, student, cluster):
+    pool = pool_id(stand['name'], student['userid'])
+    tag = stand_tag(stand['name'])
+    return [vm for vm in _vms(cluster) if vm.get('pool') == pool and tag in _vm_tags(vm)]
+
+
+def current_node(stand, student, cluster):
+    """The node a student's existing stand VMs are on (most of them; ties by name), or None."""
+    counts = {}
+    for vm in _stand_vms_of(stand, student, cluster):
+        counts[vm.get('node')] = counts.get(vm.get('node'), 0) + 1
+    if not counts:
+        return None
+    return min(counts, key=lambda n: (-counts[n], n))
+
+
+def _nodes_that_can_host(stand, cluster):
+    """Online nodes where every machine's template resolves, and the reasons for the others."""
+    hosts, reasons = [], []
+    for node in _online_nodes(cluster):
+        problems = []
+        for machine in stand['machines']:
+            try:
+                resolve_template(machine, node, cluster)
+            except StandError as exc:
+                problems.append(str(exc))
+        if problems:
+            reasons.append('%s: %s' % (node, '; '.join(problems)))
+        else:
+            hosts.append(node)
+    return hosts, reasons
+
+
+def _free_memory(cluster, node, placed_memory):
+    info = _node_info(cluster, node) or {}
+    return int(info.get('maxmem') or 0) - int(info.get('mem') or 0) - placed_memory.get(node, 0)
+
+
+def place_students(stand, students, cluster):
+    """{userid: node} for every student.
+
+    Order of rules: keep a stand where its VMs already are; else the student's `node` pin; else
+    `stand.node`; else the online node (that can host the templates) with the most free memory
+    after what this run already placed, ties by node name. Pins are counted before balancing.
+    Raises StandError when a balanced student has no node to go to."""
+    need = sum(_machine_memory(m, cluster) for m in stand['machines'])
+    placed_memory = {}
+    placement = {}
+    balanced = []
+    for student in students:
+        kept = current_node(stand, student, cluster)
+        fixed = student.get('node') or stand.get('node')
+        if kept:
+            placement[student['userid']] = kept
+        elif fixed:
+            placement[student['userid']] = fixed
+            placed_memory[fixed] = placed_memory.get(fixed, 0) + need
+        else:
+            balanced.append(student)
+    if not balanced:
+        return placement
+    hosts, reasons = _nodes_that_can_host(stand, cluster)
+    if not hosts:
+        raise StandError('no online node can host the stand%s'
+                         % (': ' + ' | '.join(reasons) if reasons else ' (no node is online)'))
+    for student in balanced:
+        best = min(hosts, key=lambda n: (-_free_memory(cluster, n, placed_memory), n))
+        placement[student['userid']] = best
+        placed_memory[best] = placed_memory.get(best, 0) + need
+    return placement
+
+
+# ---------------------------------------------------------------------------------------------
+# Bridges (DESIGN §5)
+# ---------------------------------------------------------------------------------------------
+
+def _vmbr_number(iface):
+    match = VMBR_RE.match(iface)
+    return int(match.group(1)) if match else None
+
+
+def allocate_bridges(existing, wanted, bridge_range):
+    """Private bridges on one node.
+
+    existing: {iface: comments}; wanted: [(marker, alias)]. An iface whose comments own a wanted
+    marker is reused (lowest vmbrN first if several), so alias->bridge is stable whatever the
+    class list does; the others get the lowest free vmbrN with N in bridge_range, skipping any
+    name that exists. Returns ({marker: iface}, [(iface, marker)] to create); raises StandError
+    when the range is exhausted."""
+    def sort_key(iface):
+        number = _vmbr_number(iface)
+        return (number is None, number if number is not None else 0, iface)
+
+    mapping = {}
+    missing = []
+    for marker, _alias in wanted:
+        if marker in mapping or marker in missing:
+            continue
+        owned = sorted((i for i, c in existing.items() if owns(c, marker)), key=sort_key)
+        if owned:
+            mapping[marker] = owned[0]
+        else:
+            missing.append(marker)
+    lo, hi = bridge_range
+    free = (('vmbr%d' % n) for n in range(lo, hi + 1) if 'vmbr%d' % n not in existing)
+    to_create = []
+    for marker in missing:
+        iface = next(free, None)
+        if iface is None:
+            free_count = sum(1 for n in range(lo, hi + 1) if 'vmbr%d' % n not in existing)
+            raise StandError('bridge_range [%d, %d] has %d free vmbrN but %d new bridges are needed'
+                             % (lo, hi, free_count, len(missing)))
+        mapping[marker] = iface
+        to_create.append((iface, marker))
+    return mapping, to_create
+
+
+def _bridge_comments(cluster, node):
+    return {iface: (info or {}).get('comments') or '' for iface, info in _node_bridges(cluster, node).items()}
+
+
+def _classify_bridge(name, nodes, cluster):
+    """('real'|'alias', problem-or-None) for a network bridge value on the stand's nodes.
+
+    A name that exists on every node used is a real bridge; on none of them, an alias (vmbrN
+    names never are); on only some of them, ambiguous."""
+    present = [n for n in nodes if name in _node_bridges(cluster, n)]
+    if present and len(present) == len(nodes):
+        return 'real', None
+    if present:
+        absent = [n for n in nodes if n not in present]
+        return None, ('%r is a bridge on %s but not on %s, where this stand also runs: ambiguous '
+                      '(create it there too, or rename the alias)'
+                      % (name, ', '.join(present), ', '.join(absent)))
+    elsewhere = [n for n in sorted(cluster.get('bridges') or {}) if name in _node_bridges(cluster, n)]
+    if VMBR_RE.match(name) or not ALIAS_RE.match(name):
+        if elsewhere:
+            return None, ('%r does not exist on %s (only on %s)'
+                          % (name, ', '.join(nodes), ', '.join(elsewhere)))
+        if VMBR_RE.match(name):
+            return None, '%r looks like a bridge but exists on no node' % name
+        return None, ('%r is neither an existing bridge nor a valid alias (a lower-case letter, '
+                      'then a-z, 0-9 or _, at most 15 characters)' % name)
+    return 'alias', None
+
+
+# ---------------------------------------------------------------------------------------------
+# VMIDs
+# ---------------------------------------------------------------------------------------------
+
+def free_vmids(vmid_range, used_ids):
+    """VMIDs in [lo, hi] not in used_ids, lowest first (lazy: ranges can be huge)."""
+    used = set(int(v) for v in used_ids)
+    lo, hi = vmid_range
+    vmid = lo
+    while vmid <= hi:
+        if vmid not in used:
+            yield vmid
+        vmid += 1
+
+
+def _used_vmids(cluster):
+    return set(int(vm['vmid']) for vm in _vms(cluster))
+
+
+def _count_free_vmids(vmid_range, used_ids):
+    lo, hi = vmid_range
+    return (hi - lo + 1) - sum(1 for v in used_ids if lo <= v <= hi)
+
+
+def assign_vmids(plan_students, cluster, vmid_range):
+    """{(userid, machine): preferred_vmid} for the planned VMs that do not exist yet.
+
+    Disjoint and deterministic: students in input order, machines in stand order, each taking
+    the lowest VMID free in the cluster. PVE reserves nothing, so the clone module still has to
+    retry with the next free id when another client took it meanwhile."""
+    free = free_vmids(vmid_range, _used_vmids(cluster))
+    assigned = {}
+    for student in plan_students:
+        for machine in student['machines']:
+            if machine.get('vmid') is not None:
+                continue
+            vmid = next(free, None)
+            if vmid is None:
+                raise StandError('vmid_range [%d, %d] has no free VMID left' % tuple(vmid_range))
+            assigned[(student['userid'], machine['machine'])] = vmid
+    return assigned
+
+
+# ---------------------------------------------------------------------------------------------
+# MACs (DESIGN §6)
+# ---------------------------------------------------------------------------------------------
+
+def ecorouter_mac(vmid, index):
+    """Stable EcoRouter MAC of NIC `index` (0..7) of VM `vmid`: 1C:87:76:40:XX:YY.
+
+    XX:YY is the slot (vmid % 8192) * 8 + index, so two EcoRouters never share a MAC unless
+    their VMIDs are equal mod 8192: no scan of other VM configs is needed."""
+    vmid = _as_int(vmid)
+    index = _as_int(index)
+    if vmid is None or vmid < 0:
+        raise StandError('ecorouter_mac: vmid must be a non-negative integer')
+    if index is None or not 0 <= index < MAX_NICS:
+        raise StandError('ecorouter_mac: NIC index must be 0..%d, got %r' % (MAX_NICS - 1, index))
+    slot = (vmid % MAC_VMID_MODULUS) * MAX_NICS + index
+    return '%s:%02X:%02X' % (ECOROUTER_OUI, slot >> 8, slot & 0xFF)
+
+
+def valid_mac(mac):
+    """PVE's mac-addr rule: six hex octets, unicast (second hex digit even); case-insensitive."""
+    return isinstance(mac, str) and bool(MAC_RE.match(mac))
+
+
+def is_ecorouter_mac(mac):
+    return valid_mac(mac) and mac.upper().startswith(ECOROUTER_OUI + ':')
+
+
+# ---------------------------------------------------------------------------------------------
+# NIC strings
+# ---------------------------------------------------------------------------------------------
+
+NIC_MODELS = ('e1000', 'e1000-82540em', 'e1000-82544gc', 'e1000-82545em', 'e1000e', 'i82551',
+              'i82557b', 'i82559er', 'ne2k_isa', 'ne2k_pci', 'pcnet', 'rtl8139', 'virtio', 'vmxnet3')
+
+
+def parse_net(value):
+    """PVE `netN` value -> {'model', 'mac', 'bridge', 'link_down', ...other options as strings}.
+
+    Accepts both `virtio=MAC,...` and `model=virtio,macaddr=MAC,...`."""
+    result = {'model': None, 'mac': None, 'bridge': None, 'link_down': False}
+    for part in (p.strip() for p in str(value or '').split(',')):
+        if not part:
+            continue
+        key, sep, val = part.partition('=')
+        if key in NIC_MODELS:
+            result['model'] = key
+            result['mac'] = val if sep else None
+        elif key == 'model':
+            result['model'] = val
+        elif key == 'macaddr':
+            result['mac'] = val
+        elif key == 'link_down':
+            result['link_down'] = _as_bool(val) is True
+        else:
+            result[key] = val if sep else None
+    return result
+
+
+def format_net(d):
+    """Inverse of parse_net: `model=MAC` (or `model`), bridge, then other options sorted."""
+    if not d.get('model'):
+        raise StandError('format_net: a NIC needs a model')
+    parts = ['%s=%s' % (d['model'], d['mac']) if d.get('mac') else d['model']]
+    if d.get('bridge'):
+        parts.append('bridge=%s' % d['bridge'])
+    others = dict((k, v) for k, v in d.items() if k not in ('model', 'mac', 'bridge', 'link_down'))
+    if d.get('link_down'):
+        others['link_down'] = '1'
+    for key in sorted(others):
+        value = others[key]
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = int(value)
+        parts.append('%s=%s' % (key, value))
+    return ','.join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tags and passwords
+# ---------------------------------------------------------------------------------------------
+
+def parse_tags(text):
+    """PVE tag list -> sorted, unique, lower-case list (how PVE stores them by default)."""
+    if not text:
+        return []
+    if isinstance(text, (list, tuple)):
+        text = ' '.join(str(t) for t in text)
+    return sorted(set(t.lower() for t in re.split(r'[,;\s]+', str(text)) if t))
+
+
+def format_tags(tags):
+    return ';'.join(parse_tags(tags))
+
+
+def generate_password(length=20):
+    """Random password without look-alike characters (0 O o 1 l I), with at least one lower-case
+    letter, upper-case letter and digit. length must be within PVE's 8-64."""
+    if not PASSWORD_LEN[0] <= length <= PASSWORD_LEN[1]:
+        raise StandError('generate_password: length must be %d-%d' % PASSWORD_LEN)
+    while True:
+        password = ''.join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
+        if (any(c.islower() for c in password) and any(c.isupper() for c in password)
+                and any(c.isdigit() for c in password)):
+            return password
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation against the cluster
+# ---------------------------------------------------------------------------------------------
+
+def _user_label(student):
+    if student.get('index') is not None:
+        return 'users[%d] (%s)' % (student['index'], student['userid'])
+    return 'users (%s)' % student['userid']
+
+
+def _node_problem(cluster, node):
+    info = _node_info(cluster, node)
+    known = sorted(cluster.get('nodes') or {})
+    if info is None:
+        close = difflib.get_close_matches(node, known, n=1, cutoff=0.6)
+        hint = " (did you mean '%s'?)" % close[0] if close else ' (nodes: %s)' % ', '.join(known)
+        return 'node %r does not exist%s' % (node, hint)
+    if not info.get('online'):
+        return 'node %r is offline' % node
+    return None
+
+
+def _check_nodes(stand, students, cluster):
+    errors = []
+    if stand is not None and stand.get('node'):
+        problem = _node_problem(cluster, stand['node'])
+        if problem:
+            errors.append('stand.node: %s' % problem)
+    for student in students:
+        if student.get('node'):
+            problem = _node_problem(cluster, student['node'])
+            if problem:
+                errors.append('%s.node: %s' % (_user_label(student), problem))
+    if not _online_nodes(cluster):
+        errors.append('cluster: no node is online')
+    return errors
+
+
+def _check_templates_exist(stand, cluster):
+    """Template problems that do not depend on placement."""
+    errors = []
+    for index, machine in enumerate(stand['machines']):
+        field = 'stand.machines[%d]' % index
+        if machine.get('template') is not None:
+            name = machine['template']
+            if not _templates_named(cluster, name):
+                vms = [vm for vm in _vms(cluster) if vm.get('name') == name]
+                if vms:
+                    errors.append('%s.template: %r is VM %s on %s, which is not a template'
+                                  % (field, name, vms[0]['vmid'], vms[0].get('node')))
+                else:
+                    errors.append('%s.template: no template named %r in the cluster' % (field, name))
+            continue
+        vm = _vm_by_id(cluster, machine.get('template_vmid'))
+        if vm is None:
+            errors.append('%s.template_vmid: no VM %s in the cluster' % (field, machine['template_vmid']))
+        elif not vm.get('template'):
+            errors.append('%s.template_vmid: VM %s (%s) is not a template'
+                          % (field, vm['vmid'], vm.get('name')))
+        elif machine.get('template_node') and vm.get('node') != machine['template_node']:
+            errors.append('%s.template_node: template %s is on node %s, not %s'
+                          % (field, vm['vmid'], vm.get('node'), machine['template_node']))
+    return errors
+
+
+def _check_names(stand, students):
+    """Pool ids and VM names derived from user names: valid and distinct."""
+    errors = []
+    pools = {}
+    vm_names = {}
+    for student in students:
+        label = _user_label(student)
+        problem = pool_id_problem(stand['name'], student['userid'])
+        if problem:
+            errors.append('%s: %s' % (label, problem))
+        else:
+            pid = pool_id(stand['name'], student['userid'])
+            if pid in pools:
+                errors.append('%s: gives pool id %r, the same as %s' % (label, pid, pools[pid]))
+            pools.setdefault(pid, label)
+        clashes = set()
+        for machine in stand['machines']:
+            problem = vm_name_problem(student['userid'], machine['name'])
+            if problem:
+                errors.append('%s: %s' % (label, problem))
+                continue
+            name = vm_name(student['userid'], machine['name'])
+            other = vm_names.setdefault(name, label)
+            if other != label and other not in clashes:
+                clashes.add(other)
+                errors.append('%s: gives VM name %r, the same as %s (names are lower-cased and '
+                              "'_'/'.' become '-')" % (label, name, other))
+    return errors
+
+
+def _check_vmid_range_foreign(stand, cluster):
+    """VMIDs in the range held by VMs no deploystand stand manages: the range is meant to be
+    the labs' own. VMs of other deploystand stands may share it (they are skipped anyway)."""
+    lo, hi = stand['vmid_range']
+    foreign = sorted(int(vm['vmid']) for vm in _vms(cluster)
+                     if lo <= int(vm['vmid']) <= hi and not _managed_by_deploystand(vm))
+    if not foreign:
+        return []
+    shown = ', '.join(str(v) for v in foreign[:5])
+    more = ' and %d more' % (len(foreign) - 5) if len(foreign) > 5 else ''
+    return ['stand.vmid_range: [%d, %d] overlaps VMs this stand does not own (%s%s); choose a '
+            'range that only lab VMs use' % (lo, hi, shown, more)]
+
+
+def validate_against_cluster(stand, students, cluster):
+    """Every problem of a (normalized) stand and students against the cluster facts."""
+    errors = _check_nodes(stand, students, cluster)
+    errors += _check_templates_exist(stand, cluster)
+    errors += _check_names(stand, students)
+    errors += _check_vmid_range_foreign(stand, cluster)
+    if errors:
+        return _unique(errors)
+    _plan, derive_errors = _derive_plan(stand, students, cluster)
+    return _unique(derive_errors)
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan
+# ---------------------------------------------------------------------------------------------
+
+def _existing_vm(cluster, pool, name, tag):
+    found = [vm for vm in _vms(cluster)
+             if vm.get('pool') == pool and vm.get('name') == name and tag in _vm_tags(vm)]
+    return min(found, key=lambda vm: int(vm['vmid'])) if found else None
+
+
+def _look_alike_vms(cluster, pool, name, tag):
+    return [vm for vm in _vms(cluster)
+            if vm.get('pool') == pool and vm.get('name') == name and tag not in _vm_tags(vm)]
+
+
+def _plan_networks(stand, machine, classes):
+    networks = []
+    if machine['device_type'] == 'ecorouter':
+        # EcoRouter's management port: net0 on the management bridge, link down (DESIGN §6)
+        networks.append({'bridge': stand['management_bridge'], 'alias': None, 'link_down': True,
+                         'management': True})
+    for network in machine['networks']:
+        is_alias = classes[network['bridge']] == 'alias'
+        networks.append({'bridge': None if is_alias else network['bridge'],
+                         'alias': network['bridge'] if is_alias else None,
+                         'link_down': network['link_down'], 'management': False})
+    return networks
+
+
+def _plan_machine(stand, student, machine, node, classes, cluster, errors, foreign):
+    name = vm_name(student['userid'], machine['name'])
+    pool = pool_id(stand['name'], student['userid'])
+    tag = stand_tag(stand['name'])
+    existing = _existing_vm(cluster, pool, name, tag)
+    for vm in _look_alike_vms(cluster, pool, name, tag):
+        foreign.append('VM %s (%s) in pool %s has no tag %s; not managed by this stand'
+                       % (vm['vmid'], name, pool, tag))
+    template_vmid = source = target = None
+    try:
+        template_vmid, source, target = resolve_template(machine, node, cluster)
+    except StandError as exc:
+        if existing is None:      # an existing VM needs no template
+            errors.append('%s: on node %s: %s' % (_user_label(student), node, exc))
+    full = _machine_is_full(stand, machine)
+    return {
+        'machine': machine['name'], 'name': name, 'device_type': machine['device_type'],
+        'template_vmid': template_vmid, 'template_node': source, 'target': target,
+        'full': full,
+        'storage': (machine.get('storage') or stand.get('storage')) if full else None,
+        'format': (machine.get('format') or stand.get('format')) if full else None,
+        'vmid': int(existing['vmid']) if existing else None, 'preferred_vmid': None,
+        'networks': _plan_networks(stand, machine, classes),
+    }
+
+
+def _plan_student(stand, student, node, classes, cluster, errors, foreign):
+    name = stand['name']
+    pool = pool_id(name, student['userid'])
+    pool_info = (cluster.get('pools') or {}).get(pool)
+    if pool_info is not None and not owns(pool_info.get('comment'), pool_marker(name, student['userid'])):
+        foreign.append('pool %s exists without the stand marker (comment: %r); not touched'
+                       % (pool, pool_info.get('comment') or ''))
+    user_info = (cluster.get('users') or {}).get(student['userid'])
+    machines = [_plan_machine(stand, student, m, node, classes, cluster, errors, foreign)
+                for m in stand['machines']]
+    aliases = []
+    for machine in machines:
+        for network in machine['networks']:
+            if network['alias'] and network['alias'] not in aliases:
+                aliases.append(network['alias'])
+    return {
+        'userid': student['userid'], 'name': student['name'], 'realm': student['realm'],
+        'password': student.get('password'), 'node': node,
+        'pool': pool, 'pool_comment': pool_marker(name, student['userid']),
+        'pool_exists': pool_info is not None,
+        'user_comment': user_marker(name),
+        'user_exists': user_info is not None,
+        'user_owned': bool(user_info is not None and owns(user_info.get('comment'), user_marker(name))),
+        'bridges': [{'alias': a, 'marker': bridge_marker(name, student['userid'], a)} for a in aliases],
+        'machines': machines,
+    }
+
+
+def _classify_all_bridges(stand, nodes, cluster):
+    classes, errors = {}, []
+    for mi, machine in enumerate(stand['machines']):
+        for ni, network in enumerate(machine['networks']):
+            kind, problem = _classify_bridge(network['bridge'], nodes, cluster)
+            if problem:
+                errors.append('stand.machines[%d].networks[%d].bridge: %s' % (mi, ni, problem))
+            classes[network['bridge']] = kind
+    if any(m['device_type'] == 'ecorouter' for m in stand['machines']):
+        missing = [n for n in nodes if stand['management_bridge'] not in _node_bridges(cluster, n)]
+        if missing:
+            errors.append('stand.management_bridge: %r (EcoRouter net0) does not exist on %s'
+                          % (stand['management_bridge'], ', '.join(missing)))
+    return classes, errors
+
+
+def _allocate_node_bridges(stand, students, cluster, errors):
+    by_node = {}
+    for student in students:
+        by_node.setdefault(student['node'], []).extend(
+            (b['marker'], b['alias'], student) for b in student['bridges'])
+    nodes = {}
+    for node in sorted(by_node):
+        wanted = by_node[node]
+        try:
+            mapping, to_create = allocate_bridges(_bridge_comments(cluster, node),
+                                                  [(m, a) for m, a, _s in wanted],
+                                                  stand['bridge_range'])
+        except StandError as exc:
+            errors.append('stand.bridge_range: on node %s: %s' % (node, exc))
+            continue
+        created = set(iface for iface, _m in to_create)
+        nodes[node] = [{'userid': s['userid'], 'alias': a, 'marker': m, 'iface': mapping[m],
+                        'exists': mapping[m] not in created} for m, a, s in wanted]
+        for _m, _a, student in wanted:
+            _fill_bridge_ifaces(student, mapping)
+    return nodes
+
+
+def _fill_bridge_ifaces(student, mapping):
+    by_alias = {}
+    for bridge in student['bridges']:
+        bridge['iface'] = mapping[bridge['marker']]
+        by_alias[bridge['alias']] = bridge['iface']
+    for machine in student['machines']:
+        for network in machine['networks']:
+            if network['alias']:
+                network['bridge'] = by_alias[network['alias']]
+
+
+def _assign_preferred_vmids(stand, students, cluster, errors):
+    to_create = sum(1 for s in students for m in s['machines'] if m['vmid'] is None)
+    free = _count_free_vmids(stand['vmid_range'], _used_vmids(cluster))
+    if to_create > free:
+        errors.append('stand.vmid_range: [%d, %d] has %d free VMIDs but %d VMs must be created'
+                      % (stand['vmid_range'][0], stand['vmid_range'][1], free, to_create))
+        return
+    assigned = assign_vmids(students, cluster, stand['vmid_range'])
+    for student in students:
+        for machine in student['machines']:
+            machine['preferred_vmid'] = assigned.get((student['userid'], machine['machine']))
+
+
+def _placement_warnings(stand, students, placement, cluster):
+    warnings = []
+    for student in students:
+        wanted = student.get('node') or stand.get('node')
+        node = placement[student['userid']]
+        if wanted and wanted != node:
+            warnings.append('%s: asked for node %s but its stand already runs on %s; kept there '
+                            '(destroy it to move it)' % (_user_label(student), wanted, node))
+    return warnings
+
+
+def _derive_plan(stand, students, cluster):
+    """Placement, templates, bridges and VMIDs -> (plan, errors); plan is None on errors."""
+    try:
+        placement = place_students(stand, students, cluster)
+    except StandError as exc:
+        return None, ['placement: %s' % exc]
+    errors = []
+    for student in students:
+        node = placement[student['userid']]
+        if _node_problem(cluster, node):
+            errors.append("%s: its stand's VMs are on node %s: %s"
+                          % (_user_label(student), node, _node_problem(cluster, node)))
+    nodes_used = sorted(set(placement.values()))
+    classes, bridge_errors = _classify_all_bridges(stand, nodes_used, cluster)
+    errors += bridge_errors
+    if errors:
+        return None, errors
+    foreign = []
+    planned = [_plan_student(stand, s, placement[s['userid']], classes, cluster, errors, foreign)
+               for s in students]
+    node_bridges = _allocate_node_bridges(stand, planned, cluster, errors)
+    _assign_preferred_vmids(stand, planned, cluster, errors)
+    if errors:
+        return None, _unique(errors)
+    plan = {
+        'stand': stand['name'], 'tags': [MANAGED_TAG, stand_tag(stand['name'])],
+        'role': stand['role'], 'start': stand['start'],
+        'vmid_range': list(stand['vmid_range']), 'bridge_range': list(stand['bridge_range']),
+        'management_bridge': stand['management_bridge'],
+        'students': planned, 'nodes': node_bridges,
+        'foreign': _unique(foreign),
+        'warnings': _placement_warnings(stand, students, placement, cluster),
+    }
+    return plan, []
+
+
+def build_plan(stand_raw, users_raw, cluster):
+    """Validate everything and plan the deploy -> (plan, errors).
+
+    errors lists every problem found; plan is None whenever errors is not empty."""
+    stand, stand_errors = normalize_stand(stand_raw)
+    students, user_errors = normalize_users(users_raw)
+    errors = stand_errors + user_errors
+    if stand is None:
+        # still report what can be checked without a valid stand
+        errors += _check_nodes(None, students, cluster)
+        return None, _unique(errors)
+    errors += validate_against_cluster(stand, students, cluster)
+    if errors or not students:
+        return None, _unique(errors)
+    plan, derive_errors = _derive_plan(stand, students, cluster)
+    if derive_errors:
+        return None, derive_errors
+    return plan, []
