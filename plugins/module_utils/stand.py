@@ -193,6 +193,16 @@ def _unknown_keys(field, mapping, allowed):
     return errors
 
 
+def _misspelled(mapping, allowed):
+    """Allowed keys that an unknown key of the mapping probably meant: their own "is required"
+    message would only repeat the "did you mean" one."""
+    meant = set()
+    for key in mapping:
+        if key not in allowed:
+            meant.update(difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6))
+    return meant
+
+
 def _as_bool(value):
     """bool, or the strings Ansible treats as booleans (surveys and -e give strings); else None."""
     if isinstance(value, bool):
@@ -313,6 +323,8 @@ def _normalize_user(field, entry, errors):
     errors.extend(_unknown_keys(field, entry, USER_KEYS))
     userid = entry.get('name')
     if userid is None:
+        if 'name' in _misspelled(entry, USER_KEYS):
+            return None
         errors.append("%s.name: is required (name@realm, e.g. student1@pve)" % field)
         return None
     if not isinstance(userid, str):
@@ -380,6 +392,8 @@ def _normalize_network(field, entry, errors):
     errors.extend(_unknown_keys(field, entry, NETWORK_KEYS))
     bridge = entry.get('bridge')
     if bridge is None:
+        if 'bridge' in _misspelled(entry, NETWORK_KEYS):
+            return None
         errors.append('%s.bridge: is required (an existing bridge such as vmbr0, or an alias '
                       'such as lan)' % field)
         return None
@@ -397,7 +411,8 @@ def _normalize_template_source(field, raw, machine, errors):
     node = raw.get('template_node')
     if template is not None and vmid_raw is not None:
         errors.append('%s: give either template (a name) or template_vmid, not both' % field)
-    elif template is None and vmid_raw is None:
+    elif template is None and vmid_raw is None and not _misspelled(raw, MACHINE_KEYS) & {
+            'template', 'template_vmid'}:
         errors.append('%s.template: is required (a template name, or template_vmid with '
                       'template_node)' % field)
     if template is not None and (not isinstance(template, str) or not template.strip()):
@@ -426,7 +441,8 @@ def _normalize_machine(field, raw, errors):
     errors.extend(_unknown_keys(field, raw, MACHINE_KEYS))
     name = raw.get('name')
     if name is None:
-        errors.append('%s.name: is required' % field)
+        if 'name' not in _misspelled(raw, MACHINE_KEYS):
+            errors.append('%s.name: is required' % field)
     elif not isinstance(name, str) or not MACHINE_NAME_RE.match(name):
         errors.append("%s.name: %r is invalid (a-z, 0-9 and '-', not starting or ending with '-')"
                       % (field, name))
@@ -466,8 +482,10 @@ def _normalize_networks(field, raw, device_type, errors):
     return networks
 
 
-def _normalize_machines(raw, errors):
+def _normalize_machines(raw, errors, misspelled=False):
     if raw is None:
+        if misspelled:
+            return []
         errors.append('stand.machines: is required (a non-empty list of machines)')
         return []
     if not isinstance(raw, (list, tuple)) or not raw:
@@ -523,7 +541,8 @@ def normalize_stand(raw):
     errors = _unknown_keys('stand', raw, STAND_KEYS)
     name = raw.get('name')
     if name is None:
-        errors.append('stand.name: is required (a-z, 0-9 and -, e.g. netlab)')
+        if 'name' not in _misspelled(raw, STAND_KEYS):
+            errors.append('stand.name: is required (a-z, 0-9 and -, e.g. netlab)')
     elif not isinstance(name, str) or not STAND_NAME_RE.match(name) or len(name) > STAND_NAME_MAX:
         errors.append("stand.name: %r is invalid (a lower-case letter, then a-z, 0-9 or '-'; at "
                       "most %d characters)" % (name, STAND_NAME_MAX))
@@ -542,7 +561,8 @@ def normalize_stand(raw):
                                            DEFAULT_MANAGEMENT_BRIDGE),
         'storage': _string_field('stand', raw, 'storage', STORAGE_RE, 'a storage id', errors),
         'format': _choice_field('stand', raw, 'format', DISK_FORMATS, None, errors),
-        'machines': _normalize_machines(raw.get('machines'), errors),
+        'machines': _normalize_machines(raw.get('machines'), errors,
+                                        'machines' in _misspelled(raw, STAND_KEYS)),
     }
     _check_full_clone_only_options(stand, errors)
     if errors:
