@@ -44,6 +44,7 @@ PARAMETER = 'parameter'        # 400: PVE refused a parameter
 VERSION = 'version'            # the endpoint does not exist on this PVE release
 TASK_FAILED = 'task_failed'    # a worker task ended with an error
 TASK_TIMEOUT = 'task_timeout'  # a worker task outlived its timeout
+CONFLICT = 'conflict'          # the config changed since it was read (digest mismatch): re-read, decide again
 SERVER = 'server'              # any other server-side error
 
 # PVE's own error texts, mapped to kinds. Order matters: the first match wins.
@@ -53,6 +54,7 @@ _ERROR_PATTERNS = (
     (NOT_FOUND, re.compile(r"does not exist|no such |not found|doesn't exist|unable to find", re.I)),
     (EXISTS, re.compile(r"already exists|is already a pool member", re.I)),
     (PERMISSION, re.compile(r"^Permission check failed", re.I)),
+    (CONFLICT, re.compile(r"checksum mismatch", re.I)),
 )
 _PERMISSION_DETAIL = re.compile(r"Permission check failed \(([^,()]+), ([^)]+)\)")
 # Statuses that say nothing happened on the server and the same request may simply be sent again.
