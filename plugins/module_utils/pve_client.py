@@ -81,13 +81,20 @@ class PveApiError(Exception):
         return self.message
 
 
-def classify(status, text):
-    """The kind of a PVE error from its HTTP status and message (the one place that reads PVE's text)."""
+def classify(status, text, errors=None):
+    """The kind of a PVE error from its HTTP status and message (the one place that reads PVE's text).
+
+    A 400 is PARAMETER, except when PVE reports a missing or existing object as a parameter error
+    (Network.pm: `raise_param_exc({iface => 'interface does not exist'})`, `... already exists`)."""
     if status == 401:
         return AUTH
     if status == 403:
         return PERMISSION
     if status == 400:
+        detail = ' '.join(str(v) for v in (errors or {}).values())
+        for kind, pattern in _ERROR_PATTERNS:
+            if kind in (NOT_FOUND, EXISTS) and pattern.search(detail):
+                return kind
         return PARAMETER
     if status == 501:
         return VERSION
@@ -183,22 +190,22 @@ class PveClient(object):
 
     # ------------------------------------------------------------------ calls
 
-    def get(self, path, **params):
-        return self._call('GET', path, params)
+    def get(self, api_path, **params):
+        return self._call('GET', api_path, params)
 
-    def post(self, path, **params):
-        return self._call('POST', path, params)
+    def post(self, api_path, **params):
+        return self._call('POST', api_path, params)
 
-    def put(self, path, **params):
-        return self._call('PUT', path, params)
+    def put(self, api_path, **params):
+        return self._call('PUT', api_path, params)
 
-    def delete(self, path, **params):
-        return self._call('DELETE', path, params)
+    def delete(self, api_path, **params):
+        return self._call('DELETE', api_path, params)
 
-    def get_envelope(self, path, **params):
+    def get_envelope(self, api_path, **params):
         """GET returning PVE's whole answer, not only `data`: some answers carry more beside it
         (GET nodes/{node}/network has `changes`, the diff of the pending network config)."""
-        path = path.strip('/')
+        path = api_path.strip('/')
         resource = self._api(path)
         url = resource._store['base_url']
         session = resource._store['session']
@@ -212,10 +219,10 @@ class PveClient(object):
             return response.json()
         return self._with_retries('GET', path, True, send)
 
-    def exists(self, path, **params):
-        """True if GET path answers, False if PVE says the object does not exist."""
+    def exists(self, api_path, **params):
+        """True if GET api_path answers, False if PVE says the object does not exist."""
         try:
-            self.get(path, **params)
+            self.get(api_path, **params)
             return True
         except PveApiError as err:
             if err.kind == NOT_FOUND:
@@ -254,7 +261,9 @@ class PveClient(object):
     def _translate(self, exc, method, path):
         if isinstance(exc, ResourceException):
             text = str(exc.content or '')
-            kind = classify(exc.status_code, text)
+            kind = classify(exc.status_code, text, exc.errors)
+            if exc.status_code == 400 and kind != PARAMETER and exc.errors:
+                text = '; '.join('{0}: {1}'.format(k, str(v).strip()) for k, v in sorted(exc.errors.items()))
             return PveApiError(explain(kind, exc.status_code, text, method, path, exc.errors, self.identity),
                                kind=kind, status=exc.status_code, path=path, errors=exc.errors)
         if isinstance(exc, AuthenticationError):
@@ -311,9 +320,9 @@ class PveClient(object):
             return []
         return [entry.get('t', '') for entry in entries or []][-lines:]
 
-    def run_task(self, method, path, timeout=DEFAULT_TASK_TIMEOUT, **params):
+    def run_task(self, method, api_path, timeout=DEFAULT_TASK_TIMEOUT, **params):
         """Call an endpoint that starts a worker and wait for it; returns the UPID."""
-        upid = self._call(method, path, params)
+        upid = self._call(method, api_path, params)
         if upid:
             self.wait_task(upid, timeout=timeout)
         return upid
