@@ -13,3 +13,5 @@ if not os.path.islink(LINK):
 for path in (COLLECTIONS, os.path.join(ROOT, 'simulator')):
     if path not in sys.path:
         sys.path.insert(0, path)
+
+pytest_plugins = ['deploystand_sim.pytest_fixtures']

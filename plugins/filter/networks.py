@@ -1,0 +1,41 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) deploystand.proxmox contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters that hand parts of the plan to the roles."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+
+def stand_nics(networks, bridge_map, model='virtio'):
+    """[{bridge, alias, link_down}] + {alias: iface} -> [{bridge, model, link_down}].
+
+    A real bridge is used as is; an alias becomes the student's private bridge on its node.
+    """
+    nics = []
+    for net in networks or []:
+        bridge = net.get('bridge')
+        if not bridge:
+            alias = net.get('alias')
+            if alias not in (bridge_map or {}):
+                raise AnsibleFilterError('no private bridge was made for the network alias {0!r}'.format(alias))
+            bridge = bridge_map[alias]
+        nics.append({'bridge': bridge, 'model': model, 'link_down': bool(net.get('link_down'))})
+    return nics
+
+
+# The plan's stand-wide settings a student needs; never the students (their entries may hold passwords).
+STAND_SETTINGS = ('stand', 'tags', 'role', 'start', 'vmid_range', 'bridge_range', 'management_bridge')
+
+
+def stand_settings(plan):
+    """The stand-wide part of a plan."""
+    return dict((key, plan[key]) for key in STAND_SETTINGS if key in plan)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'stand_nics': stand_nics, 'stand_settings': stand_settings}

@@ -1,0 +1,125 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) deploystand.proxmox contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: pve_stand_plan
+short_description: Validate a stand and a class list against the cluster and plan the deployment
+version_added: 0.1.0
+description:
+  - Reads the cluster once (resources, node bridges, users, pools and the configs of the named
+    templates), validates the whole input, and returns the plan every later step follows - which node
+    each student's stand goes to, the template each machine clones from, the private bridges each node
+    needs, and preferred VMIDs for the VMs that do not exist yet.
+  - Validation collects every problem and fails with one message listing them all; nothing is created.
+  - Read-only, so it runs the same in check mode.
+extends_documentation_fragment:
+  - deploystand.proxmox.auth
+options:
+  stand:
+    description:
+      - The stand definition (name, machines, networks, clone type, ranges, start). See docs/stand-model.md.
+    type: dict
+    required: true
+  users:
+    description:
+      - The class list, in the seed tool's format - C(name@realm) strings, or mappings with C(name),
+        optional C(password) and optional C(node) pin.
+    type: list
+    elements: raw
+    required: true
+  purpose:
+    description:
+      - V(deploy) validates everything a deployment needs and plans it.
+      - V(destroy) checks only the names, then lists what the stand owns for these students - their VMs
+        (by pool, name and stand tag), pools, users and the nodes carrying their marked bridges - so that a
+        template removed since the deployment does not block the clean-up.
+    type: str
+    choices: [deploy, destroy]
+    default: deploy
+author:
+  - deploystand.proxmox contributors
+'''
+
+EXAMPLES = r'''
+- name: Plan the stand
+  deploystand.proxmox.pve_stand_plan:
+    stand: "{{ stand }}"
+    users: "{{ users }}"
+  register: plan
+
+- name: Show where each student goes
+  ansible.builtin.debug:
+    msg: "{{ plan.plan.students | map(attribute='node') | list }}"
+'''
+
+RETURN = r'''
+plan:
+  description: The deployment plan (see docs/stand-model.md for every field).
+  returned: success
+  type: dict
+  contains:
+    stand:
+      description: Stand name.
+      type: str
+    students:
+      description: One entry per student, with node, pool, bridges and machines.
+      type: list
+      elements: dict
+    nodes:
+      description: Private bridges each node needs, by node name.
+      type: dict
+    foreign:
+      description: Objects that look like the stand's but carry no marker; they are never touched.
+      type: list
+      elements: str
+'''
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils.cluster import read_cluster
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import build_plan, plan_removal
+
+
+def _templates_named(stand):
+    machines = stand.get('machines') if isinstance(stand, dict) else None
+    names, vmids = set(), set()
+    for machine in machines if isinstance(machines, list) else []:
+        if isinstance(machine, dict):
+            if isinstance(machine.get('template'), str):
+                names.add(machine['template'])
+            if str(machine.get('template_vmid', '')).isdigit():
+                vmids.add(int(machine['template_vmid']))
+    return names, vmids
+
+
+def main():
+    module = PveModule(argument_spec=dict(stand=dict(type='dict', required=True),
+                                          users=dict(type='list', elements='raw', required=True, no_log=False),
+                                          purpose=dict(type='str', default='deploy', choices=['deploy', 'destroy'])),
+                       supports_check_mode=True)
+    client = module.client()
+    names, vmids = _templates_named(module.params['stand'])
+    try:
+        cluster = read_cluster(client, names, vmids)
+    except PveApiError as err:
+        module.fail_api(err)
+    planner = build_plan if module.params['purpose'] == 'deploy' else plan_removal
+    plan, errors = planner(module.params['stand'], module.params['users'], cluster)
+    if errors:
+        module.fail_json(msg='the stand cannot be deployed as described ({0} problem{1}; nothing was created):\n'
+                             '{2}'.format(len(errors), '' if len(errors) == 1 else 's',
+                                          '\n'.join('- ' + e for e in errors)),
+                         problems=errors)
+    for line in plan.get('foreign', []):
+        module.warn('left alone (not made by this stand): ' + line)
+    module.exit_json(changed=False, plan=plan)
+
+
+if __name__ == '__main__':
+    main()
