@@ -1077,10 +1077,11 @@ def _check_names(stand, students):
                 errors.append('%s: gives pool id %r, the same as %s' % (label, pid, pools[pid]))
             pools.setdefault(pid, label)
         clashes = set()
+        problems = []
         for machine in stand['machines']:
             problem = vm_name_problem(student['userid'], machine['name'])
             if problem:
-                errors.append('%s: %s' % (label, problem))
+                problems.append(problem)
                 continue
             name = vm_name(student['userid'], machine['name'])
             other = vm_names.setdefault(name, label)
@@ -1088,6 +1089,10 @@ def _check_names(stand, students):
                 clashes.add(other)
                 errors.append('%s: gives VM name %r, the same as %s (names are lower-cased and '
                               "'_'/'.' become '-')" % (label, name, other))
+        if problems:
+            # the user name is usually the cause: one message, not one per machine
+            more = ' (and %d more VM names)' % (len(problems) - 1) if len(problems) > 1 else ''
+            errors.append('%s: %s%s' % (label, problems[0], more))
     return errors
 
 
@@ -1204,6 +1209,8 @@ def _classify_all_bridges(stand, nodes, cluster):
     classes, errors = {}, []
     for mi, machine in enumerate(stand['machines']):
         for ni, network in enumerate(machine['networks']):
+            if network['bridge'] in classes:      # report a bad name once, where it first appears
+                continue
             kind, problem = _classify_bridge(network['bridge'], nodes, cluster)
             if problem:
                 errors.append('stand.machines[%d].networks[%d].bridge: %s' % (mi, ni, problem))

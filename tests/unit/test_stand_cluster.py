@@ -1,0 +1,391 @@
+"""Validation against cluster facts, placement, template resolution, bridges and VMIDs."""
+import pytest
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as S
+
+from test_stand_support import GIB, HOST, linux_stand, make_cluster, make_stand, node, one_error, vm
+
+
+def normalized(raw_stand, users):
+    stand, errors = S.normalize_stand(raw_stand)
+    assert errors == []
+    students, errors = S.normalize_users(users)
+    assert errors == []
+    return stand, students
+
+
+def errors_for(raw_stand, users, cluster=None):
+    stand, students = normalized(raw_stand, users)
+    return S.validate_against_cluster(stand, students, cluster or make_cluster())
+
+
+def stand_vm(vmid, userid, machine, node_name, stand='netlab'):
+    return vm(vmid, S.vm_name(userid, machine), node_name, pool=S.pool_id(stand, userid),
+              tags=['deploystand', 'stand-' + stand])
+
+
+# --- validate_against_cluster: one case per problem ------------------------------------------
+
+def test_a_good_stand_validates_cleanly():
+    assert errors_for(make_stand(), ['s1@pve', 's2@pve']) == []
+
+
+def test_unknown_stand_node_is_reported_with_a_suggestion():
+    message = one_error(errors_for(make_stand(node='pve3'), ['s1@pve']))
+    assert message.startswith('stand.node:') and "'pve3' does not exist" in message
+
+
+def test_misspelled_stand_node_suggests_the_close_one():
+    assert "did you mean 'pve1'?" in one_error(errors_for(make_stand(node='pve11'), ['s1@pve']))
+
+
+def test_offline_stand_node_is_reported():
+    cluster = make_cluster(nodes={'pve1': node(), 'pve2': node(online=False)})
+    message = one_error(errors_for(make_stand(node='pve2'), ['s1@pve'], cluster))
+    assert message == "stand.node: node 'pve2' is offline"
+
+
+def test_user_pinned_to_an_unknown_node_is_reported():
+    message = one_error(errors_for(make_stand(), ['s1@pve', {'name': 's2@pve', 'node': 'pve9'}]))
+    assert message.startswith('users[1] (s2@pve).node:') and "'pve9' does not exist" in message
+
+
+def test_user_pinned_to_an_offline_node_is_reported():
+    cluster = make_cluster(nodes={'pve1': node(), 'pve2': node(online=False)})
+    message = one_error(errors_for(make_stand(), [{'name': 's1@pve', 'node': 'pve2'}], cluster))
+    assert message == "users[0] (s1@pve).node: node 'pve2' is offline"
+
+
+def test_missing_template_name_is_reported():
+    stand = linux_stand(machines=[dict(HOST, template='debian-tpl')])
+    assert one_error(errors_for(stand, ['s1@pve'])) == \
+        "stand.machines[0].template: no template named 'debian-tpl' in the cluster"
+
+
+def test_template_name_of_a_plain_vm_is_reported_as_not_a_template():
+    cluster = make_cluster(vms=[vm(500, 'debian', 'pve1')])
+    stand = linux_stand(machines=[dict(HOST, template='debian')])
+    assert one_error(errors_for(stand, ['s1@pve'], cluster)) == \
+        "stand.machines[0].template: 'debian' is VM 500 on pve1, which is not a template"
+
+
+def test_missing_template_vmid_is_reported():
+    machine = {'name': 'h', 'template_vmid': 777, 'template_node': 'pve1', 'networks': ['lan']}
+    assert one_error(errors_for(linux_stand(machines=[machine]), ['s1@pve'])) == \
+        'stand.machines[0].template_vmid: no VM 777 in the cluster'
+
+
+def test_template_vmid_of_a_plain_vm_is_reported():
+    cluster = make_cluster(vms=[vm(500, 'debian', 'pve1')])
+    machine = {'name': 'h', 'template_vmid': 500, 'template_node': 'pve1', 'networks': ['lan']}
+    assert 'is not a template' in one_error(errors_for(linux_stand(machines=[machine]), ['s1@pve'], cluster))
+
+
+def test_template_on_another_node_than_template_node_is_reported():
+    machine = {'name': 'h', 'template_vmid': 9001, 'template_node': 'pve2', 'networks': ['lan']}
+    assert one_error(errors_for(linux_stand(machines=[machine]), ['s1@pve'])) == \
+        'stand.machines[0].template_node: template 9001 is on node pve1, not pve2'
+
+
+def test_local_template_without_replica_on_the_stand_node_names_template_node_and_storage():
+    cluster = make_cluster(template_storages={9001: ['local-lvm'], 9002: ['local-lvm'], 9102: ['local-lvm']})
+    message = one_error(errors_for(linux_stand(node='pve2'), ['s1@pve'], cluster))
+    assert message.startswith('users[0] (s1@pve): on node pve2:')
+    assert "'alpine-tpl'" in message and 'pve2' in message and 'local-lvm' in message
+
+
+def test_alias_that_is_a_bridge_on_some_nodes_only_is_ambiguous():
+    bridges = {'pve1': {'vmbr0': {}, 'lan': {'comments': ''}}, 'pve2': {'vmbr0': {}}}
+    cluster = make_cluster(bridges=bridges)
+    message = one_error(errors_for(make_stand(), ['s1@pve', 's2@pve'], cluster))   # s1->pve2, s2->pve1
+    assert message.startswith('stand.machines[0].networks[0].bridge:')
+    assert 'ambiguous' in message and 'pve1' in message and 'pve2' in message
+
+
+def test_vmbr_looking_bridge_that_exists_nowhere_is_reported():
+    stand = linux_stand(machines=[dict(HOST, networks=['vmbr7'])])
+    assert one_error(errors_for(stand, ['s1@pve'])) == \
+        "stand.machines[0].networks[0].bridge: 'vmbr7' looks like a bridge but exists on no node"
+
+
+def test_real_bridge_missing_on_the_stand_node_is_reported_with_where_it_is():
+    bridges = {'pve1': {'vmbr0': {}, 'vmbr5': {}}, 'pve2': {'vmbr0': {}}}
+    stand = linux_stand(node='pve2', machines=[dict(HOST, networks=['vmbr5'])])
+    message = one_error(errors_for(stand, ['s1@pve'], make_cluster(bridges=bridges)))
+    assert message == "stand.machines[0].networks[0].bridge: 'vmbr5' does not exist on pve2 (only on pve1)"
+
+
+def test_value_that_is_neither_bridge_nor_alias_is_reported():
+    stand = linux_stand(machines=[dict(HOST, networks=['Lan-Segment'])])
+    message = one_error(errors_for(stand, ['s1@pve']))
+    assert message.startswith('stand.machines[0].networks[0].bridge:') and 'valid alias' in message
+
+
+def test_management_bridge_missing_on_the_node_is_reported_for_ecorouters():
+    message = one_error(errors_for(make_stand(management_bridge='vmbr9'), ['s1@pve']))
+    assert message == "stand.management_bridge: 'vmbr9' (EcoRouter net0) does not exist on pve2"
+
+
+def test_vmid_range_too_small_for_the_class_is_reported():
+    message = one_error(errors_for(make_stand(vmid_range=[10000, 10002]), ['s1@pve', 's2@pve']))
+    assert message == 'stand.vmid_range: [10000, 10002] has 3 free VMIDs but 4 VMs must be created'
+
+
+def test_bridge_range_too_small_on_a_node_is_reported():
+    message = one_error(errors_for(make_stand(node='pve1', bridge_range=[1000, 1001]),
+                                   ['s1@pve', 's2@pve', 's3@pve']))
+    assert message.startswith('stand.bridge_range: on node pve1:') and '2 free' in message and '3 new' in message
+
+
+def test_vmid_range_overlapping_foreign_vms_lists_a_few_ids():
+    foreign = [vm(v, 'prod%d' % v, 'pve1') for v in range(10000, 10007)]
+    message = one_error(errors_for(make_stand(), ['s1@pve'], make_cluster(vms=foreign)))
+    assert message.startswith('stand.vmid_range: [10000, 19999] overlaps VMs this stand does not own')
+    assert '10000, 10001, 10002, 10003, 10004 and 2 more' in message
+
+
+def test_vmid_range_may_share_with_other_deploystand_stands():
+    other = vm(10000, 's1-web', 'pve1', pool='weblab-s1', tags=['deploystand', 'stand-weblab'])
+    assert errors_for(make_stand(), ['s1@pve'], make_cluster(vms=[other])) == []
+
+
+def test_user_name_giving_an_invalid_pool_id_is_reported():
+    errors = errors_for(make_stand(), ['a+b@pve'])
+    assert "users[0] (a+b@pve): gives pool id 'netlab-a+b', which PVE refuses (letters, digits, " \
+        "'.', '-' and '_' only, starting with a letter)" in errors
+
+
+def test_user_name_giving_invalid_vm_names_is_reported_once_for_all_machines():
+    message = one_error(errors_for(make_stand(), ['-dash@pve']))
+    assert message.startswith("users[0] (-dash@pve): gives VM name '-dash-router'")
+    assert message.endswith('(and 1 more VM names)')
+
+
+def test_user_name_giving_a_too_long_vm_name_is_reported():
+    message = one_error(errors_for(make_stand(), ['a' * 57 + '@pve']))
+    assert message.startswith('users[0] (%s@pve): gives VM name' % ('a' * 57)) and 'longer than 63' in message
+
+
+def test_students_mapping_to_the_same_vm_name_are_reported():
+    message = one_error(errors_for(make_stand(), ['john.doe@pve', 'john_doe@pve']))
+    assert message.startswith('users[1] (john_doe@pve):')
+    assert "'john-doe-router'" in message and 'users[0] (john.doe@pve)' in message
+
+
+def test_same_name_in_two_realms_collides_on_the_pool_id():
+    errors = errors_for(make_stand(), ['s1@pve', 's1@ldap'])
+    assert "users[1] (s1@ldap): gives pool id 'netlab-s1', the same as users[0] (s1@pve)" in errors
+
+
+def test_all_cluster_problems_come_in_one_list():
+    errors = errors_for(make_stand(node='pve3', management_bridge='vmbr9'),
+                        ['a+b@pve', {'name': 'c@pve', 'node': 'nowhere'}])
+    assert len(errors) >= 3
+
+
+# --- template resolution ---------------------------------------------------------------------
+
+def test_template_by_name_uses_the_replica_on_the_stand_node():
+    assert S.resolve_template({'template': 'ecorouter-tpl'}, 'pve2', make_cluster()) == (9102, 'pve2', None)
+
+
+def test_template_on_shared_storage_is_cloned_from_its_node_with_target():
+    assert S.resolve_template({'template': 'alpine-tpl'}, 'pve2', make_cluster()) == (9001, 'pve1', 'pve2')
+
+
+def test_template_on_the_same_node_needs_no_target():
+    assert S.resolve_template({'template': 'alpine-tpl'}, 'pve1', make_cluster()) == (9001, 'pve1', None)
+
+
+def test_template_on_local_storage_of_another_node_is_an_error_naming_template_node_and_storage():
+    cluster = make_cluster(template_storages={9001: ['nfs', 'local-lvm']})
+    with pytest.raises(S.StandError) as exc:
+        S.resolve_template({'template': 'alpine-tpl'}, 'pve2', cluster)
+    assert "'alpine-tpl'" in str(exc.value) and 'pve2' in str(exc.value) and 'local-lvm' in str(exc.value)
+
+
+def test_template_with_unknown_disks_is_not_cloned_across_nodes():
+    cluster = make_cluster(template_storages={})
+    with pytest.raises(S.StandError, match='unknown'):
+        S.resolve_template({'template': 'alpine-tpl'}, 'pve2', cluster)
+
+
+def test_template_vmid_prefers_a_same_name_replica_on_the_stand_node():
+    machine = {'template_vmid': 9002, 'template_node': 'pve1'}
+    assert S.resolve_template(machine, 'pve2', make_cluster()) == (9102, 'pve2', None)
+
+
+def test_template_vmid_on_shared_storage_gets_a_target():
+    machine = {'template_vmid': 9001, 'template_node': 'pve1'}
+    assert S.resolve_template(machine, 'pve2', make_cluster()) == (9001, 'pve1', 'pve2')
+
+
+def test_resolve_template_tolerates_facts_whose_keys_became_strings():
+    cluster = make_cluster()
+    cluster['vms'] = {str(k): v for k, v in cluster['vms'].items()}
+    cluster['template_storages'] = {str(k): v for k, v in cluster['template_storages'].items()}
+    assert S.resolve_template({'template_vmid': 9001}, 'pve2', cluster) == (9001, 'pve1', 'pve2')
+
+
+# --- placement -------------------------------------------------------------------------------
+
+def place(raw_stand, users, cluster=None):
+    stand, students = normalized(raw_stand, users)
+    return S.place_students(stand, students, cluster or make_cluster())
+
+
+def test_placement_keeps_an_existing_stand_on_its_node():
+    cluster = make_cluster(vms=[stand_vm(10000, 's1@pve', 'router', 'pve1'),
+                                stand_vm(10001, 's1@pve', 'host1', 'pve1')])
+    assert place(make_stand(), ['s1@pve'], cluster) == {'s1@pve': 'pve1'}   # pve2 has more free memory
+
+
+def test_placement_keeps_existing_stand_even_against_a_pin():
+    cluster = make_cluster(vms=[stand_vm(10000, 's1@pve', 'router', 'pve1')])
+    assert place(make_stand(), [{'name': 's1@pve', 'node': 'pve2'}], cluster) == {'s1@pve': 'pve1'}
+
+
+def test_placement_ignores_untagged_vms_in_the_pool():
+    untagged = vm(10000, 's1-router', 'pve1', pool='netlab-s1')
+    assert place(make_stand(), ['s1@pve'], make_cluster(vms=[untagged])) == {'s1@pve': 'pve2'}
+
+
+def test_placement_honours_a_user_pin():
+    assert place(make_stand(), [{'name': 's1@pve', 'node': 'pve1'}]) == {'s1@pve': 'pve1'}
+
+
+def test_placement_puts_everyone_on_the_stand_node():
+    assert place(make_stand(node='pve1'), ['a@pve', 'b@pve', 'c@pve']) == \
+        {'a@pve': 'pve1', 'b@pve': 'pve1', 'c@pve': 'pve1'}
+
+
+def test_user_pin_wins_over_the_stand_node():
+    assert place(make_stand(node='pve1'), [{'name': 'a@pve', 'node': 'pve2'}]) == {'a@pve': 'pve2'}
+
+
+def test_placement_puts_new_stand_on_node_with_most_free_memory():
+    assert place(make_stand(), ['s1@pve']) == {'s1@pve': 'pve2'}    # 60 GiB free vs 56
+
+
+def test_placement_puts_new_stand_on_node_with_most_free_memory_after_this_runs_placements():
+    # each stand needs 6 GiB (router 4 + host 2): pve2 60 -> 54 -> 48(<50)...
+    result = place(make_stand(), ['a@pve', 'b@pve', 'c@pve', 'd@pve'])
+    assert result == {'a@pve': 'pve2', 'b@pve': 'pve1', 'c@pve': 'pve2', 'd@pve': 'pve1'}
+
+
+def test_placement_counts_pins_before_balancing():
+    # pinning two stands to pve2 (60 -> 48) makes pve1 (56) the best for the rest
+    users = ['a@pve', {'name': 'b@pve', 'node': 'pve2'}, {'name': 'c@pve', 'node': 'pve2'}]
+    assert place(make_stand(), users)['a@pve'] == 'pve1'
+
+
+def test_placement_breaks_ties_by_node_name():
+    cluster = make_cluster(nodes={'pveb': node(64, 8), 'pvea': node(64, 8)},
+                           storages={n: {'nfs': {'shared': True}} for n in ('pvea', 'pveb')},
+                           template_storages={9001: ['nfs']})
+    cluster['vms'] = {9001: vm(9001, 'alpine-tpl', 'pveb', template=True)}
+    assert place(linux_stand(), ['a@pve'], cluster) == {'a@pve': 'pvea'}
+
+
+def test_placement_skips_offline_nodes():
+    cluster = make_cluster(nodes={'pve1': node(64, 8), 'pve2': node(256, 0, online=False)})
+    assert place(make_stand(), ['a@pve', 'b@pve'], cluster) == {'a@pve': 'pve1', 'b@pve': 'pve1'}
+
+
+def test_placement_skips_nodes_the_templates_cannot_reach():
+    # alpine-tpl only on pve1's local storage: pve2 cannot host, however free it is
+    cluster = make_cluster(nodes={'pve1': node(64, 60), 'pve2': node(256, 0)},
+                           template_storages={9001: ['local-lvm'], 9002: ['local-lvm'], 9102: ['local-lvm']})
+    assert place(make_stand(), ['a@pve'], cluster) == {'a@pve': 'pve1'}
+
+
+def test_placement_without_any_usable_node_raises_with_reasons():
+    cluster = make_cluster(nodes={'pve1': node(online=False), 'pve2': node()},
+                           template_storages={9001: ['local-lvm'], 9002: ['local-lvm'], 9102: ['local-lvm']})
+    with pytest.raises(S.StandError, match='no online node can host the stand: pve2:'):
+        place(make_stand(), ['a@pve'], cluster)
+
+
+def test_placement_is_deterministic():
+    users = ['u%d@pve' % i for i in range(12)]
+    assert place(make_stand(), users) == place(make_stand(), users)
+
+
+# --- bridges ---------------------------------------------------------------------------------
+
+M1 = S.bridge_marker('netlab', 's1@pve', 'lan')
+M2 = S.bridge_marker('netlab', 's2@pve', 'lan')
+M3 = S.bridge_marker('netlab', 's3@pve', 'lan')
+
+
+def test_new_bridges_take_the_lowest_free_numbers_in_range():
+    mapping, to_create = S.allocate_bridges({'vmbr0': ''}, [(M1, 'lan'), (M2, 'lan')], [1000, 1999])
+    assert mapping == {M1: 'vmbr1000', M2: 'vmbr1001'}
+    assert to_create == [('vmbr1000', M1), ('vmbr1001', M2)]
+
+
+def test_bridge_with_our_marker_is_reused():
+    existing = {'vmbr1005': 'notes\n' + M1}
+    assert S.allocate_bridges(existing, [(M1, 'lan')], [1000, 1999]) == ({M1: 'vmbr1005'}, [])
+
+
+def test_allocation_skips_foreign_and_unmarked_bridges():
+    existing = {'vmbr1000': '', 'vmbr1001': 'deploystand:netlab2:s1@pve:lan', 'vmbr1002': 'uplink'}
+    mapping, _ = S.allocate_bridges(existing, [(M1, 'lan')], [1000, 1999])
+    assert mapping == {M1: 'vmbr1003'}
+
+
+def test_allocation_raises_when_the_range_is_exhausted():
+    with pytest.raises(S.StandError, match='has 1 free vmbrN but 2 new bridges'):
+        S.allocate_bridges({'vmbr1000': ''}, [(M1, 'lan'), (M2, 'lan')], [1000, 1001])
+
+
+def test_the_same_marker_twice_gets_one_bridge():
+    mapping, to_create = S.allocate_bridges({}, [(M1, 'lan'), (M1, 'lan')], [1000, 1999])
+    assert mapping == {M1: 'vmbr1000'} and len(to_create) == 1
+
+
+def test_alias_keeps_its_bridge_when_a_student_is_added():
+    first, created = S.allocate_bridges({}, [(M1, 'lan'), (M3, 'lan')], [1000, 1999])
+    existing = dict((iface, marker) for iface, marker in created)
+    second, _ = S.allocate_bridges(existing, [(M1, 'lan'), (M2, 'lan'), (M3, 'lan')], [1000, 1999])
+    assert second[M1] == first[M1] and second[M3] == first[M3]
+    assert second[M2] == 'vmbr1002'
+
+
+def test_alias_keeps_its_bridge_when_a_student_is_removed():
+    first, created = S.allocate_bridges({}, [(M1, 'lan'), (M2, 'lan'), (M3, 'lan')], [1000, 1999])
+    existing = dict((iface, marker) for iface, marker in created)
+    second, to_create = S.allocate_bridges(existing, [(M1, 'lan'), (M3, 'lan')], [1000, 1999])
+    assert second == {M1: first[M1], M3: first[M3]} and to_create == []
+
+
+# --- VMIDs -----------------------------------------------------------------------------------
+
+def test_free_vmids_are_lowest_first_and_skip_used():
+    assert list(S.free_vmids([100, 106], [101, 103, 104])) == [100, 102, 105, 106]
+
+
+def test_free_vmids_is_lazy_for_huge_ranges():
+    free = S.free_vmids([100, 999999999], [])
+    assert [next(free), next(free)] == [100, 101]
+
+
+def test_assign_vmids_is_disjoint_and_in_student_then_machine_order():
+    students = [{'userid': 'a@pve', 'machines': [{'machine': 'r', 'vmid': None}, {'machine': 'h', 'vmid': None}]},
+                {'userid': 'b@pve', 'machines': [{'machine': 'r', 'vmid': None}]}]
+    cluster = make_cluster(vms=[vm(10001, 'x', 'pve1', tags=['deploystand'])])
+    assert S.assign_vmids(students, cluster, [10000, 10099]) == {
+        ('a@pve', 'r'): 10000, ('a@pve', 'h'): 10002, ('b@pve', 'r'): 10003}
+
+
+def test_assign_vmids_skips_vms_that_already_exist():
+    students = [{'userid': 'a@pve', 'machines': [{'machine': 'r', 'vmid': 10000}, {'machine': 'h', 'vmid': None}]}]
+    cluster = make_cluster(vms=[stand_vm(10000, 'a@pve', 'r', 'pve1')])
+    assert S.assign_vmids(students, cluster, [10000, 10099]) == {('a@pve', 'h'): 10001}
+
+
+def test_assign_vmids_raises_when_the_range_runs_out():
+    students = [{'userid': 'a@pve', 'machines': [{'machine': 'r', 'vmid': None}, {'machine': 'h', 'vmid': None}]}]
+    with pytest.raises(S.StandError, match='no free VMID'):
+        S.assign_vmids(students, make_cluster(), [10000, 10000])
