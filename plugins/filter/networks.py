@@ -11,18 +11,20 @@ from ansible.errors import AnsibleFilterError
 
 
 def stand_nics(networks, bridge_map, model='virtio'):
-    """[{bridge, alias, link_down}] + {alias: iface} -> [{bridge, model, link_down}].
+    """[{bridge, alias, link_down, management}] + {alias: iface} -> [{bridge, model, link_down}].
 
-    A real bridge is used as is; an alias becomes the student's private bridge on its node.
+    A real bridge is used as is; an alias becomes the student's private bridge on its node, as the
+    network play made it (the plan's own guess of the interface is not authoritative).
     """
     nics = []
     for net in networks or []:
-        bridge = net.get('bridge')
-        if not bridge:
-            alias = net.get('alias')
+        alias = net.get('alias')
+        if alias:
             if alias not in (bridge_map or {}):
                 raise AnsibleFilterError('no private bridge was made for the network alias {0!r}'.format(alias))
             bridge = bridge_map[alias]
+        else:
+            bridge = net.get('bridge')
         nics.append({'bridge': bridge, 'model': model, 'link_down': bool(net.get('link_down'))})
     return nics
 

@@ -1,0 +1,165 @@
+"""The teacher's commands end to end: deploy_stand.yml and destroy_stand.yml against the simulator."""
+import csv
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveClient
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import ECOROUTER_OUI, parse_net
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEPLOY = os.path.join(ROOT, 'playbooks', 'deploy_stand.yml')
+DESTROY = os.path.join(ROOT, 'playbooks', 'destroy_stand.yml')
+STAND = yaml.safe_load(open(os.path.join(ROOT, 'playbooks', 'vars', 'example_stand.yml')))['stand']
+CLASS = ['student{0}@pve'.format(n) for n in range(1, 6)]
+
+pytestmark = pytest.mark.slow
+
+
+def deploy(playbook, sim, tmp_path, users, **kwargs):
+    extra = {'users': users, 'stand_report_dir': str(tmp_path / 'reports')}
+    extra.update(kwargs.pop('extra', {}))
+    return playbook(DEPLOY, sim, extra_vars=extra, **kwargs)
+
+
+def destroy(playbook, sim, users, **kwargs):
+    return playbook(DESTROY, sim, extra_vars={'users': users}, **kwargs)
+
+
+def stand_vms(state, stand='netlab'):
+    return dict((int(vmid), vm) for vmid, vm in state['vms'].items() if 'stand-' + stand in vm['tags'])
+
+
+def comparable(state):
+    """The parts of a state dump that a deploy + destroy must leave as they were."""
+    return {'users': state['users'], 'acl': state['acl'], 'pools': state['pools'],
+            'vms': state['vms'], 'networks': dict((n, net['running']) for n, net in state['networks'].items()),
+            'pending': dict((n, net['staged']) for n, net in state['networks'].items()),
+            'volumes': state['volumes']}
+
+
+def read_report(tmp_path):
+    path = tmp_path / 'reports' / 'netlab-credentials.csv'
+    assert oct(path.stat().st_mode & 0o777) == '0o600'
+    with path.open() as handle:
+        return dict((row['user'], row) for row in csv.DictReader(handle))
+
+
+def test_class_deploys_converges_and_destroys_back_to_the_initial_cluster(sim, playbook, tmp_path):
+    before = sim.state()
+    first = deploy(playbook, sim, tmp_path, CLASS)
+    assert first.rc == 0, first
+    state = sim.state()
+
+    vms = stand_vms(state)
+    assert len(vms) == 15
+    report = read_report(tmp_path)
+    assert sorted(report) == CLASS
+    for userid in CLASS:
+        name = userid.split('@')[0]
+        pool = 'netlab-' + name
+        mine = dict((vmid, vm) for vmid, vm in vms.items() if vm['pool'] == pool)
+        assert sorted(vm['name'] for vm in mine.values()) == [name + '-host1', name + '-host2', name + '-router']
+        assert len(set(vm['node'] for vm in mine.values())) == 1, 'a stand lives on one node'
+        node = next(iter(mine.values()))['node']
+        assert all(vm['status'] == 'running' for vm in mine.values())
+        bridges = dict((iface, cfg) for iface, cfg in state['networks'][node]['running'].items()
+                       if 'deploystand:netlab:{0}:'.format(userid) in (cfg.get('comments') or ''))
+        assert len(bridges) == 2
+        for vm in mine.values():
+            nets = [parse_net(v) for k, v in sorted(vm['config'].items()) if k.startswith('net')]
+            if vm['name'].endswith('-router'):
+                assert all(n['model'] == 'vmxnet3' for n in nets)
+                assert nets[0]['link_down'] and nets[0]['bridge'] == 'vmbr0'
+                assert all(n['mac'].upper().startswith(ECOROUTER_OUI) for n in nets)
+                assert set(bridges) <= set(n['bridge'] for n in nets)
+            else:
+                assert [n['bridge'] for n in nets][0] in bridges
+        # The student logs in with the reported password and sees exactly its own machines.
+        student = PveClient(sim.host, user=userid, password=report[userid]['password'], port=sim.port,
+                            ca_path=sim.cafile)
+        seen = set(int(r['vmid']) for r in student.get('cluster/resources', type='vm'))
+        assert seen == set(mine)
+    assert report['student4@pve']['password'] == 'Given-Passw0rd-4'
+    assert all(net['staged'] is None for net in state['networks'].values()), 'no pending network changes'
+    student5 = [vm for vm in vms.values() if vm['pool'] == 'netlab-student5']
+    assert set(vm['node'] for vm in student5) == {'pve3'}, 'the pin in users.yml is honoured'
+
+    second = deploy(playbook, sim, tmp_path, CLASS)
+    assert second.rc == 0, second
+    assert second.changed_total == 0, [(t['host'], t['task']) for t in second.tasks if t['result'].get('changed')]
+    assert stand_vms(sim.state()) == vms
+
+    gone = destroy(playbook, sim, CLASS)
+    assert gone.rc == 0, gone
+    assert comparable(sim.state()) == comparable(before)
+
+
+def test_adding_a_student_leaves_the_others_alone_and_a_subset_destroy_keeps_them(sim, playbook, tmp_path):
+    assert deploy(playbook, sim, tmp_path, CLASS[:2]).rc == 0
+    state = sim.state()
+    vms_before = stand_vms(state)
+    bridges_before = dict((n, net['running']) for n, net in state['networks'].items())
+
+    added = deploy(playbook, sim, tmp_path, CLASS[:3])
+    assert added.rc == 0, added
+    for userid in CLASS[:2]:
+        assert added.stats[userid]['changed'] == 0
+    after = sim.state()
+    assert all(after['vms'][str(vmid)] == vm or after['vms'].get(vmid) == vm for vmid, vm in vms_before.items())
+    for node, running in bridges_before.items():
+        for iface, cfg in running.items():
+            assert after['networks'][node]['running'][iface] == cfg
+
+    removed = destroy(playbook, sim, CLASS[2:3])
+    assert removed.rc == 0, removed
+    left = sim.state()
+    assert stand_vms(left) == stand_vms(after) and len(stand_vms(left)) == 6 or \
+        sorted(vm['pool'] for vm in stand_vms(left).values()) == ['netlab-student1'] * 3 + ['netlab-student2'] * 3
+    assert 'student3@pve' not in left['users']
+    assert 'student1@pve' in left['users'] and 'netlab-student1' in left['pools']
+
+
+BAD_INPUTS = [
+    ('users_not_a_list', {'users': 'student1@pve'}, 'users'),
+    ('no_realm', {'users': ['student1']}, 'realm'),
+    ('duplicate_student', {'users': ['student1@pve', 'student1@pve']}, 'student1@pve'),
+    ('bad_realm', {'users': ['student1@9bad']}, 'realm'),
+    ('name_with_slash', {'users': ['stu/dent@pve']}, 'stu/dent@pve'),
+    ('short_password', {'users': [{'name': 'student1@pve', 'password': 'short'}]}, 'password'),
+    ('unknown_user_key', {'users': [{'name': 'student1@pve', 'pasword': 'Long-enough-1'}]}, 'password'),
+    ('unknown_pin', {'users': [{'name': 'student1@pve', 'node': 'pve9'}]}, 'pve9'),
+    ('unknown_stand_key', {'stand': dict(STAND, machnes=[])}, 'machines'),
+    ('bad_stand_name', {'stand': dict(STAND, name='Net_Lab')}, 'name'),
+    ('duplicate_machine', {'stand': dict(STAND, machines=STAND['machines'] + STAND['machines'][1:2])}, 'host1'),
+    ('bad_device_type', {'stand': dict(STAND, machines=[dict(STAND['machines'][1], device_type='cisco')])},
+     'device_type'),
+    ('missing_template', {'stand': dict(STAND, machines=[dict(STAND['machines'][1], template='nope-tpl')])},
+     'nope-tpl'),
+    ('not_a_template', {'stand': dict(STAND, machines=[
+        {'name': 'web', 'template_vmid': 100, 'template_node': 'pve1', 'networks': [{'bridge': 'lan'}]}])},
+     'template'),
+    ('vmid_range_too_small', {'stand': dict(STAND, vmid_range=[10000, 10005])}, 'vmid_range'),
+    ('bridge_range_too_small', {'stand': dict(STAND, bridge_range=[1000, 1002])}, 'bridge'),
+    ('vmid_range_over_foreign_vm', {'stand': dict(STAND, vmid_range=[100, 9999])}, '100'),
+    ('node_unknown', {'stand': dict(STAND, node='pve7')}, 'pve7'),
+    ('full_clone_option_on_linked', {'stand': dict(STAND, storage='local-lvm')}, 'storage'),
+    ('missing_real_bridge', {'stand': dict(STAND, machines=[dict(STAND['machines'][1],
+                                                                  networks=[{'bridge': 'vmbr77'}])])}, 'vmbr77'),
+]
+
+
+@pytest.mark.parametrize('case,overrides,needle', BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
+def test_bad_input_fails_with_one_clear_message_and_creates_nothing(sim, playbook, tmp_path, case, overrides,
+                                                                      needle):
+    before = comparable(sim.state())
+    extra = {'users': CLASS[:2], 'stand': STAND}
+    extra.update(overrides)
+    run = playbook(DEPLOY, sim, extra_vars=extra)
+    assert run.rc != 0
+    assert 'Traceback' not in run.output
+    failed = run.failed
+    assert len(failed) == 1 and failed[0]['task'] == 'Stand input problems are reported', run
+    assert needle in failed[0]['result']['msg']
+    assert comparable(sim.state()) == before
