@@ -1,0 +1,445 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) deploystand.proxmox contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One student's user, pool and ACLs (the logic behind the pve_user_pool module).
+
+The pure part decides (which ACL entries are missing, who owns a user or a pool, what the input
+is worth) and is unit-tested without a cluster; `UserPool` reads the cluster through the one
+client, asks the pure part and writes only what is missing. Ownership follows DESIGN §2: the
+user's comment holds `deploystand:<stand>`, the pool's `deploystand:<stand>:<userid>`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as standlib
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import (
+    CONNECTION, NOT_FOUND, PveApiError, PveClient)
+
+ROUNDS = 3                       # how often a write is re-decided after a broken connection
+MIN_GENERATED_PASSWORD = 16
+CREATED_REALM = 'pve'            # the only realm whose users this module creates
+BRIDGE_ACL_PATH = '/sdn/zones/localnetwork/{0}'
+
+
+class UserPoolError(Exception):
+    """A request pve_user_pool refuses; the message says what to do."""
+
+
+# ----------------------------------------------------------------------------------- converge
+
+def converge(write, done, rounds=ROUNDS):
+    """Send a write whose effect can be read back, without ever resending it blindly.
+
+    A broken connection (`kind == 'connection'`) leaves it open whether the write happened: read
+    back with done() and send again only if it did not, at most `rounds` times in all. After such
+    a break, an error on the resend (e.g. `exists`) is also checked with done() first, because it
+    may only say that the first attempt did arrive."""
+    broken = None
+    for _attempt in range(rounds):
+        try:
+            write()
+            return
+        except PveApiError as err:
+            if err.kind != CONNECTION:
+                if broken is not None and done():
+                    return
+                raise
+            broken = err
+        if done():
+            return
+    raise broken
+
+
+# ------------------------------------------------------------------------------ pure decisions
+
+def pool_acl_path(pool):
+    return '/pool/{0}'.format(pool)
+
+
+def bridge_acl_path(iface):
+    return BRIDGE_ACL_PATH.format(iface)
+
+
+def wanted_acls(userid, pool, role, bridges, bridge_role):
+    """The ACL entries the student needs: `role` on its pool, `bridge_role` on each own bridge.
+
+    Entries are dicts {path, ugid, roleid, propagate}; propagate is on so VLAN child paths of a
+    bridge (…/<bridge>/<tag>) are covered too."""
+    out = [{'path': pool_acl_path(pool), 'ugid': userid, 'roleid': role, 'propagate': 1}]
+    for iface in sorted(set(bridges or ())):
+        out.append({'path': bridge_acl_path(iface), 'ugid': userid, 'roleid': bridge_role, 'propagate': 1})
+    return out
+
+
+def _is_user_entry(entry, userid):
+    return entry.get('type', 'user') == 'user' and entry.get('ugid') == userid
+
+
+def _same_grant(entry, wanted):
+    return entry.get('path') == wanted['path'] and entry.get('roleid') == wanted['roleid']
+
+
+def missing_acls(acl, wanted):
+    """The wanted entries GET /access/acl does not hold yet (a non-propagated copy counts as missing:
+    writing it again turns propagation on)."""
+    out = []
+    for want in wanted:
+        held = [e for e in acl or () if _is_user_entry(e, want['ugid']) and _same_grant(e, want)]
+        if not any(int(e.get('propagate', 1)) == int(want['propagate']) for e in held):
+            out.append(want)
+    return out
+
+
+def held_acls(acl, wanted):
+    """The wanted entries that exist (whatever their propagate flag): what `absent` removes."""
+    out = []
+    for want in wanted:
+        if any(_is_user_entry(e, want['ugid']) and _same_grant(e, want) for e in acl or ()):
+            out.append(want)
+    return out
+
+
+def acl_writes(entries):
+    """PUT /access/acl calls for entries: one per (path, propagate), roles joined, in path order."""
+    groups = {}
+    for entry in entries:
+        key = (entry['path'], int(entry['propagate']), entry['ugid'])
+        groups.setdefault(key, [])
+        if entry['roleid'] not in groups[key]:
+            groups[key].append(entry['roleid'])
+    return [{'path': path, 'roles': roles, 'users': ugid, 'propagate': propagate}
+            for (path, propagate, ugid), roles in sorted(groups.items())]
+
+
+def acl_label(entry):
+    """'/pool/netlab-student1 PVEVMAdmin' — how ACL entries appear in results and diffs."""
+    return '{0} {1}'.format(entry['path'], entry['roleid'])
+
+
+def acl_view(acl, userid, paths):
+    """Sorted labels of the user's entries on the given paths (the diff's view of its ACLs)."""
+    return sorted(set(acl_label(e) for e in acl or ()
+                      if _is_user_entry(e, userid) and e.get('path') in paths))
+
+
+def ownership(record, marker):
+    """'missing' (record is None), 'owned' (its comment holds marker) or 'foreign'."""
+    if record is None:
+        return 'missing'
+    return 'owned' if standlib.owns(record.get('comment'), marker) else 'foreign'
+
+
+def pool_members(record):
+    """Members of a pool record as 'qemu/101'-style ids (empty for an empty pool)."""
+    out = []
+    for member in (record or {}).get('members') or ():
+        out.append(str(member.get('id') or member.get('vmid') or member.get('storage') or member))
+    return out
+
+
+def check_params(params):
+    """Every problem with the module input, as one list of messages (empty when it is usable).
+
+    params: stand, userid, pool (None = default), role, bridges, bridge_role, password,
+    password_length. The password itself is never echoed."""
+    errors = []
+    stand = params.get('stand')
+    if not isinstance(stand, str) or not standlib.STAND_NAME_RE.match(stand) \
+            or len(stand) > standlib.STAND_NAME_MAX:
+        errors.append("stand: %r is not a stand name (a lower-case letter, then a-z, 0-9 or '-', at most %d "
+                      "characters)" % (stand, standlib.STAND_NAME_MAX))
+    userid = params.get('userid')
+    _students, user_errors = standlib.normalize_users([{'name': userid}])
+    errors.extend(e.replace('users[0].name', 'userid').replace('users[0]', 'userid') for e in user_errors)
+    if not user_errors and not errors:
+        if params.get('pool') is None:
+            problem = standlib.pool_id_problem(stand, userid)
+            if problem:
+                errors.append('pool: the default pool id of %s %s; give pool explicitly' % (userid, problem))
+    if params.get('pool') is not None and not standlib.POOL_ID_RE.match(str(params['pool'])):
+        errors.append("pool: %r is not a pool id PVE accepts (letters, digits, '.', '-' and '_', starting with a "
+                      "letter)" % params['pool'])
+    for key in ('role', 'bridge_role'):
+        if params.get(key) is not None and not standlib.ROLE_RE.match(str(params[key])):
+            errors.append('%s: %r is not a role id' % (key, params[key]))
+    for iface in params.get('bridges') or ():
+        if not isinstance(iface, str) or not standlib.BRIDGE_ID_RE.match(iface):
+            errors.append("bridges: %r is not a bridge name (letters, digits, '_', '-', '.')" % (iface,))
+    password = params.get('password')
+    if password is not None and not standlib.PASSWORD_LEN[0] <= len(password) <= standlib.PASSWORD_LEN[1]:
+        errors.append('password: must be %d-%d characters (PVE rule), got %d'
+                      % (standlib.PASSWORD_LEN[0], standlib.PASSWORD_LEN[1], len(password)))
+    length = params.get('password_length')
+    if length is not None and not MIN_GENERATED_PASSWORD <= length <= standlib.PASSWORD_LEN[1]:
+        errors.append('password_length: must be %d-%d, got %d'
+                      % (MIN_GENERATED_PASSWORD, standlib.PASSWORD_LEN[1], length))
+    return errors
+
+
+def default_pool(stand, userid):
+    return standlib.pool_id(stand, userid)
+
+
+def realm_of(userid):
+    return standlib.split_userid(userid)[1]
+
+
+# ----------------------------------------------------------------------------- the API steps
+
+class UserPool(object):
+    """Converges one student's user, pool and ACLs; `present()` / `absent()` return the result.
+
+    params: the module's own options (stand, userid, pool, role, bridges, bridge_role, password,
+    update_password, password_length) plus api_password (for PUT /access/password confirmation).
+    warn: a callable that reports a warning (module.warn)."""
+
+    def __init__(self, client, params, check_mode=False, warn=None, password_checker=None):
+        self.client = client
+        self.p = params
+        self.check_mode = check_mode
+        self._warn = warn or (lambda msg: None)
+        self._password_works = password_checker or self._login_works
+        self.stand = params['stand']
+        self.userid = params['userid']
+        self.pool = params.get('pool') or default_pool(self.stand, self.userid)
+        self.user_marker = standlib.user_marker(self.stand)
+        self.pool_marker = standlib.pool_marker(self.stand, self.userid)
+        self.wanted = wanted_acls(self.userid, self.pool, params['role'], params.get('bridges') or [],
+                                  params['bridge_role'])
+        self.paths = set(w['path'] for w in self.wanted)
+        self.result = {'userid': self.userid, 'pool': self.pool, 'user_created': False, 'user_owned': False,
+                       'pool_created': False, 'acls_added': [], 'acls_removed': [], 'password_set': False,
+                       'foreign': [], 'changed': False}
+
+    # ------------------------------------------------------------------ reads
+
+    def read_user(self):
+        try:
+            return self.client.get('access/users/{0}'.format(self.userid))
+        except PveApiError as err:
+            if err.kind == NOT_FOUND:
+                return None
+            raise
+
+    def read_pool(self):
+        path, params = self.client.pool_path(self.pool)
+        try:
+            data = self.client.get(path, **params)
+        except PveApiError as err:
+            if err.kind == NOT_FOUND:
+                return None
+            raise
+        if isinstance(data, list):
+            data = data[0] if data else None
+        return data
+
+    def read_acl(self):
+        return self.client.get('access/acl') or []
+
+    def _login_works(self, password):
+        """True if the student can log in with this password (POST /access/ticket as the student)."""
+        c = self.client
+        try:
+            PveClient(c.host, user=self.userid, password=password, port=c.port, validate_certs=c.validate_certs,
+                      ca_path=c.ca_path, timeout=c.timeout, retries=1)
+            return True
+        except PveApiError as err:
+            if err.kind == 'auth':
+                return False
+            raise
+
+    # ---------------------------------------------------------------- helpers
+
+    def _foreign(self, text):
+        self.result['foreign'].append(text)
+        self._warn(text)
+
+    @staticmethod
+    def _user_view(user):
+        if user is None:
+            return None
+        return {'comment': user.get('comment') or ''}
+
+    @staticmethod
+    def _pool_view(pool):
+        if pool is None:
+            return None
+        return {'comment': pool.get('comment') or '', 'members': pool_members(pool)}
+
+    def _acl_done(self, entries, present):
+        def done():
+            acl = self.read_acl()
+            still_missing = missing_acls(acl, entries) if present else held_acls(acl, entries)
+            return not still_missing
+        return done
+
+    def _write_acls(self, entries, delete=False):
+        for call in acl_writes(entries):
+            group = [e for e in entries if e['path'] == call['path']]
+            params = dict(call)
+            if delete:
+                params['delete'] = 1
+
+            def write(params=params):
+                self.client.put('access/acl', **params)
+            converge(write, self._acl_done(group, not delete))
+
+    # ---------------------------------------------------------------- present
+
+    def present(self):
+        r = self.result
+        user = self.read_user()
+        pool = self.read_pool()
+        acl = self.read_acl()
+        before = {'user': self._user_view(user), 'pool': self._pool_view(pool),
+                  'acl': acl_view(acl, self.userid, self.paths)}
+        self._refuse_foreign_pool(pool)       # before any write: a refused run changes nothing
+        after_user = self._ensure_user(user)
+        after_pool = self._ensure_pool(pool)
+        missing = missing_acls(acl, self.wanted)
+        if missing and not self.check_mode:
+            self._write_acls(missing)
+        r['acls_added'] = [acl_label(e) for e in missing]
+        after = {'user': after_user, 'pool': after_pool,
+                 'acl': sorted(set(before['acl']) | set(r['acls_added']))}
+        r['changed'] = bool(r['user_created'] or r['password_set'] or r['pool_created'] or missing)
+        r['diff'] = {'before': before, 'after': after}
+        return r
+
+    def _ensure_user(self, user):
+        r = self.result
+        owner = ownership(user, self.user_marker)
+        if owner == 'missing':
+            realm = realm_of(self.userid)
+            if realm != CREATED_REALM:
+                raise UserPoolError(
+                    "user {0} does not exist. Only users of realm '{1}' are created by this module; users of realm "
+                    "'{2}' must exist before the stand (check the realm name, or create the user in realm '{2}' "
+                    "first)".format(self.userid, CREATED_REALM, realm))
+            password = self.p.get('password') or standlib.generate_password(self.p['password_length'])
+            if not self.check_mode:
+                def write():
+                    self.client.post('access/users', userid=self.userid, password=password,
+                                     comment=self.user_marker)
+                converge(write, lambda: ownership(self.read_user(), self.user_marker) == 'owned')
+                r['password'] = password
+            r.update(user_created=True, user_owned=True, password_set=True)
+            return {'comment': self.user_marker}
+        if owner == 'foreign':
+            self._foreign('user {0} existed before the stand (its comment {1!r} has no marker {2}): used as is, '
+                          'only ACLs are added, never modified or deleted'.format(
+                              self.userid, user.get('comment') or '', self.user_marker))
+            if self.p.get('update_password') == 'always' and realm_of(self.userid) == CREATED_REALM:
+                self._warn('update_password=always: the password of {0} is not reset, because the stand did not '
+                           'create this user'.format(self.userid))
+            return self._user_view(user)
+        r['user_owned'] = True
+        if self.p.get('update_password') == 'always':
+            if realm_of(self.userid) == CREATED_REALM:
+                self._reset_password()
+            else:
+                self._warn('update_password=always: {0} is not in realm {1}; its password is not managed here'.format(
+                    self.userid, CREATED_REALM))
+        return self._user_view(user)
+
+    def _reset_password(self):
+        """update_password=always: a given password that already works is left alone; otherwise
+        PUT /access/password (password auth only; non-root callers confirm with their own password)."""
+        r = self.result
+        given = self.p.get('password')
+        if given and self._password_works(given):
+            return
+        if getattr(self.client, 'token_name', None):
+            raise UserPoolError(
+                'update_password=always cannot reset the password of {0}: PVE refuses PUT /access/password for API '
+                'tokens (the automation authenticates as {1}). Use password authentication (api_user with '
+                'api_password / PROXMOX_PASSWORD instead of api_token_id), or update_password=on_create'.format(
+                    self.userid, self.client.identity))
+        password = given or standlib.generate_password(self.p['password_length'])
+        if not self.check_mode:
+            params = {'userid': self.userid, 'password': password}
+            if self.client.identity != 'root@pam':
+                if not self.p.get('api_password'):
+                    raise UserPoolError('resetting the password of {0} as {1} needs api_password: PVE asks every '
+                                        'caller except root@pam for its own password'.format(
+                                            self.userid, self.client.identity))
+                params['confirmation-password'] = self.p['api_password']
+
+            def write():
+                self.client.put('access/password', **params)
+            converge(write, lambda: self._password_works(password))
+            r['password'] = password
+        r['password_set'] = True
+
+    def _refuse_foreign_pool(self, pool):
+        if ownership(pool, self.pool_marker) == 'foreign':
+            self.result['foreign'].append('pool {0} (comment {1!r})'.format(self.pool, pool.get('comment') or ''))
+            raise UserPoolError(
+                'pool {0} exists but does not belong to stand {1} for {2} (its comment {3!r} has no marker {4}); it '
+                'was not touched. Rename or remove that pool, or choose another pool name'.format(
+                    self.pool, self.stand, self.userid, pool.get('comment') or '', self.pool_marker))
+
+    def _ensure_pool(self, pool):
+        owner = ownership(pool, self.pool_marker)
+        if owner == 'owned':
+            return self._pool_view(pool)
+        if not self.check_mode:
+            def write():
+                self.client.post('pools', poolid=self.pool, comment=self.pool_marker)
+            converge(write, lambda: ownership(self.read_pool(), self.pool_marker) == 'owned')
+        self.result['pool_created'] = True
+        return {'comment': self.pool_marker, 'members': []}
+
+    # ----------------------------------------------------------------- absent
+
+    def absent(self):
+        r = self.result
+        user = self.read_user()
+        pool = self.read_pool()
+        acl = self.read_acl() if user is not None else []
+        user_owner = ownership(user, self.user_marker)
+        pool_owner = ownership(pool, self.pool_marker)
+        before = {'user': self._user_view(user), 'pool': self._pool_view(pool),
+                  'acl': acl_view(acl, self.userid, self.paths)}
+        after = {'user': self._user_view(user), 'pool': self._pool_view(pool), 'acl': list(before['acl'])}
+        r['user_owned'] = user_owner == 'owned'
+        if user_owner == 'foreign':
+            self._foreign('user {0} existed before the stand (comment {1!r}): not deleted; only the stand\'s ACL '
+                          'entries are removed'.format(self.userid, user.get('comment') or ''))
+        if pool_owner == 'foreign':
+            self._foreign('pool {0} has no marker {1} (comment {2!r}): not touched'.format(
+                self.pool, self.pool_marker, pool.get('comment') or ''))
+
+        ours = held_acls(acl, self.wanted)
+        # Deleting the user drops all its ACL entries (User.pm delete_user); otherwise remove ours.
+        if ours and user_owner != 'owned' and not self.check_mode:
+            self._write_acls(ours, delete=True)
+        r['acls_removed'] = [acl_label(e) for e in ours]
+        after['acl'] = sorted(set(before['acl']) - set(r['acls_removed']))
+
+        r['pool_deleted'] = False
+        if pool_owner == 'owned':
+            members = pool_members(pool)
+            if members:
+                self._foreign('pool {0} is not empty ({1}): kept; remove its members first'.format(
+                    self.pool, ', '.join(members)))
+            else:
+                if not self.check_mode:
+                    path, params = self.client.pool_path(self.pool)
+                    converge(lambda: self.client.delete(path, **params), lambda: self.read_pool() is None)
+                r['pool_deleted'] = True
+                after['pool'] = None
+
+        r['user_deleted'] = False
+        if user_owner == 'owned':
+            if not self.check_mode:
+                converge(lambda: self.client.delete('access/users/{0}'.format(self.userid)),
+                         lambda: self.read_user() is None)
+            r['user_deleted'] = True
+            after['user'] = None
+            after['acl'] = []
+        r['changed'] = bool(r['acls_removed'] or r['pool_deleted'] or r['user_deleted'])
+        r['diff'] = {'before': before, 'after': after}
+        return r

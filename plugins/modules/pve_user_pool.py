@@ -1,0 +1,251 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) deploystand.proxmox contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: pve_user_pool
+short_description: One student's Proxmox VE user, resource pool and ACLs for a lab stand
+version_added: 0.1.0
+description:
+  - Ensures the user of one student of a stand, the student's resource pool and the ACL entries
+    that let the student work in it (O(role) on C(/pool/<pool>)) and use its own bridges
+    (O(bridge_role) on C(/sdn/zones/localnetwork/<bridge>)).
+  - Everything it creates carries the stand's marker in its comment (C(deploystand:<stand>) on the
+    user, C(deploystand:<stand>:<userid>) on the pool), and O(state=absent) removes only objects
+    that carry it. A user or pool that exists without the marker is reported in RV(foreign) and a
+    warning, never modified or deleted.
+  - Idempotent; supports check mode (reads only and predicts the change) and diff mode (user and
+    pool comments and the student's ACL entries on the managed paths; never a password).
+extends_documentation_fragment:
+  - deploystand.proxmox.auth
+options:
+  stand:
+    description:
+      - Name of the stand (C([a-z][a-z0-9-]*), at most 20 characters). It is part of every marker.
+    type: str
+    required: true
+  userid:
+    description:
+      - The student, as C(name@realm) (V(student1@pve)).
+      - Users of realm C(pve) are created when missing. Users of any other realm (C(pam), C(ldap),
+        C(ad), ...) must already exist; the module fails with a clear message if they do not, and
+        never handles their passwords.
+    type: str
+    required: true
+  pool:
+    description:
+      - Resource pool of the student. Default C(<stand>-<user name without realm>).
+    type: str
+  role:
+    description:
+      - Role granted to the student on C(/pool/<pool>).
+    type: str
+    default: PVEVMAdmin
+  bridges:
+    description:
+      - Bridges (interface names such as V(vmbr1001)) the student may use; O(bridge_role) is granted on
+        C(/sdn/zones/localnetwork/<bridge>) for each (PVE 8+ checks C(SDN.Use) there when NICs are
+        created or changed).
+      - With O(state=absent), give the same list to remove these grants from a user the stand did
+        not create (for a user it created, deleting the user drops all of its ACL entries).
+    type: list
+    elements: str
+    default: []
+  bridge_role:
+    description:
+      - Role granted on each bridge of O(bridges). Must hold C(SDN.Use).
+    type: str
+    default: PVESDNUser
+  password:
+    description:
+      - Password for a user created by this module (8-64 characters). When not given, one is
+        generated with O(password_length) characters.
+    type: str
+  update_password:
+    description:
+      - V(on_create) sets the password only when the user is created.
+      - V(always) also resets the password of a user the stand created. A given O(password) is first
+        tried with a login as the student and reset only when it does not work (so re-runs stay
+        unchanged); without O(password) a new password is generated and set on every run.
+      - Resetting uses C(PUT /access/password), which PVE refuses for API tokens, so it needs password
+        authentication (O(api_password)), and every caller except C(root@pam) confirms with its own
+        password, which the module sends from O(api_password).
+    type: str
+    choices: [on_create, always]
+    default: on_create
+  password_length:
+    description:
+      - Length of generated passwords (16-64).
+    type: int
+    default: 20
+  state:
+    description:
+      - V(present) ensures user, pool and ACL entries.
+      - V(absent) removes the ACL entries it manages, deletes the pool when it carries the marker and is
+        empty (a non-empty pool is kept and reported), and deletes the user when its comment holds the
+        stand's user marker.
+    type: str
+    choices: [present, absent]
+    default: present
+notes:
+  - The returned RV(password) is a secret. Protect the task with C(no_log=true) (or register it
+    and write only the credentials report); the module returns the password only in the run that
+    set it.
+  - Passwords can be set only at user creation when the automation authenticates with an API token
+    (PVE C(allowtoken => 0) on C(PUT /access/password)); the module fails with a message naming
+    O(api_password) when a reset is needed under token authentication.
+  - ACL entries are read once with C(GET /access/acl) and only missing ones are written with
+    C(PUT /access/acl) (one call per path); C(propagate) is set so VLAN child paths of a bridge are
+    covered.
+  - Deleting a user makes PVE drop all of its ACL entries; deleting a pool drops every ACL entry on
+    the pool. A pool that still has members cannot be deleted (PVE refuses), so it is kept and
+    reported.
+  - Pools are read with the C(GET /pools?poolid=) form on PVE 8.1+ and the legacy C(/pools/<id>)
+    path before.
+  - After a broken connection a write may or may not have happened; the module reads the object back
+    and sends the write again only if it did not (at most 3 rounds).
+author:
+  - deploystand.proxmox contributors
+'''
+
+EXAMPLES = r'''
+- name: Student user, pool and ACLs exist
+  deploystand.proxmox.pve_user_pool:
+    stand: netlab
+    userid: student1@pve
+    bridges: [vmbr1001, vmbr1002]
+  register: student
+  no_log: true
+
+- name: LDAP user (must already exist) gets a pool with a custom role
+  deploystand.proxmox.pve_user_pool:
+    stand: netlab
+    userid: jdoe@ldap
+    role: PVEVMUser
+
+- name: Reset a given password on every run (needs password auth, not a token)
+  deploystand.proxmox.pve_user_pool:
+    stand: netlab
+    userid: student2@pve
+    password: "{{ vault_student2_password }}"
+    update_password: always
+  no_log: true
+
+- name: Student removed (only what carries the stand's marker)
+  deploystand.proxmox.pve_user_pool:
+    stand: netlab
+    userid: student1@pve
+    state: absent
+'''
+
+RETURN = r'''
+userid:
+  description: The student.
+  returned: always
+  type: str
+  sample: student1@pve
+pool:
+  description: The student's pool id.
+  returned: always
+  type: str
+  sample: netlab-student1
+user_created:
+  description: The user was created in this run (predicted in check mode).
+  returned: always
+  type: bool
+user_owned:
+  description: The user carries the stand's marker (it was created by this stand).
+  returned: always
+  type: bool
+pool_created:
+  description: The pool was created in this run (predicted in check mode).
+  returned: always
+  type: bool
+pool_deleted:
+  description: The pool was deleted (state=absent).
+  returned: when state=absent
+  type: bool
+user_deleted:
+  description: The user was deleted (state=absent).
+  returned: when state=absent
+  type: bool
+acls_added:
+  description: ACL entries written, as C(<path> <role>).
+  returned: always
+  type: list
+  elements: str
+  sample: ["/pool/netlab-student1 PVEVMAdmin", "/sdn/zones/localnetwork/vmbr1001 PVESDNUser"]
+acls_removed:
+  description: ACL entries removed (state=absent), as C(<path> <role>); includes those PVE drops with the user.
+  returned: always
+  type: list
+  elements: str
+password_set:
+  description: A password was set in this run (at creation or by a reset; predicted in check mode).
+  returned: always
+  type: bool
+password:
+  description: The password set in this run. Never returned in check mode or when nothing was set.
+  returned: when a password was set in this run
+  type: str
+foreign:
+  description: Objects with the stand's names that the stand does not own (or could not remove), left untouched.
+  returned: always
+  type: list
+  elements: str
+'''
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils.access import (
+    UserPool, UserPoolError, check_params)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import StandError
+
+
+def main():
+    module = PveModule(
+        argument_spec=dict(
+            stand=dict(type='str', required=True),
+            userid=dict(type='str', required=True),
+            pool=dict(type='str'),
+            role=dict(type='str', default='PVEVMAdmin'),
+            bridges=dict(type='list', elements='str', default=[]),
+            bridge_role=dict(type='str', default='PVESDNUser'),
+            password=dict(type='str', no_log=True),
+            update_password=dict(type='str', choices=['on_create', 'always'], default='on_create', no_log=False),
+            password_length=dict(type='int', default=20, no_log=False),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+        ),
+        supports_check_mode=True,
+    )
+    errors = check_params(module.params)
+    if errors:
+        module.fail_json(msg='invalid input: ' + '; '.join(errors), errors=errors)
+    work = UserPool(module.client(), module.params, check_mode=module.check_mode, warn=module.warn)
+    try:
+        result = work.present() if module.params['state'] == 'present' else work.absent()
+    except PveApiError as err:
+        module.fail_api(err, **_partial(work.result, module.check_mode))
+    except (UserPoolError, StandError) as err:
+        module.fail_json(msg=str(err), **_partial(work.result, module.check_mode))
+    if not module._diff:
+        result.pop('diff', None)
+    module.exit_json(**result)
+
+
+def _partial(result, check_mode):
+    """What was done before a failure, including a password set in this run (it could not be read
+    again later); `changed` says whether anything was written."""
+    out = dict((k, v) for k, v in result.items() if k not in ('diff', 'changed'))
+    out['changed'] = not check_mode and any(result.get(k) for k in (
+        'user_created', 'password_set', 'pool_created', 'acls_added', 'acls_removed', 'pool_deleted', 'user_deleted'))
+    return out
+
+
+if __name__ == '__main__':
+    main()
