@@ -1335,3 +1335,87 @@ def build_plan(stand_raw, users_raw, cluster):
     if derive_errors:
         return None, derive_errors
     return plan, []
+
+
+# ---------------------------------------------------------------------------------------------
+# Removal plan (destroy_stand.yml)
+# ---------------------------------------------------------------------------------------------
+
+def _owned_bridges_by_node(stand_name, userids, cluster):
+    """{node: [{'userid', 'alias', 'marker', 'iface', 'exists'}]} for bridges whose marker says
+    they belong to this stand and one of these students."""
+    nodes = {}
+    for node in sorted(cluster.get('bridges') or {}):
+        for iface, comments in sorted(_bridge_comments(cluster, node).items()):
+            for token in _marker_tokens(comments):
+                marker = parse_marker(token)
+                if (marker and marker['stand'] == stand_name and marker['userid'] in userids
+                        and marker['alias']):
+                    nodes.setdefault(node, []).append({
+                        'userid': marker['userid'], 'alias': marker['alias'], 'marker': token,
+                        'iface': iface, 'exists': True})
+    return nodes
+
+
+def _removal_student(stand, student, cluster, foreign, warnings):
+    name = stand['name']
+    pool = pool_id(name, student['userid'])
+    tag = stand_tag(name)
+    owned = sorted(_stand_vms_of(stand, student, cluster), key=lambda vm: int(vm['vmid']))
+    for vm in _vms(cluster):
+        if vm.get('pool') == pool and tag not in _vm_tags(vm):
+            foreign.append('VM %s (%s) in pool %s has no tag %s; not removed'
+                           % (vm['vmid'], vm.get('name'), pool, tag))
+    pool_info = (cluster.get('pools') or {}).get(pool)
+    if pool_info is not None and not owns(pool_info.get('comment'), pool_marker(name, student['userid'])):
+        foreign.append('pool %s exists without the stand marker (comment: %r); not removed'
+                       % (pool, pool_info.get('comment') or ''))
+    for node in sorted(set(vm.get('node') for vm in owned)):
+        problem = _node_problem(cluster, node)
+        if problem:
+            warnings.append('%s: VMs on node %s cannot be removed now: %s'
+                            % (_user_label(student), node, problem))
+    user_info = (cluster.get('users') or {}).get(student['userid'])
+    return {
+        'userid': student['userid'], 'name': student['name'], 'realm': student['realm'],
+        'password': None, 'node': current_node(stand, student, cluster),
+        'pool': pool, 'pool_comment': pool_marker(name, student['userid']),
+        'pool_exists': pool_info is not None,
+        'user_comment': user_marker(name), 'user_exists': user_info is not None,
+        'user_owned': bool(user_info is not None and owns(user_info.get('comment'), user_marker(name))),
+        'bridges': [],
+        'machines': [{'name': vm.get('name'), 'vmid': int(vm['vmid']), 'node': vm.get('node'),
+                      'device_type': 'ecorouter' if 'ecorouter' in _vm_tags(vm) else 'linux'}
+                     for vm in owned],
+    }
+
+
+def plan_removal(stand_raw, users_raw, cluster):
+    """What destroy removes for these students -> (plan, errors); plan is None on errors.
+
+    Same shape as build_plan's plan, but built from what the stand owns in the cluster, not from
+    the machine list: every VM in the student's pool tagged stand-<stand> (machines since
+    removed from the stand too), and every bridge whose marker names the stand and the student.
+    Templates, ranges and placement are not checked: a removal needs none of them. Each
+    machine carries its own `node` (where the VM is now)."""
+    stand, errors = normalize_stand(stand_raw)
+    students, user_errors = normalize_users(users_raw)
+    errors = errors + user_errors
+    if errors:
+        return None, _unique(errors)
+    foreign, warnings = [], []
+    planned = [_removal_student(stand, s, cluster, foreign, warnings) for s in students]
+    nodes = _owned_bridges_by_node(stand['name'], set(s['userid'] for s in students), cluster)
+    for student in planned:
+        student['bridges'] = [{'alias': b['alias'], 'marker': b['marker'], 'iface': b['iface']}
+                              for node in sorted(nodes) for b in nodes[node]
+                              if b['userid'] == student['userid']]
+    plan = {
+        'stand': stand['name'], 'tags': [MANAGED_TAG, stand_tag(stand['name'])],
+        'role': stand['role'], 'start': stand['start'],
+        'vmid_range': list(stand['vmid_range']), 'bridge_range': list(stand['bridge_range']),
+        'management_bridge': stand['management_bridge'],
+        'students': planned, 'nodes': nodes,
+        'foreign': _unique(foreign), 'warnings': warnings,
+    }
+    return plan, []
