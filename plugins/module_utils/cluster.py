@@ -12,6 +12,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import NOT_FOUND, PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import parse_tags
 
 _DISK_KEY = re.compile(r'^(ide|sata|scsi|virtio|efidisk|tpmstate)\d+$')
 
@@ -29,7 +30,7 @@ def read_cluster(client, template_names=(), template_vmids=()):
         elif kind == 'qemu':
             facts['vms'][int(item['vmid'])] = {
                 'vmid': int(item['vmid']), 'name': item.get('name'), 'node': item.get('node'),
-                'pool': item.get('pool'), 'tags': split_tags(item.get('tags')),
+                'pool': item.get('pool'), 'tags': parse_tags(item.get('tags')),
                 'template': bool(int(item.get('template') or 0)), 'status': item.get('status'),
                 'maxmem': int(item.get('maxmem') or 0)}
         elif kind == 'storage':
@@ -73,6 +74,3 @@ def disk_storages(config):
             found.append(storage)
     return found
 
-
-def split_tags(text):
-    return sorted(set(t.lower() for t in re.split(r'[,;\s]+', str(text or '')) if t))

@@ -112,12 +112,15 @@ def main():
     planner = build_plan if module.params['purpose'] == 'deploy' else plan_removal
     plan, errors = planner(module.params['stand'], module.params['users'], cluster)
     if errors:
-        module.fail_json(msg='the stand cannot be deployed as described ({0} problem{1}; nothing was created):\n'
-                             '{2}'.format(len(errors), '' if len(errors) == 1 else 's',
+        module.fail_json(msg='the stand cannot be {0} as described ({1} problem{2}; nothing was changed):\n'
+                             '{3}'.format('deployed' if module.params['purpose'] == 'deploy' else 'removed',
+                                          len(errors), '' if len(errors) == 1 else 's',
                                           '\n'.join('- ' + e for e in errors)),
                          problems=errors)
     for line in plan.get('foreign', []):
         module.warn('left alone (not made by this stand): ' + line)
+    for line in plan.get('warnings', []):
+        module.warn(line)
     module.exit_json(changed=False, plan=plan)
 
 
