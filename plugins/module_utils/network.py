@@ -1,0 +1,436 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) deploystand.proxmox contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A node's private lab bridges and its pending network config (the logic behind pve_bridge).
+
+Pure part (unit-tested): which bridges a stand owns, the parsing of PVE's pending-changes diff
+(`changes`, i.e. `diff -u /etc/network/interfaces /etc/network/interfaces.new`) into per-interface
+changes with the markers they carry, and the decision whether a pending change is the stand's.
+`NodeBridges` does the reads and writes through the one client (pve-api-notes §3).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as standlib
+from ansible_collections.deploystand.proxmox.plugins.module_utils.access import converge
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import (
+    CONNECTION, EXISTS, NOT_FOUND, PveApiError)
+
+ROUNDS = 3
+DEFAULT_APPLY_TIMEOUT = 120
+_HUNK = re.compile(r'^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@')
+# Lines of /etc/network/interfaces that start a stanza, and the interface they name.
+_STANZA = re.compile(r'^(?:auto|allow-[\w-]+|iface)\s+(\S+)')
+_NET_BRIDGE = re.compile(r'(?:^|,)bridge=([^,]+)')
+_NET_KEY = re.compile(r'^net\d+$')
+
+
+class BridgeError(Exception):
+    """A request pve_bridge refuses; the message says what to do."""
+
+
+def check_params(params):
+    """Every problem with pve_bridge's input, as one list of messages (empty when it is usable)."""
+    errors = []
+    node = params.get('node')
+    if not isinstance(node, str) or not standlib.NODE_RE.match(node):
+        errors.append('node: %r is not a node name' % (node,))
+    stand = params.get('stand')
+    if not isinstance(stand, str) or not standlib.STAND_NAME_RE.match(stand) \
+            or len(stand) > standlib.STAND_NAME_MAX:
+        errors.append("stand: %r is not a stand name (a lower-case letter, then a-z, 0-9 or '-', at most %d "
+                      "characters)" % (stand, standlib.STAND_NAME_MAX))
+    rng = params.get('bridge_range')
+    if not isinstance(rng, (list, tuple)) or len(rng) != 2:
+        errors.append('bridge_range: expected [low, high] (two integers), got %r' % (rng,))
+    elif not 0 <= rng[0] <= rng[1] <= standlib.BRIDGE_NUMBER_MAX:
+        errors.append('bridge_range: [%s, %s] must satisfy 0 <= low <= high <= %d (vmbr0..vmbr%d is what every '
+                      'PVE 8.x/9.x accepts)' % (rng[0], rng[1], standlib.BRIDGE_NUMBER_MAX,
+                                                standlib.BRIDGE_NUMBER_MAX))
+    userids = [('userids[%d]' % i, u) for i, u in enumerate(params.get('userids') or ())]
+    for index, item in enumerate(params.get('bridges') or ()):
+        field = 'bridges[%d]' % index
+        userids.append((field + '.userid', item.get('userid')))
+        alias = item.get('alias')
+        if not isinstance(alias, str) or not standlib.ALIAS_RE.match(alias):
+            errors.append("%s.alias: %r is not an alias (a lower-case letter, then a-z, 0-9 or _, at most 15 "
+                          "characters)" % (field, alias))
+    for field, userid in userids:
+        _students, problems = standlib.normalize_users([{'name': userid}])
+        errors.extend(p.replace('users[0].name', field).replace('users[0]', field) for p in problems)
+    return errors
+
+
+# ------------------------------------------------------------------------------------ markers
+
+def stand_markers(text, stand):
+    """Every marker of this stand in a free text (comments, or diff lines), parsed."""
+    out = []
+    for token in str(text or '').replace('#', ' ').split():
+        found = standlib.parse_marker(token)
+        if found and found['stand'] == stand:
+            out.append(found)
+    return out
+
+
+def bridge_markers(text, stand):
+    """The bridge markers (stand, userid, alias) of this stand in a text, as (userid, alias)."""
+    return [(m['userid'], m['alias']) for m in stand_markers(text, stand) if m['userid'] and m['alias']]
+
+
+def select_owned(bridges, stand, userids=None, pairs=None):
+    """Bridges to remove: {iface: comments} -> sorted [(iface, [(userid, alias)])] of this stand.
+
+    With userids and/or pairs ((userid, alias)), only bridges of those students/aliases; with
+    neither, every bridge of the stand. A bridge without a marker of this stand is never chosen."""
+    userids = set(userids or ())
+    pairs = set(tuple(p) for p in pairs or ())
+    everything = not userids and not pairs
+    out = []
+    for iface in sorted(bridges):
+        owned = bridge_markers(bridges[iface], stand)
+        if not owned:
+            continue
+        if everything or any(u in userids or (u, a) in pairs for u, a in owned):
+            out.append((iface, owned))
+    return out
+
+
+def next_candidate(taken, marker, alias, bridge_range):
+    """The lowest free vmbrN in range for one marker, with `taken` ({iface: comments}) as the node
+    has it; raises StandError when the range is exhausted."""
+    mapping, _to_create = standlib.allocate_bridges(taken, [(marker, alias)], bridge_range)
+    return mapping[marker]
+
+
+def vm_bridges(config):
+    """Bridges a VM or container config uses ({netN: 'virtio=..,bridge=vmbr1'} -> {'vmbr1'})."""
+    out = set()
+    for key, value in (config or {}).items():
+        if _NET_KEY.match(str(key)):
+            found = _NET_BRIDGE.search(str(value))
+            if found:
+                out.add(found.group(1))
+    return out
+
+
+# ------------------------------------------------------------------------- pending changes
+
+def parse_changes(text):
+    """PVE's `changes` diff -> {iface: {'removed', 'added', 'old', 'new'}} (lists of lines).
+
+    `removed`/`added` are the changed lines of that interface's stanza; `old`/`new` are all lines
+    of the stanza seen on that side of the diff (changes plus context), where its comments (and so
+    its markers) are. A line is attributed to the stanza opened by the last `auto`/`iface` line on
+    its side (old side for '-', new side for '+', both for context). Changed lines that come before
+    any stanza header in their hunk cannot be attributed and are filed under None."""
+    out = {}
+    old = new = None
+    in_hunk = False
+
+    def entry(iface):
+        return out.setdefault(iface, {'removed': [], 'added': [], 'old': [], 'new': []})
+
+    for raw in str(text or '').splitlines():
+        if _HUNK.match(raw):
+            in_hunk = True
+            old = new = None
+            continue
+        if not in_hunk or raw.startswith('\\'):
+            continue                               # file headers, "\ No newline at end of file"
+        sign, line = (raw[:1], raw[1:]) if raw[:1] in ('+', '-', ' ') else (' ', raw)
+        header = _STANZA.match(line)
+        top_level = line[:1] not in ('', ' ', '\t', '#')
+        if sign in ('-', ' '):
+            old = header.group(1) if header else (None if top_level else old)
+        if sign in ('+', ' '):
+            new = header.group(1) if header else (None if top_level else new)
+        if sign == '-':
+            e = entry(old)
+            e['removed'].append(line)
+            e['old'].append(line)
+        elif sign == '+':
+            e = entry(new)
+            e['added'].append(line)
+            e['new'].append(line)
+        else:
+            if old is not None:
+                entry(old)['old'].append(line)
+            if new is not None:
+                entry(new)['new'].append(line)
+    return dict((k, v) for k, v in out.items() if v['removed'] or v['added'])
+
+
+def _header_in(lines, iface):
+    return any(re.match(r'^iface\s+{0}(\s|$)'.format(re.escape(iface)), line) for line in lines)
+
+
+def pending_changes(changes, ifaces, stand):
+    """What applying the node's config would change, and whose change it is.
+
+    changes: the `changes` text (None/'' when nothing is pending); ifaces: the `data` list of
+    GET /nodes/{node}/network (the pending view, with `active` and `comments`).
+    Returns a sorted list of {'iface', 'action' (added|removed|modified|inactive), 'ours',
+    'markers'}: `ours` when the interface carries a marker of this stand — in its current comments
+    or the new lines for one that stays, in its removed lines for one that goes. Unattributable
+    lines come as iface None, never ours. A bridge of this stand that is configured but not active
+    counts as pending too (applying brings it up)."""
+    current = dict((i.get('iface'), i) for i in ifaces or ())
+    out = []
+    parsed = parse_changes(changes)
+    for iface in sorted(parsed, key=lambda k: (k is None, k or '')):
+        part = parsed[iface]
+        if iface is None:
+            out.append({'iface': None, 'action': 'modified', 'ours': False, 'markers': [],
+                        'lines': part['removed'] + part['added']})
+            continue
+        gone = iface not in current
+        if gone:
+            action = 'removed'
+        elif _header_in(part['added'], iface) and not _header_in(part['removed'], iface):
+            action = 'added'
+        else:
+            action = 'modified'
+        if gone:
+            markers = stand_markers('\n'.join(part['old']), stand)
+        else:
+            markers = stand_markers(current[iface].get('comments'), stand) or \
+                stand_markers('\n'.join(part['new']), stand)
+        out.append({'iface': iface, 'action': action, 'ours': bool(markers),
+                    'markers': sorted(set(_marker_text(stand, m) for m in markers))})
+    listed = set(p['iface'] for p in out)
+    for iface in sorted(k for k in current if k):
+        info = current[iface]
+        if iface in listed or info.get('type') != 'bridge' or _truthy(info.get('active')):
+            continue
+        markers = stand_markers(info.get('comments'), stand)
+        if markers:
+            out.append({'iface': iface, 'action': 'inactive', 'ours': True,
+                        'markers': sorted(set(_marker_text(stand, m) for m in markers))})
+    return out
+
+
+def _marker_text(stand, marker):
+    parts = [standlib.MARKER_PREFIX, stand] + [p for p in (marker.get('userid'), marker.get('alias')) if p]
+    return ':'.join(parts)
+
+
+def _truthy(value):
+    return str(value).lower() in ('1', 'true', 'yes')
+
+
+def describe_change(change):
+    if change['iface'] is None:
+        return 'lines outside any interface ({0})'.format('; '.join(l.strip() for l in change.get('lines', [])[:3]))
+    return '{0} ({1})'.format(change['iface'], change['action'])
+
+
+# --------------------------------------------------------------------------- the API steps
+
+class NodeBridges(object):
+    """The private bridges of one node for one stand: present / absent / applied."""
+
+    def __init__(self, client, node, stand, check_mode=False, warn=None):
+        self.client = client
+        self.node = node
+        self.stand = stand
+        self.check_mode = check_mode
+        self._warn = warn or (lambda msg: None)
+        self.base = 'nodes/{0}/network'.format(node)
+        self.result = {'node': node, 'bridges': [], 'mapping': {}, 'created': [], 'deleted': [], 'changed': False}
+
+    # ------------------------------------------------------------------ reads
+
+    def read_bridges(self):
+        """{iface: comments} of the node's bridges (pending view; permission-filtered for non-root)."""
+        return dict((i['iface'], i.get('comments') or '')
+                    for i in self.client.get(self.base, type='bridge') or () if i.get('iface'))
+
+    def read_iface(self, iface):
+        """The interface's config, or None (GET …/network/{iface} is gated by Sys.Audit only, so it
+        also sees bridges the filtered list hides)."""
+        try:
+            return self.client.get('{0}/{1}'.format(self.base, iface))
+        except PveApiError as err:
+            if err.kind == NOT_FOUND:
+                return None
+            raise
+
+    def bridge_usage(self):
+        """{bridge: ['qemu/101', ...]} for every VM and container on the node."""
+        usage = {}
+        for kind in ('qemu', 'lxc'):
+            for guest in self.client.get('nodes/{0}/{1}'.format(self.node, kind)) or ():
+                vmid = guest.get('vmid')
+                try:
+                    config = self.client.get('nodes/{0}/{1}/{2}/config'.format(self.node, kind, vmid))
+                except PveApiError as err:
+                    if err.kind == NOT_FOUND:       # destroyed or migrated meanwhile
+                        continue
+                    raise
+                for name in vm_bridges(config):
+                    usage.setdefault(name, []).append('{0}/{1}'.format(kind, vmid))
+        return usage
+
+    # ---------------------------------------------------------------- present
+
+    def present(self, wanted, bridge_range):
+        """wanted: [{'userid', 'alias'}]; every alias gets its marked bridge (created when missing)."""
+        r = self.result
+        existing = self.read_bridges()
+        entries = []
+        seen = set()
+        for item in wanted:
+            key = (item['userid'], item['alias'])
+            if key in seen:
+                continue
+            seen.add(key)
+            entries.append(dict(item, marker=standlib.bridge_marker(self.stand, item['userid'], item['alias'])))
+        mapping, to_create = standlib.allocate_bridges(existing, [(e['marker'], e['alias']) for e in entries],
+                                                       bridge_range)
+        taken = dict(existing)
+        alias_of = dict((e['marker'], e['alias']) for e in entries)
+        created = {}
+        skipped = []
+        for iface, marker in to_create:
+            iface = self._create(iface, marker, alias_of[marker], taken, bridge_range, skipped)
+            mapping[marker] = iface
+            taken[iface] = marker
+            created[marker] = iface
+            if not self.check_mode:
+                r['created'].append(iface)       # known even if a later bridge fails
+        before = dict((mapping[e['marker']], existing[mapping[e['marker']]]) for e in entries
+                      if e['marker'] not in created)
+        after = dict(before)
+        for e in entries:
+            iface = mapping[e['marker']]
+            r['bridges'].append({'userid': e['userid'], 'alias': e['alias'], 'marker': e['marker'], 'iface': iface,
+                                 'created': e['marker'] in created})
+            r['mapping'].setdefault(e['userid'], {})[e['alias']] = iface
+            if e['marker'] in created:
+                after[iface] = e['marker']
+        r['created'] = sorted(created.values(), key=_vmbr_key)
+        r['taken'] = skipped
+        r['changed'] = bool(created)
+        r['diff'] = {'before': {'node': self.node, 'bridges': before}, 'after': {'node': self.node, 'bridges': after}}
+        return r
+
+    def _create(self, iface, marker, alias, taken, bridge_range, skipped):
+        """Create one marked bridge at iface or, if that name is taken meanwhile or hidden from the
+        filtered list, at the next free number. Returns the iface used."""
+        while True:
+            if self.read_iface(iface) is not None:
+                skipped.append(iface)          # exists but the (filtered) list did not show it
+                taken[iface] = '?'
+                iface = next_candidate(taken, marker, alias, bridge_range)
+                continue
+            if self.check_mode:
+                return iface
+
+            def write(iface=iface):
+                # No bridge_ports (isolated: `bridge-ports none`) and no bridge_vlan_aware key at all:
+                # PVE's writer makes a bridge VLAN-aware whenever the key is present, even as 0.
+                self.client.post(self.base, iface=iface, type='bridge', autostart=1, comments=marker)
+
+            def done(iface=iface):
+                found = self.read_iface(iface)
+                return found is not None and standlib.owns(found.get('comments'), marker)
+            try:
+                converge(write, done)
+                return iface
+            except PveApiError as err:
+                if err.kind != EXISTS:
+                    raise
+                skipped.append(iface)          # a concurrent run took the name: next number
+                taken[iface] = '?'
+                iface = next_candidate(taken, marker, alias, bridge_range)
+
+    # ----------------------------------------------------------------- absent
+
+    def absent(self, userids=None, pairs=None):
+        r = self.result
+        existing = self.read_bridges()
+        chosen = select_owned(existing, self.stand, userids, pairs)
+        r['in_use'] = []
+        before = dict((iface, existing[iface]) for iface, _owned in chosen)
+        after = dict(before)
+        usage = self.bridge_usage() if chosen else {}
+        for iface, owned in chosen:
+            users = usage.get(iface)
+            if users:
+                r['in_use'].append({'iface': iface, 'used_by': sorted(users)})
+                self._warn('bridge {0} on {1} is still used by {2}: kept (remove or move those NICs first)'.format(
+                    iface, self.node, ', '.join(sorted(users))))
+                continue
+            if not self.check_mode:
+                converge(lambda iface=iface: self.client.delete('{0}/{1}'.format(self.base, iface)),
+                         lambda iface=iface: self.read_iface(iface) is None)
+            r['deleted'].append(iface)
+            del after[iface]
+            for userid, alias in owned:
+                r['bridges'].append({'userid': userid, 'alias': alias,
+                                     'marker': standlib.bridge_marker(self.stand, userid, alias), 'iface': iface,
+                                     'created': False})
+        r['changed'] = bool(r['deleted'])
+        r['diff'] = {'before': {'node': self.node, 'bridges': before}, 'after': {'node': self.node, 'bridges': after}}
+        return r
+
+    # ---------------------------------------------------------------- applied
+
+    def read_pending(self):
+        envelope = self.client.get_envelope(self.base) or {}
+        return pending_changes(envelope.get('changes'), envelope.get('data') or [], self.stand)
+
+    def applied(self, apply_foreign=False, timeout=DEFAULT_APPLY_TIMEOUT):
+        r = self.result
+        pending = self.read_pending()
+        r['pending'] = [dict((k, v) for k, v in p.items() if k != 'lines') for p in pending]
+        foreign = [p for p in pending if not p['ours']]
+        r['foreign_pending'] = [describe_change(p) for p in foreign]
+        r['applied'] = False
+        r['diff'] = {'before': {'node': self.node, 'pending': [describe_change(p) for p in pending]},
+                     'after': {'node': self.node, 'pending': []}}
+        if not pending:
+            return r
+        if foreign and not apply_foreign:
+            raise BridgeError(
+                'node {0} has pending network changes this stand did not make: {1}. Applying would activate them '
+                'too; review them (Node > System > Network in the web UI), apply or revert them yourself, or set '
+                'apply_foreign_pending=true'.format(self.node, ', '.join(r['foreign_pending'])))
+        if foreign:
+            self._warn('applying pending network changes on {0} that this stand did not make: {1}'.format(
+                self.node, ', '.join(r['foreign_pending'])))
+        r['changed'] = True
+        r['applied'] = True
+        if self.check_mode:
+            return r
+        self._apply(timeout)
+        left = self.read_pending()
+        if left:
+            raise BridgeError('node {0} still has pending network changes after applying: {1}'.format(
+                self.node, ', '.join(describe_change(p) for p in left)))
+        return r
+
+    def _apply(self, timeout):
+        """PUT /nodes/{node}/network (a srvreload task) and wait for it. After a broken connection the
+        UPID is unknown: re-read, and apply again only if something is still pending."""
+        for _attempt in range(ROUNDS):
+            try:
+                self.client.run_task('PUT', self.base, timeout=timeout)
+                return
+            except PveApiError as err:
+                if err.kind != CONNECTION:
+                    raise
+                broken = err
+            if not self.read_pending():
+                return
+        raise broken
+
+
+def _vmbr_key(iface):
+    found = standlib.VMBR_RE.match(iface)
+    return (0, int(found.group(1)), iface) if found else (1, 0, iface)
