@@ -158,12 +158,12 @@ mapping:
   type: dict
   sample: {"student1@pve": {"lan": "vmbr1001", "wan": "vmbr1002"}}
 created:
-  description: Bridges created in this run.
+  description: Bridges created in this run (predicted in check mode).
   returned: always
   type: list
   elements: str
 deleted:
-  description: Bridges deleted in this run.
+  description: Bridges deleted in this run (predicted in check mode).
   returned: always
   type: list
   elements: str

@@ -1,0 +1,331 @@
+"""pve_user_pool's decisions: ACL diffing, ownership, input checks, convergence, and the flow on a fake client."""
+import pytest
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils import access as A
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
+
+USER = 'student1@pve'
+
+
+def entry(path, role, ugid=USER, propagate=1, kind='user'):
+    return {'path': path, 'roleid': role, 'ugid': ugid, 'propagate': propagate, 'type': kind}
+
+
+# --- ACL diffing -------------------------------------------------------------------------------
+
+def test_wanted_acls_grant_the_role_on_the_pool_and_sdn_use_on_each_bridge_once():
+    wanted = A.wanted_acls(USER, 'netlab-student1', 'PVEVMAdmin', ['vmbr1002', 'vmbr1001', 'vmbr1001'], 'PVESDNUser')
+    assert [A.acl_label(w) for w in wanted] == [
+        '/pool/netlab-student1 PVEVMAdmin',
+        '/sdn/zones/localnetwork/vmbr1001 PVESDNUser',
+        '/sdn/zones/localnetwork/vmbr1002 PVESDNUser']
+    assert all(w['propagate'] == 1 and w['ugid'] == USER for w in wanted)
+
+
+def test_missing_acls_are_only_those_the_cluster_does_not_hold():
+    wanted = A.wanted_acls(USER, 'p', 'PVEVMAdmin', ['vmbr1001'], 'PVESDNUser')
+    acl = [entry('/pool/p', 'PVEVMAdmin')]
+    assert [A.acl_label(e) for e in A.missing_acls(acl, wanted)] == ['/sdn/zones/localnetwork/vmbr1001 PVESDNUser']
+    acl.append(entry('/sdn/zones/localnetwork/vmbr1001', 'PVESDNUser'))
+    assert A.missing_acls(acl, wanted) == []
+
+
+def test_a_grant_to_another_user_a_group_or_another_role_does_not_count():
+    wanted = A.wanted_acls(USER, 'p', 'PVEVMAdmin', [], 'PVESDNUser')
+    acl = [entry('/pool/p', 'PVEVMAdmin', ugid='teacher@pve'),
+           entry('/pool/p', 'PVEVMAdmin', ugid=USER, kind='group'),
+           entry('/pool/p', 'PVEVMUser')]
+    assert A.missing_acls(acl, wanted) == wanted
+
+
+def test_a_non_propagated_copy_is_written_again_with_propagation():
+    wanted = A.wanted_acls(USER, 'p', 'PVEVMAdmin', [], 'PVESDNUser')
+    assert A.missing_acls([entry('/pool/p', 'PVEVMAdmin', propagate=0)], wanted) == wanted
+
+
+def test_held_acls_are_what_absent_removes_whatever_the_propagate_flag():
+    wanted = A.wanted_acls(USER, 'p', 'PVEVMAdmin', ['vmbr1001'], 'PVESDNUser')
+    acl = [entry('/pool/p', 'PVEVMAdmin', propagate=0), entry('/vms/100', 'PVEVMAdmin'),
+           entry('/sdn/zones/localnetwork/vmbr0', 'PVESDNUser')]
+    assert [A.acl_label(e) for e in A.held_acls(acl, wanted)] == ['/pool/p PVEVMAdmin']
+
+
+def test_acl_writes_group_roles_per_path_in_one_call():
+    entries = [entry('/pool/p', 'PVEVMAdmin'), entry('/pool/p', 'PVEPoolUser'),
+               entry('/sdn/zones/localnetwork/vmbr1', 'PVESDNUser')]
+    assert A.acl_writes(entries) == [
+        {'path': '/pool/p', 'roles': ['PVEVMAdmin', 'PVEPoolUser'], 'users': USER, 'propagate': 1},
+        {'path': '/sdn/zones/localnetwork/vmbr1', 'roles': ['PVESDNUser'], 'users': USER, 'propagate': 1}]
+
+
+def test_acl_view_shows_only_the_users_entries_on_managed_paths():
+    acl = [entry('/pool/p', 'PVEVMAdmin'), entry('/', 'PVEAuditor'), entry('/pool/p', 'X', ugid='teacher@pve')]
+    assert A.acl_view(acl, USER, {'/pool/p'}) == ['/pool/p PVEVMAdmin']
+
+
+# --- ownership ---------------------------------------------------------------------------------
+
+def test_a_user_is_owned_only_with_the_stands_user_marker():
+    marker = 'deploystand:netlab'
+    assert A.ownership(None, marker) == 'missing'
+    assert A.ownership({'comment': 'deploystand:netlab'}, marker) == 'owned'
+    assert A.ownership({'comment': 'created by admin'}, marker) == 'foreign'
+    assert A.ownership({}, marker) == 'foreign'
+    assert A.ownership({'comment': 'deploystand:netlab2'}, marker) == 'foreign'
+    # a pool marker of the same stand is not a user marker
+    assert A.ownership({'comment': 'deploystand:netlab:student1@pve'}, marker) == 'foreign'
+
+
+def test_pool_members_lists_guests_and_storages():
+    pool = {'members': [{'id': 'qemu/101', 'vmid': 101}, {'id': 'storage/pve1/local', 'storage': 'local'}]}
+    assert A.pool_members(pool) == ['qemu/101', 'storage/pve1/local']
+    assert A.pool_members({'members': []}) == []
+    assert A.pool_members(None) == []
+
+
+# --- input ---------------------------------------------------------------------------------------
+
+def params(**over):
+    p = dict(stand='netlab', userid=USER, pool=None, role='PVEVMAdmin', bridges=[], bridge_role='PVESDNUser',
+             password=None, update_password='on_create', password_length=20)
+    p.update(over)
+    return p
+
+
+def test_good_input_has_no_problems():
+    assert A.check_params(params()) == []
+    assert A.check_params(params(userid='jdoe@ldap', bridges=['vmbr1001'], password='x' * 12)) == []
+
+
+@pytest.mark.parametrize('over, words', [
+    ({'userid': 'student1'}, 'no realm'),
+    ({'userid': 'stu dent@pve'}, 'whitespace'),
+    ({'userid': 'student1@1bad'}, 'realm'),
+    ({'stand': 'Net_Lab'}, 'stand'),
+    ({'pool': '1pool'}, 'pool'),
+    ({'password_length': 12}, 'password_length: must be 16-64'),
+    ({'password': 'short'}, 'password: must be 8-64 characters'),
+    ({'bridges': ['vmbr 1']}, 'bridges'),
+    ({'role': 'bad role'}, 'role'),
+])
+def test_bad_input_gives_one_message_naming_the_field(over, words):
+    errors = A.check_params(params(**over))
+    assert errors and any(words in e for e in errors), errors
+
+
+def test_a_bad_password_is_never_echoed():
+    errors = A.check_params(params(password='tiny42'))
+    assert errors and not any('tiny42' in e for e in errors)
+
+
+# --- convergence -------------------------------------------------------------------------------
+
+def broken():
+    return PveApiError('the connection broke', kind='connection')
+
+
+def test_converge_rereads_after_a_broken_connection_and_does_not_resend_when_the_write_landed():
+    calls = []
+
+    def write():
+        calls.append('write')
+        raise broken()
+    A.converge(write, lambda: True)
+    assert calls == ['write']
+
+
+def test_converge_resends_when_the_write_did_not_land_and_gives_up_after_three_rounds():
+    calls = []
+
+    def write():
+        calls.append('write')
+        raise broken()
+    with pytest.raises(PveApiError) as exc:
+        A.converge(write, lambda: False)
+    assert exc.value.kind == 'connection' and calls == ['write'] * 3
+
+
+def test_converge_accepts_exists_on_the_resend_when_the_first_attempt_had_landed():
+    state = {'n': 0}
+
+    def write():
+        state['n'] += 1
+        raise broken() if state['n'] == 1 else PveApiError('already exists', kind='exists')
+    checks = iter([False, True])
+    A.converge(write, lambda: next(checks))
+    assert state['n'] == 2
+
+
+def test_converge_passes_other_errors_through_without_rereading():
+    def write():
+        raise PveApiError('no', kind='permission')
+
+    def done():
+        raise AssertionError('must not re-read')
+    with pytest.raises(PveApiError):
+        A.converge(write, done)
+
+
+# --- the flow, on a fake client ------------------------------------------------------------------
+
+class FakeClient(object):
+    """Just enough of PveClient for UserPool: users, pools (8.1+ query form), ACLs, passwords."""
+
+    def __init__(self, users=None, pools=None, acl=None, token=None, identity='root@pam'):
+        self.users = users or {}
+        self.pools = pools or {}
+        self.acl = acl or []
+        self.token_name = token
+        self.identity = identity
+        self.writes = []
+
+    def pool_path(self, poolid):
+        return 'pools', {'poolid': poolid}
+
+    def get(self, api_path, **params):
+        path = api_path
+        if path.startswith('access/users/'):
+            userid = path.split('/', 2)[2]
+            if userid not in self.users:
+                raise PveApiError('no such user', kind='not_found')
+            return dict(self.users[userid])
+        if path == 'pools':
+            if params['poolid'] not in self.pools:
+                raise PveApiError('does not exist', kind='not_found')
+            return [dict(self.pools[params['poolid']], poolid=params['poolid'])]
+        if path == 'access/acl':
+            return list(self.acl)
+        raise AssertionError(path)
+
+    def post(self, api_path, **params):
+        path = api_path
+        self.writes.append(('POST', path, params))
+        if path == 'access/users':
+            self.users[params['userid']] = {'comment': params.get('comment')}
+        elif path == 'pools':
+            self.pools[params['poolid']] = {'comment': params.get('comment'), 'members': []}
+
+    def put(self, api_path, **params):
+        path = api_path
+        self.writes.append(('PUT', path, params))
+        if path == 'access/acl':
+            for role in params['roles']:
+                self.acl = [e for e in self.acl if (e['path'], e['roleid'], e['ugid']) !=
+                            (params['path'], role, params['users'])]
+                if not params.get('delete'):
+                    self.acl.append(entry(params['path'], role, params['users'], params['propagate']))
+
+    def delete(self, api_path, **params):
+        path = api_path
+        self.writes.append(('DELETE', path, params))
+        if path.startswith('access/users/'):
+            userid = path.split('/', 2)[2]
+            del self.users[userid]
+            self.acl = [e for e in self.acl if e['ugid'] != userid]
+        elif path == 'pools':
+            del self.pools[params['poolid']]
+
+
+def run(client, state='present', check_mode=False, works=lambda pw: False, **over):
+    p = params(**over)
+    p.setdefault('api_password', 'secret')
+    work = A.UserPool(client, p, check_mode=check_mode, warn=lambda m: None, password_checker=works)
+    return work.present() if state == 'present' else work.absent()
+
+
+def test_present_creates_user_with_password_and_marker_then_pool_then_acls():
+    client = FakeClient()
+    result = run(client, bridges=['vmbr1001'])
+    assert result['user_created'] and result['pool_created'] and result['password_set']
+    assert len(result['password']) == 20
+    assert [w[:2] for w in client.writes] == [('POST', 'access/users'), ('POST', 'pools'), ('PUT', 'access/acl'),
+                                              ('PUT', 'access/acl')]
+    assert client.writes[0][2]['comment'] == 'deploystand:netlab'
+    assert client.pools['netlab-student1']['comment'] == 'deploystand:netlab:student1@pve'
+    again = run(client, bridges=['vmbr1001'])
+    assert not again['changed'] and 'password' not in again
+
+
+def test_check_mode_predicts_everything_and_writes_nothing():
+    client = FakeClient()
+    result = run(client, check_mode=True)
+    assert result['changed'] and result['user_created'] and result['pool_created'] and result['acls_added']
+    assert client.writes == [] and 'password' not in result
+    assert result['diff']['before']['user'] is None and result['diff']['after']['user'] == {
+        'comment': 'deploystand:netlab'}
+
+
+def test_a_foreign_pool_with_our_name_fails_before_anything_is_written():
+    client = FakeClient(pools={'netlab-student1': {'comment': 'made by hand', 'members': []}})
+    with pytest.raises(A.UserPoolError) as exc:
+        run(client)
+    assert 'netlab-student1' in str(exc.value) and client.writes == []
+
+
+def test_a_pre_existing_user_gets_acls_only_and_is_reported():
+    client = FakeClient(users={USER: {'comment': 'admin made this'}})
+    result = run(client, update_password='always')
+    assert not result['user_created'] and not result['user_owned'] and not result['password_set']
+    assert result['foreign'] and USER in result['foreign'][0]
+    assert not any(w[1].startswith('access/users') or w[1] == 'access/password' for w in client.writes)
+
+
+def test_a_missing_user_of_another_realm_is_an_error_not_a_creation():
+    client = FakeClient()
+    with pytest.raises(A.UserPoolError) as exc:
+        run(client, userid='jdoe@ldap')
+    assert "realm 'ldap' must exist" in str(exc.value) and client.writes == []
+
+
+def test_always_with_a_working_given_password_changes_nothing():
+    client = FakeClient(users={USER: {'comment': 'deploystand:netlab'}},
+                        pools={'netlab-student1': {'comment': 'deploystand:netlab:student1@pve', 'members': []}},
+                        acl=[entry('/pool/netlab-student1', 'PVEVMAdmin')])
+    result = run(client, update_password='always', password='Given-pass-1', works=lambda pw: True)
+    assert not result['changed'] and client.writes == []
+
+
+def test_always_resets_with_confirmation_for_non_root_callers():
+    client = FakeClient(users={USER: {'comment': 'deploystand:netlab'}}, identity='automation@pve')
+    result = run(client, update_password='always', password='Given-pass-1')
+    put = [w for w in client.writes if w[1] == 'access/password'][0][2]
+    assert put == {'userid': USER, 'password': 'Given-pass-1', 'confirmation-password': 'secret'}
+    assert result['password'] == 'Given-pass-1' and result['password_set']
+
+
+def test_always_under_token_auth_fails_naming_api_password():
+    client = FakeClient(users={USER: {'comment': 'deploystand:netlab'}}, token='ansible',
+                        identity='automation@pve!ansible')
+    with pytest.raises(A.UserPoolError) as exc:
+        run(client, update_password='always')
+    assert 'api_password' in str(exc.value) and 'token' in str(exc.value)
+
+
+def test_absent_deletes_owned_empty_pool_and_owned_user_and_reports_dropped_acls():
+    client = FakeClient()
+    run(client, bridges=['vmbr1001'])
+    client.writes = []
+    result = run(client, state='absent', bridges=['vmbr1001'])
+    assert result['pool_deleted'] and result['user_deleted'] and len(result['acls_removed']) == 2
+    # the user's deletion drops its ACLs: no separate ACL writes
+    assert [w[:2] for w in client.writes] == [('DELETE', 'pools'), ('DELETE', 'access/users/' + USER)]
+    assert client.users == {} and client.pools == {}
+
+
+def test_absent_keeps_a_foreign_user_and_pool_and_removes_only_our_grants():
+    client = FakeClient(users={USER: {'comment': 'admin'}},
+                        pools={'netlab-student1': {'comment': 'hand made', 'members': []}},
+                        acl=[entry('/pool/netlab-student1', 'PVEVMAdmin'), entry('/vms/100', 'PVEVMUser')])
+    result = run(client, state='absent')
+    assert not result['pool_deleted'] and not result['user_deleted'] and len(result['foreign']) == 2
+    assert client.acl == [entry('/vms/100', 'PVEVMUser')]
+    assert USER in client.users and 'netlab-student1' in client.pools
+
+
+def test_absent_keeps_a_non_empty_pool_and_says_why():
+    client = FakeClient(users={USER: {'comment': 'deploystand:netlab'}},
+                        pools={'netlab-student1': {'comment': 'deploystand:netlab:student1@pve',
+                                                   'members': [{'id': 'qemu/10001'}]}})
+    result = run(client, state='absent')
+    assert not result['pool_deleted'] and any('qemu/10001' in f for f in result['foreign'])
+    assert result['user_deleted']
