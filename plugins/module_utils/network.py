@@ -293,13 +293,17 @@ class NodeBridges(object):
         mapping, to_create = standlib.allocate_bridges(existing, [(e['marker'], e['alias']) for e in entries],
                                                        bridge_range)
         taken = dict(existing)
+        taken.update((iface, marker) for iface, marker in to_create)   # planned names stay reserved
         alias_of = dict((e['marker'], e['alias']) for e in entries)
         created = {}
         skipped = []
         for iface, marker in to_create:
-            iface = self._create(iface, marker, alias_of[marker], taken, bridge_range, skipped)
+            iface, new = self._create(iface, marker, alias_of[marker], taken, bridge_range, skipped)
             mapping[marker] = iface
             taken[iface] = marker
+            if not new:
+                existing[iface] = marker         # ours, hidden from the filtered list: reused
+                continue
             created[marker] = iface
             if not self.check_mode:
                 r['created'].append(iface)       # known even if a later bridge fails
@@ -321,15 +325,19 @@ class NodeBridges(object):
 
     def _create(self, iface, marker, alias, taken, bridge_range, skipped):
         """Create one marked bridge at iface or, if that name is taken meanwhile or hidden from the
-        filtered list, at the next free number. Returns the iface used."""
+        filtered list, at the next free number. Returns (iface, created): a hidden bridge that
+        already carries the marker is reused (created False)."""
         while True:
-            if self.read_iface(iface) is not None:
+            found = self.read_iface(iface)
+            if found is not None:
+                if standlib.owns(found.get('comments'), marker):
+                    return iface, False
                 skipped.append(iface)          # exists but the (filtered) list did not show it
                 taken[iface] = '?'
                 iface = next_candidate(taken, marker, alias, bridge_range)
                 continue
             if self.check_mode:
-                return iface
+                return iface, True
 
             def write(iface=iface):
                 # No bridge_ports (isolated: `bridge-ports none`) and no bridge_vlan_aware key at all:
@@ -341,7 +349,7 @@ class NodeBridges(object):
                 return found is not None and standlib.owns(found.get('comments'), marker)
             try:
                 converge(write, done)
-                return iface
+                return iface, True
             except PveApiError as err:
                 if err.kind != EXISTS:
                     raise

@@ -341,3 +341,19 @@ def test_absent_with_nothing_of_ours_reads_no_vm_configs():
     client = FakeClient({'vmbr0': '', 'vmbr1000': 'lab uplink'}, vms={1: None})
     result = N.NodeBridges(client, 'pve1', 'netlab').absent()
     assert not result['changed'] and client.writes == []
+
+
+def test_a_skipped_name_does_not_steal_the_name_planned_for_the_next_alias():
+    client = FakeClient({'vmbr0': '', 'vmbr1000': 'hidden admin bridge'}, hidden=['vmbr1000'])
+    result = N.NodeBridges(client, 'pve1', 'netlab').present(
+        [{'userid': 'student1@pve', 'alias': 'lan'}, {'userid': 'student1@pve', 'alias': 'wan'}], [1000, 9999])
+    assert result['mapping'] == {'student1@pve': {'lan': 'vmbr1002', 'wan': 'vmbr1001'}}
+    assert len(set(result['mapping']['student1@pve'].values())) == 2
+
+
+def test_a_hidden_bridge_that_carries_our_marker_is_reused_not_duplicated():
+    client = FakeClient({'vmbr0': '', 'vmbr1000': LAN}, hidden=['vmbr1000'])
+    result = N.NodeBridges(client, 'pve1', 'netlab').present([{'userid': 'student1@pve', 'alias': 'lan'}],
+                                                             [1000, 9999])
+    assert result['mapping'] == {'student1@pve': {'lan': 'vmbr1000'}} and not result['changed']
+    assert client.writes == []
