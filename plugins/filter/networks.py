@@ -29,6 +29,12 @@ def stand_nics(networks, bridge_map, model='virtio'):
     return nics
 
 
+def stand_node_bridges(node_bridges, userids):
+    """The plan's bridges of one node, for the students in scope, as pve_bridge takes them."""
+    scope = set(userids or [])
+    return [{'userid': b['userid'], 'alias': b['alias']} for b in node_bridges or [] if b['userid'] in scope]
+
+
 # The plan's stand-wide settings a student needs; never the students (their entries may hold passwords).
 STAND_SETTINGS = ('stand', 'tags', 'role', 'start', 'vmid_range', 'bridge_range', 'management_bridge')
 
@@ -40,4 +46,4 @@ def stand_settings(plan):
 
 class FilterModule(object):
     def filters(self):
-        return {'stand_nics': stand_nics, 'stand_settings': stand_settings}
+        return {'stand_nics': stand_nics, 'stand_settings': stand_settings, 'stand_node_bridges': stand_node_bridges}
