@@ -28,7 +28,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.cluster import
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import (
     CONFLICT, CONNECTION, EXISTS, LOCKED, NOT_FOUND, TASK_FAILED, TASK_TIMEOUT, PveApiError)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import (
-    ECOROUTER_OUI, MANAGED_TAG, MAX_NICS, StandError, ecorouter_mac, format_net, free_vmids, parse_net,
+    ECOROUTER_OUI, MAC_VMID_MODULUS, MANAGED_TAG, MAX_NICS, StandError, ecorouter_mac, format_net, free_vmids, parse_net,
     parse_tags, resolve_template, stand_tag)
 
 NET_KEY = re.compile(r'^net(\d+)$')
@@ -38,7 +38,6 @@ DNS_LABEL_MAX = 63
 MAC_PREFIX_RE = re.compile(r'^[0-9a-f][02468ace](:[0-9a-f]{2}){3}$', re.I)
 ECOROUTER_TAG = 'ecorouter'
 ECOROUTER_MODEL = 'vmxnet3'
-MAC_VMID_MODULUS = 8192
 # How often a write whose connection broke is re-decided after reading the state again.
 CONNECTION_RECHECKS = 3
 # A line in the description of a clone that is not configured yet: lets a re-run adopt a clone an

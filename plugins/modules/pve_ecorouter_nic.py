@@ -1,0 +1,221 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) deploystand.proxmox contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: pve_ecorouter_nic
+short_description: The network devices of an EcoRouter VM of a lab stand
+version_added: 0.1.0
+description:
+  - Sets the NICs of one EcoRouter VM as EcoRouter expects them (DESIGN §6) in one config update, then optionally
+    powers it on or off. All NICs are C(vmxnet3); C(net0) is the management port on O(management_bridge) with
+    C(link_down=1); the data NICs follow on O(bridges) in order (C(net1)...); NICs beyond the list are removed.
+  - MACs are in the O(mac_prefix) range (default C(1C:87:76:40:xx:xx)), stable across runs and unique across
+    the cluster (see the notes for the scheme).
+  - The VM also gets the tag C(ecorouter), which the uniqueness check of other EcoRouters relies on.
+author:
+  - deploystand.proxmox contributors
+extends_documentation_fragment:
+  - deploystand.proxmox.auth
+options:
+  vmid:
+    description:
+      - VMID of the EcoRouter VM.
+    type: int
+    required: true
+  node:
+    description:
+      - Node the VM is expected on. When the VM is found on another node, that node is used (with a warning).
+    type: str
+    required: true
+  stand:
+    description:
+      - Stand the VM belongs to; the VM must carry the tags C(deploystand) and C(stand-<stand>), else nothing is
+        changed and the module fails.
+    type: str
+    required: true
+  management_bridge:
+    description:
+      - Bridge of the management port C(net0).
+    type: str
+    default: vmbr0
+  bridges:
+    description:
+      - Bridges of the data NICs C(net1)... in order. At most 7 (8 NICs in all).
+    type: list
+    elements: str
+    default: []
+  mac_prefix:
+    description:
+      - First four octets of every MAC, C(XX:XX:XX:XX) in hex; the first octet must be unicast (its lowest bit
+        clear, so the second hex digit is even).
+    type: str
+    default: "1C:87:76:40"
+  state:
+    description:
+      - V(present) sets the NICs and leaves the power alone; V(started) also starts the VM once its NICs are
+        right; V(stopped) sets the NICs and shuts the VM down (then stops it after O(shutdown_timeout)).
+    type: str
+    choices: [present, started, stopped]
+    default: present
+  shutdown_timeout:
+    description:
+      - Seconds the guest gets to shut down before it is stopped hard (O(state=stopped)).
+    type: int
+    default: 60
+  timeout:
+    description:
+      - Seconds to wait for a start or stop task.
+    type: int
+    default: 600
+notes:
+  - Supports check mode and diff mode (NICs, tags and status before and after).
+  - "MAC scheme: the last two octets of NIC C(i) of VM C(vmid) are the slot C((vmid % 8192) * 8 + i). Two
+    EcoRouters therefore share a MAC only when their VMIDs are equal modulo 8192, so the module reads the config
+    of only those VMs tagged C(ecorouter) (normally none) from the one C(/cluster/resources) read, and fails
+    clearly on a clash. Limits: at most 8 NICs per EcoRouter; EcoRouter VMIDs must be distinct modulo 8192; a MAC
+    that already has the prefix is kept as it is (stable across runs) and is only checked against that same
+    congruence class."
+  - "PVE behaviour relied on: a C(netN) sent without a MAC gets a new random MAC, so every NIC is always sent with
+    its MAC; the config update carries the C(digest) of the config read, so a concurrent change makes it fail and
+    it is re-read and retried once; NIC changes of a running VM are hot-plugged or become pending; a VM cannot
+    start while a bridge of its NICs does not exist on its node."
+seealso:
+  - module: deploystand.proxmox.pve_stand_clone
+'''
+
+EXAMPLES = r'''
+- name: EcoRouter NICs are set before the router starts
+  deploystand.proxmox.pve_ecorouter_nic:
+    vmid: 10002
+    node: pve1
+    stand: netlab
+    management_bridge: vmbr0
+    bridges: [vmbr1001, vmbr1002]
+    state: started
+'''
+
+RETURN = r'''
+vmid:
+  description: VMID of the EcoRouter.
+  returned: always
+  type: int
+  sample: 10002
+nics:
+  description: The NICs after the run.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{key: net0, model: vmxnet3, mac: "1C:87:76:40:38:A0", bridge: vmbr0, link_down: true}]
+status:
+  description: Power status after the run.
+  returned: always
+  type: str
+  sample: running
+changed:
+  description: Whether the NICs, tags or power changed (or would, in check mode).
+  returned: always
+  type: bool
+'''
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import (
+    MANAGED_TAG, StandError, format_tags, stand_tag)
+from ansible_collections.deploystand.proxmox.plugins.module_utils import vms as V
+
+ARGSPEC = dict(
+    vmid=dict(type='int', required=True),
+    node=dict(type='str', required=True),
+    stand=dict(type='str', required=True),
+    management_bridge=dict(type='str', default='vmbr0'),
+    bridges=dict(type='list', elements='str', default=[]),
+    mac_prefix=dict(type='str', default='1C:87:76:40'),
+    state=dict(type='str', default='present', choices=['present', 'started', 'stopped']),
+    shutdown_timeout=dict(type='int', default=60),
+    timeout=dict(type='int', default=600),
+)
+
+
+def main():
+    module = PveModule(argument_spec=ARGSPEC, supports_check_mode=True)
+    p = module.params
+    if not V.valid_mac_prefix(p['mac_prefix']):
+        module.fail_json(msg='mac_prefix {0!r} is not 4 hex octets with a unicast first octet (XX:XX:XX:XX, second '
+                             'hex digit even), e.g. 1C:87:76:40'.format(p['mac_prefix']))
+    if len(p['bridges']) > V.MAX_NICS - 1:
+        module.fail_json(msg='an EcoRouter has at most {0} NICs: management + {1} data bridges, {2} given'.format(
+            V.MAX_NICS, V.MAX_NICS - 1, len(p['bridges'])))
+    result = dict(changed=False, vmid=p['vmid'], nics=[], status=None)
+    try:
+        _run(module, result)
+    except PveApiError as err:
+        module.fail_api(err, **result)
+    except StandError as exc:
+        module.fail_json(msg=str(exc), **result)
+
+
+def _run(module, result):
+    p = module.params
+    vms = V.Vms(module.client(), timeout=p['timeout'], warn=module.warn)
+    vmid = p['vmid']
+    entries = vms.entries()
+    entry = entries.get(vmid)
+    if entry is None or entry.get('template'):
+        module.fail_json(msg='VM {0} does not exist{1}'.format(vmid, ' (it is a template)' if entry else ''), **result)
+    if MANAGED_TAG not in entry['tags'] or stand_tag(p['stand']) not in entry['tags']:
+        module.fail_json(msg='VM {0} ({1}) does not carry the tags {2} and {3}: not managed by stand {4}; nothing '
+                             'changed'.format(vmid, entry.get('name'), MANAGED_TAG, stand_tag(p['stand']), p['stand']),
+                         **result)
+    node = entry['node']
+    if node != p['node']:
+        module.warn('VM {0} is on node {1}, not on {2}; configured where it is'.format(vmid, node, p['node']))
+    # Only EcoRouters whose VMID is congruent mod 8192 can share a slot MAC: read just those configs.
+    peers = [e for e in entries.values() if V.ECOROUTER_TAG in e['tags'] and not e.get('template')
+             and e['vmid'] != vmid and e['vmid'] % V.MAC_VMID_MODULUS == vmid % V.MAC_VMID_MODULUS]
+    peer_configs = dict((e['vmid'], vms.config(e['node'], e['vmid'])) for e in peers)
+
+    def compute(config):
+        wanted = V.ecorouter_wanted(config, vmid, p['management_bridge'], p['bridges'], p['mac_prefix'])
+        clashes = V.mac_clashes(vmid, [w['mac'] for w in wanted], peer_configs)
+        if clashes:
+            raise StandError('MAC clash: ' + '; '.join('{0} of VM {1} is also {2} of VM {3}'.format(
+                mac, vmid, key, other) for mac, other, key in clashes) + ' (EcoRouter VMIDs must differ modulo 8192)')
+        updates, deletes = V.plan_nics(config, wanted)
+        tags = V.parse_tags(config.get('tags'))
+        if V.ECOROUTER_TAG not in tags:
+            updates['tags'] = format_tags(tags + [V.ECOROUTER_TAG])
+        return updates, deletes
+
+    before, after, changed = vms.converge_config(node, vmid, compute, module.check_mode)
+    status = vms.status(node, vmid)
+    before_view = V.vm_view(entry, before, status)
+    result['changed'] = changed
+    want = p['state']
+    if want == 'started' and status != 'running':
+        result['changed'] = True
+        if module.check_mode:
+            status = 'running'
+        else:
+            vms.start(node, vmid)
+            status = vms.status(node, vmid)
+    elif want == 'stopped' and status == 'running':
+        result['changed'] = True
+        if module.check_mode:
+            status = 'stopped'
+        else:
+            vms.stop(node, vmid, p['shutdown_timeout'])
+            status = vms.status(node, vmid)
+    result.update(nics=V.nics_of(after), status=status,
+                  diff=dict(before=before_view, after=V.vm_view(entry, after, status)))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
