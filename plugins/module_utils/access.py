@@ -295,7 +295,9 @@ class UserPool(object):
         acl = self.read_acl()
         before = {'user': self._user_view(user), 'pool': self._pool_view(pool),
                   'acl': acl_view(acl, self.userid, self.paths)}
-        self._refuse_foreign_pool(pool)       # before any write: a refused run changes nothing
+        # before any write: a refused run changes nothing
+        self._refuse_foreign_pool(pool)
+        self._refuse_unknown_roles()
         after_user = self._ensure_user(user)
         after_pool = self._ensure_pool(pool)
         missing = missing_acls(acl, self.wanted)
@@ -372,6 +374,14 @@ class UserPool(object):
             converge(write, lambda: self._password_works(password))
             r['password'] = password
         r['password_set'] = True
+
+    def _refuse_unknown_roles(self):
+        wanted = sorted(set(w['roleid'] for w in self.wanted))
+        known = set(r.get('roleid') for r in self.client.get('access/roles') or ())
+        unknown = [r for r in wanted if r not in known]
+        if unknown:
+            raise UserPoolError('role {0} does not exist on this cluster (roles: {1}); nothing was changed'.format(
+                ', '.join(unknown), ', '.join(sorted(k for k in known if k))))
 
     def _refuse_foreign_pool(self, pool):
         if ownership(pool, self.pool_marker) == 'foreign':

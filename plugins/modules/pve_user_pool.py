@@ -95,7 +95,8 @@ options:
 notes:
   - The returned RV(password) is a secret. Protect the task with C(no_log=true) (or register it
     and write only the credentials report); the module returns the password only in the run that
-    set it.
+    set it. A given O(password) is a C(no_log) option, so Ansible masks the same value in the result;
+    take it from the input.
   - Passwords can be set only at user creation when the automation authenticates with an API token
     (PVE C(allowtoken => 0) on C(PUT /access/password)); the module fails with a message naming
     O(api_password) when a reset is needed under token authentication.

@@ -195,6 +195,8 @@ class FakeClient(object):
             return [dict(self.pools[params['poolid']], poolid=params['poolid'])]
         if path == 'access/acl':
             return list(self.acl)
+        if path == 'access/roles':
+            return [{'roleid': r} for r in ('PVEVMAdmin', 'PVEVMUser', 'PVESDNUser', 'PVEPoolUser')]
         raise AssertionError(path)
 
     def post(self, api_path, **params):
@@ -268,6 +270,13 @@ def test_a_pre_existing_user_gets_acls_only_and_is_reported():
     assert not result['user_created'] and not result['user_owned'] and not result['password_set']
     assert result['foreign'] and USER in result['foreign'][0]
     assert not any(w[1].startswith('access/users') or w[1] == 'access/password' for w in client.writes)
+
+
+def test_an_unknown_role_fails_before_anything_is_written():
+    client = FakeClient()
+    with pytest.raises(A.UserPoolError) as exc:
+        run(client, role='NoSuchRole')
+    assert 'NoSuchRole' in str(exc.value) and client.writes == []
 
 
 def test_a_missing_user_of_another_realm_is_an_error_not_a_creation():
