@@ -1,0 +1,162 @@
+"""pve_bridge through ansible-playbook against the simulator; node networks are read back with sim.state()."""
+import pytest
+from proxmoxer import ProxmoxAPI
+
+pytest_plugins = ['deploystand_sim.pytest_fixtures']
+
+pytestmark = pytest.mark.slow
+
+MODULE = 'deploystand.proxmox.pve_bridge'
+LAN1 = 'deploystand:netlab:student1@pve:lan'
+
+
+def play(*tasks):
+    out = []
+    for task in tasks:
+        item = {'name': task[0], MODULE: task[1]}
+        if len(task) > 2:
+            item.update(task[2])
+        out.append(item)
+    return [{'hosts': 'localhost', 'gather_facts': False, 'tasks': out}]
+
+
+def args(node='pve2', **extra):
+    out = {'node': node, 'stand': 'netlab'}
+    out.update(extra)
+    return out
+
+
+def wanted(*pairs):
+    return [{'userid': u, 'alias': a} for u, a in pairs]
+
+
+def failed(run, name):
+    return [t['status'] for t in run.tasks if t['task'] == name][-1] in ('failed', 'ignored')
+
+
+def net(sim, node):
+    return sim.state()['networks'][node]
+
+
+def root_api(sim):
+    return ProxmoxAPI(sim.host, port=sim.port, user='root@pam', password=sim.password, verify_ssl=sim.cafile)
+
+
+def test_bridges_lifecycle_create_rerun_check_stable_apply_and_absent(sim, playbook):
+    two = wanted(('student1@pve', 'lan'), ('student1@pve', 'wan'), ('student2@pve', 'lan'))
+    run = playbook(play(('bridges exist', args(bridges=two))), sim)
+    assert run.rc == 0, run
+    result = run.result('bridges exist')
+    # vmbr1000 on pve2 is the admin's unmarked "lab uplink": skipped, never reused
+    assert result['mapping'] == {'student1@pve': {'lan': 'vmbr1001', 'wan': 'vmbr1002'},
+                                 'student2@pve': {'lan': 'vmbr1003'}}
+    assert result['created'] == ['vmbr1001', 'vmbr1002', 'vmbr1003'] and result['changed']
+    staged = net(sim, 'pve2')['staged']
+    assert staged['vmbr1001']['comments'] == LAN1 and staged['vmbr1001']['autostart'] == 1
+    assert staged['vmbr1001']['bridge_ports'] == 'none' and 'bridge_vlan_aware' not in staged['vmbr1001']
+    assert staged['vmbr1000']['comments'] == 'lab uplink'
+
+    run = playbook(play(('bridges exist', args(bridges=two))), sim)
+    assert run.rc == 0 and run.changed_total == 0, run
+
+    # a student added in front keeps everybody's bridges; check mode predicts and writes nothing
+    three = wanted(('student0@pve', 'lan')) + two
+    before = sim.state()
+    run = playbook(play(('bridges exist', args(bridges=three))), sim, check=True, diff=True)
+    result = run.result('bridges exist')
+    assert result['changed'] and result['mapping']['student0@pve'] == {'lan': 'vmbr1004'}
+    assert result['mapping']['student1@pve'] == {'lan': 'vmbr1001', 'wan': 'vmbr1002'}
+    assert result['diff']['after']['bridges']['vmbr1004'] == 'deploystand:netlab:student0@pve:lan'
+    assert 'vmbr1004' not in result['diff']['before']['bridges']
+    assert sim.state() == before
+    run = playbook(play(('bridges exist', args(bridges=three))), sim, diff=True)
+    assert run.result('bridges exist')['created'] == ['vmbr1004'] and 'vmbr1004' in run.output
+
+    # apply: check mode predicts; the real run applies once; then nothing is pending
+    run = playbook(play(('network applied', args(state='applied'))), sim, check=True)
+    result = run.result('network applied')
+    assert result['changed'] and result['applied'] and net(sim, 'pve2')['staged'] is not None
+    assert sorted(p['iface'] for p in result['pending']) == ['vmbr1001', 'vmbr1002', 'vmbr1003', 'vmbr1004']
+    run = playbook(play(('network applied', args(state='applied')),
+                        ('network applied again', args(state='applied'))), sim)
+    assert run.rc == 0, run
+    assert run.result('network applied')['applied'] and not run.result('network applied again')['changed']
+    state = net(sim, 'pve2')
+    assert state['staged'] is None and 'vmbr1004' in state['running']
+    envelope = root_api(sim).nodes('pve2').network.get()
+    assert all(i.get('active') for i in envelope if i['iface'].startswith('vmbr'))
+
+    # absent for one student, then for the whole stand; the unmarked vmbr1000 survives
+    run = playbook(play(('student0 bridges absent', args(state='absent', userids=['student0@pve']))), sim)
+    assert run.result('student0 bridges absent')['deleted'] == ['vmbr1004']
+    run = playbook(play(('stand bridges absent', args(state='absent')),
+                        ('network applied', args(state='applied'))), sim)
+    assert run.rc == 0, run
+    assert run.result('stand bridges absent')['deleted'] == ['vmbr1001', 'vmbr1002', 'vmbr1003']
+    state = net(sim, 'pve2')
+    assert state['staged'] is None
+    assert sorted(i for i in state['running'] if i.startswith('vmbr')) == ['vmbr0', 'vmbr1000']
+    run = playbook(play(('stand bridges absent', args(state='absent'))), sim)
+    assert run.changed_total == 0, run
+
+
+def test_apply_refuses_foreign_pending_changes_unless_allowed(sim, playbook):
+    root_api(sim).nodes('pve1').network.post(iface='vmbr500', type='bridge', comments='admin test bridge')
+    run = playbook(play(('bridges exist', args('pve1', bridges=wanted(('student1@pve', 'lan')))),
+                        ('network applied', args('pve1', state='applied'), {'ignore_errors': True})), sim)
+    result = run.result('network applied')
+    assert failed(run, 'network applied') and 'vmbr500' in result['msg'] and 'apply_foreign_pending' in result['msg']
+    assert 'vmbr1000' not in result['msg'] and 'Traceback' not in run.output
+    assert net(sim, 'pve1')['staged'] is not None and 'vmbr1000' not in net(sim, 'pve1')['running']
+
+    run = playbook(play(('network applied', args('pve1', state='applied', apply_foreign_pending=True))), sim)
+    result = run.result('network applied')
+    assert run.rc == 0 and result['applied'] and result['foreign_pending'] == ['vmbr500 (added)'], run
+    assert net(sim, 'pve1')['staged'] is None and 'vmbr500' in net(sim, 'pve1')['running']
+
+
+def test_bridge_in_use_is_kept_and_hidden_names_are_skipped(sim, playbook):
+    # an automation user without SDN.Audit: the bridge list hides vmbr1000 and its own bridges
+    sim.add_user('automation@pve', 'automation-pass')
+    sim.call(lambda pve: pve.lab_roles.__setitem__('NodeNet', {'Sys.Audit', 'Sys.Modify'}))
+    sim.set_acl('/nodes/pve2', 'NodeNet', users=['automation@pve'])
+    env = {'PROXMOX_USER': 'automation@pve', 'PROXMOX_PASSWORD': 'automation-pass'}
+    lan = args(bridges=wanted(('student1@pve', 'lan')))
+    run = playbook(play(('bridges exist', lan), ('bridges exist again', lan)), sim, env=env)
+    assert run.rc == 0, run
+    first, again = run.result('bridges exist'), run.result('bridges exist again')
+    assert first['created'] == ['vmbr1001'] and first['taken'] == ['vmbr1000']
+    assert not again['changed'] and again['mapping'] == first['mapping']
+
+    # a VM on pve2 uses the bridge: absent keeps it and says so
+    root_api(sim).nodes('pve2').qemu(9011).config.put(net1='virtio,bridge=vmbr1001')
+    run = playbook(play(('bridges absent', args(state='absent'))), sim)
+    result = run.result('bridges absent')
+    assert run.rc == 0 and result['deleted'] == [] and not result['changed'], run
+    assert result['in_use'] == [{'iface': 'vmbr1001', 'used_by': ['qemu/9011']}]
+    assert 'vmbr1001' in net(sim, 'pve2')['staged']
+
+
+def test_bad_input_fails_with_one_clear_message(sim, playbook):
+    lan = wanted(('student1@pve', 'lan'))
+    cases = [
+        ('reversed range', args(bridges=lan, bridge_range=[2000, 1000])),
+        ('range too high', args(bridges=lan, bridge_range=[1000, 20000])),
+        ('range exhausted', args(bridges=lan, bridge_range=[1000, 1000])),
+        ('range not numbers', args(bridges=lan, bridge_range=['a', 'b'])),
+        ('bad userid', args(bridges=wanted(('student1', 'lan')))),
+        ('bad alias', args(bridges=wanted(('student1@pve', 'LAN-1')))),
+        ('missing alias', args(bridges=[{'userid': 'student1@pve'}])),
+        ('unknown node', args('pve9', bridges=lan)),
+    ]
+    run = playbook(play(*[(name, a, {'ignore_errors': True}) for name, a in cases]), sim)
+    assert 'Traceback' not in run.output
+    res = dict((name, run.result(name)) for name, _a in cases)
+    assert all(failed(run, name) for name in res), res
+    assert 'bridge_range' in res['reversed range']['msg'] and 'bridge_range' in res['range too high']['msg']
+    assert 'pve2' in res['range exhausted']['msg'] and 'free' in res['range exhausted']['msg']
+    assert 'bridge_range' in res['range not numbers']['msg']
+    assert 'bridges[0].userid' in res['bad userid']['msg'] and 'bridges[0].alias' in res['bad alias']['msg']
+    assert 'alias' in res['missing alias']['msg']
+    assert 'pve9' in res['unknown node']['msg']
+    assert net(sim, 'pve2')['staged'] is None
