@@ -1,6 +1,5 @@
 """pve_stand_clone through ansible-playbook against the simulator; the cluster is read back with sim.state()."""
 import re
-import subprocess
 import threading
 
 import pytest
@@ -277,3 +276,16 @@ def test_bad_input_fails_with_one_clear_message(lab, playbook, args, words):
         assert word in msg, msg
     assert 'Traceback' not in run.output
     assert ours(lab.state()) == {}
+
+
+# ------------------------------------------------------------------------------ broken connections
+
+def test_dropped_connections_still_converge_to_one_vm(sim_factory, playbook):
+    lab = sim_factory(faults={'drop_rate': 0.15, 'seed': 3})
+    add_pool(lab)
+    playbook(clone_play(state='started', nics=[{'bridge': 'vmbr0'}]), lab)
+    lab.set_faults(drop_rate=0.0)
+    again = playbook(clone_play(state='started', nics=[{'bridge': 'vmbr0'}]), lab)
+    assert again.rc == 0, again
+    vms = ours(lab.state())
+    assert len(vms) == 1 and list(vms.values())[0]['status'] == 'running'
