@@ -30,8 +30,8 @@ options:
     description:
       - The class list, in the seed tool's format - C(name@realm) strings, or mappings with C(name),
         optional C(password) and optional C(node) pin.
-    type: list
-    elements: raw
+      - Any other type is reported with the other input problems (not coerced into a list).
+    type: raw
     required: true
   purpose:
     description:
@@ -100,7 +100,7 @@ def _templates_named(stand):
 
 def main():
     module = PveModule(argument_spec=dict(stand=dict(type='dict', required=True),
-                                          users=dict(type='list', elements='raw', required=True, no_log=False),
+                                          users=dict(type='raw', required=True, no_log=False),
                                           purpose=dict(type='str', default='deploy', choices=['deploy', 'destroy'])),
                        supports_check_mode=True)
     client = module.client()
