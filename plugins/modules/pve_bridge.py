@@ -149,7 +149,10 @@ bridges:
   contains:
     userid: {description: The student., type: str}
     alias: {description: The alias., type: str}
-    marker: {description: The marker in the bridge's comments., type: str, sample: "deploystand:netlab:student1@pve:lan"}
+    marker:
+      description: The marker in the bridge's comments.
+      type: str
+      sample: "deploystand:netlab:student1@pve:lan"
     iface: {description: The bridge (predicted in check mode)., type: str, sample: vmbr1001}
     created: {description: Created in this run., type: bool}
 mapping:

@@ -160,3 +160,20 @@ def test_bad_input_fails_with_one_clear_message(sim, playbook):
     assert 'alias' in res['missing alias']['msg']
     assert 'pve9' in res['unknown node']['msg']
     assert net(sim, 'pve2')['staged'] is None
+
+
+def test_dropped_connections_never_give_an_alias_two_bridges(sim_factory, playbook):
+    lab = sim_factory(faults={'drop_rate': 0.2, 'seed': 11})
+    many = wanted(*[('student%d@pve' % i, a) for i in range(1, 5) for a in ('lan', 'wan')])
+    task = ('bridges exist', args(bridges=many), {'ignore_errors': True})
+    first = playbook(play(task, ('network applied', args(state='applied'), {'ignore_errors': True})), lab)
+    assert 'Traceback' not in first.output
+    lab.set_faults(drop_rate=0.0)
+    again = playbook(play(task, ('network applied', args(state='applied'))), lab)
+    assert again.rc == 0, again
+    staged = net(lab, 'pve2')['running']
+    markers = [o.get('comments') for o in staged.values() if str(o.get('comments', '')).startswith('deploystand:')]
+    assert len(markers) == len(set(markers)) == 8
+    assert net(lab, 'pve2')['staged'] is None
+    third = playbook(play(task), lab)
+    assert third.changed_total == 0, third

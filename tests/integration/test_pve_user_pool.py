@@ -184,3 +184,23 @@ def test_bad_input_fails_with_one_clear_message(sim, playbook):
     assert 'NoSuchRole' in msgs['unknown role']['msg']
     state = sim.state()
     assert not [u for u in state['users'] if u.startswith('student5') or u == 'jdoe@ldap']
+
+
+def test_dropped_connections_converge_to_one_user_pool_and_acl_set(sim_factory, playbook):
+    lab = sim_factory(faults={'drop_rate': 0.2, 'seed': 5})
+    names = ['student%d@pve' % i for i in range(1, 5)]
+    tasks = [('student %s' % u, student(u, bridges=['vmbr1001']), {'ignore_errors': True}) for u in names]
+    first = playbook(play(*tasks), lab)
+    assert 'Traceback' not in first.output
+    lab.set_faults(drop_rate=0.0)
+    again = playbook(play(*tasks), lab)
+    assert again.rc == 0, again
+    state = lab.state()
+    for userid in names:
+        pool = 'netlab-' + userid.split('@')[0]
+        assert state['users'][userid]['comment'] == 'deploystand:netlab'
+        assert state['pools'][pool]['comment'] == 'deploystand:netlab:' + userid
+        assert acl_of(state, userid) == [('/pool/' + pool, 'PVEVMAdmin'),
+                                         ('/sdn/zones/localnetwork/vmbr1001', 'PVESDNUser')]
+    third = playbook(play(*tasks), lab)
+    assert third.changed_total == 0, third
