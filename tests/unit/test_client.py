@@ -141,3 +141,20 @@ def test_a_write_is_not_resent_after_the_connection_broke(sim):
     sim.set_faults(drop_rate=0.0)
     assert err.kind == pve_client.CONNECTION
     assert sum(n for key, n in sim.counters()['requests'].items() if key.startswith('POST /pools')) == 1
+
+
+def test_pools_are_addressed_the_way_the_cluster_release_supports(sim):
+    assert connect(sim).pool_path('netlab-a') == ('pools', {'poolid': 'netlab-a'})
+    sim.call(lambda pve: setattr(pve, 'release_version', '8.0'))
+    old = connect(sim)
+    assert old.pool_path('netlab-a') == ('pools/netlab-a', {})
+    old.post('pools', poolid='netlab-a', comment='made on 8.0')
+    path, params = old.pool_path('netlab-a')
+    assert old.get(path, **params)['comment'] == 'made on 8.0'
+
+
+def test_a_feature_missing_from_an_old_release_is_named_with_both_versions(sim):
+    sim.call(lambda pve: setattr(pve, 'release_version', '7.4'))
+    err = failure(connect(sim).require_release, (8, 0), 'SDN.Use on bridges')
+    assert err.kind == pve_client.VERSION
+    assert 'SDN.Use on bridges needs Proxmox VE 8.0 or newer; this cluster runs 7.4' == err.message
