@@ -46,6 +46,14 @@ def slots_dir(directory=None):
     return os.path.join(tempfile.gettempdir(), 'deploystand-clone-slots-{0}'.format(uid))
 
 
+def slot_storages(storages, node, shared):
+    """The names clone slots are counted under, as PVE locks them (pve-api-notes §1): a shared
+    storage by its id (one pmxcfs lock `storage-<id>` for the whole cluster), a local storage per
+    node, `<id>@<node>` (a node-local flock), so the nodes of a cluster clone side by side.
+    `shared` maps storage id -> bool; a storage missing from it counts as shared (the safe side)."""
+    return [s if shared.get(s, True) else '{0}@{1}'.format(s, node) for s in storages]
+
+
 def _safe(text):
     return re.sub(r'[^A-Za-z0-9_.-]', '_', str(text))[:60]
 

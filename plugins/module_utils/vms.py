@@ -273,6 +273,14 @@ class Vms(object):
     def pool_exists(self, pool):
         return self.client.exists('pools/{0}'.format(pool))
 
+    def storages_shared(self, node):
+        """{storage id: shared} of the storages `node` sees; {} when they cannot be read."""
+        try:
+            return dict((s['storage'], bool(int(s.get('shared') or 0)))
+                        for s in self.client.get('nodes/{0}/storage'.format(node)) or [])
+        except PveApiError:
+            return {}
+
     def running_clone_tasks(self, node):
         """Clone tasks still running on `node` (a list entry without an exit status)."""
         try:

@@ -147,8 +147,9 @@ options:
     description:
       - At most this many clones per storage run at once from this controller, shared by all Ansible forks
         through lock files (C(fcntl)) under the temp directory (or E(DEPLOYSTAND_CLONE_SLOTS_DIR)), keyed by
-        API host and storage. PVE clones each disk under a storage lock with a 10 s timeout, so many clones
-        at once onto one storage fail with lock timeouts. V(0) switches the bound off.
+        API host and storage; a local (not shared) storage per node, as PVE locks it. PVE clones each disk
+        under a storage lock with a 10 s timeout, so many clones at once onto one storage fail with lock
+        timeouts. V(0) switches the bound off.
     type: int
     default: 4
   lock_retries:
@@ -265,7 +266,8 @@ foreign:
 
 import re
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.clone_slots import CloneSlots, CloneSlotTimeout
+from ansible_collections.deploystand.proxmox.plugins.module_utils.clone_slots import (
+    CloneSlots, CloneSlotTimeout, slot_storages)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.cluster import disk_storages
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
@@ -433,6 +435,9 @@ class StandClone(object):
                 predicted['description'] = description
             return entry, predicted
         storages = [p['storage']] if (full and p['storage']) else disk_storages(template_config)
+        if p['clone_slots'] > 0:
+            # A local storage is locked per node by PVE: count its slots per node too.
+            storages = slot_storages(storages, source_node, self.vms.storages_shared(source_node))
 
         def newid_for(skip):
             return V.choose_vmid(p['vmid'], p['vmid_range'], used, skip)

@@ -6,7 +6,8 @@ import time
 import pytest
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils import vms as V
-from ansible_collections.deploystand.proxmox.plugins.module_utils.clone_slots import CloneSlots, CloneSlotTimeout
+from ansible_collections.deploystand.proxmox.plugins.module_utils.clone_slots import (
+    CloneSlots, CloneSlotTimeout, slot_storages)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import StandError
 
@@ -254,3 +255,10 @@ def test_a_dead_holder_releases_its_slot(tmp_path):
 def test_zero_slots_means_no_bound(tmp_path):
     with CloneSlots('pve.example', ['local-lvm'], slots=0, directory=str(tmp_path)) as slots:
         assert slots.held == []
+
+
+def test_local_storage_slots_are_counted_per_node_shared_ones_cluster_wide():
+    shared = {'local-lvm': False, 'shared-nfs': True}
+    assert slot_storages(['local-lvm', 'shared-nfs'], 'pve2', shared) == ['local-lvm@pve2', 'shared-nfs']
+    # unknown (the storage list could not be read): the safe side, one bound for the cluster
+    assert slot_storages(['local-lvm'], 'pve2', {}) == ['local-lvm']
