@@ -62,12 +62,14 @@ def bridge_acl_path(iface):
     return BRIDGE_ACL_PATH.format(iface)
 
 
-def wanted_acls(userid, pool, role, bridges, bridge_role):
-    """The ACL entries the student needs: `role` on its pool, `bridge_role` on each own bridge.
+def wanted_acls(userid, pool, role, bridges, bridge_role, pool_audit_role=None):
+    """The ACL entries the student needs: `role` (and `pool_audit_role`, which lets it see the pool
+    itself) on its pool, `bridge_role` on each own bridge.
 
     Entries are dicts {path, ugid, roleid, propagate}; propagate is on so VLAN child paths of a
     bridge (…/<bridge>/<tag>) are covered too."""
-    out = [{'path': pool_acl_path(pool), 'ugid': userid, 'roleid': role, 'propagate': 1}]
+    out = [{'path': pool_acl_path(pool), 'ugid': userid, 'roleid': r, 'propagate': 1}
+           for r in (role, pool_audit_role) if r]
     for iface in sorted(set(bridges or ())):
         out.append({'path': bridge_acl_path(iface), 'ugid': userid, 'roleid': bridge_role, 'propagate': 1})
     return out
@@ -161,9 +163,12 @@ def check_params(params):
     if params.get('pool') is not None and not standlib.POOL_ID_RE.match(str(params['pool'])):
         errors.append("pool: %r is not a pool id PVE accepts (letters, digits, '.', '-' and '_', starting with a "
                       "letter)" % params['pool'])
-    for key in ('role', 'bridge_role'):
-        if params.get(key) is not None and not standlib.ROLE_RE.match(str(params[key])):
-            errors.append('%s: %r is not a role id' % (key, params[key]))
+    for key in ('role', 'bridge_role', 'pool_audit_role'):
+        value = params.get(key)
+        if value is None or (key == 'pool_audit_role' and value == ''):  # '' grants no audit role
+            continue
+        if not standlib.ROLE_RE.match(str(value)):
+            errors.append('%s: %r is not a role id' % (key, value))
     for iface in params.get('bridges') or ():
         if not isinstance(iface, str) or not standlib.BRIDGE_ID_RE.match(iface):
             errors.append("bridges: %r is not a bridge name (letters, digits, '_', '-', '.')" % (iface,))
@@ -207,7 +212,7 @@ class UserPool(object):
         self.user_marker = standlib.user_marker(self.stand)
         self.pool_marker = standlib.pool_marker(self.stand, self.userid)
         self.wanted = wanted_acls(self.userid, self.pool, params['role'], params.get('bridges') or [],
-                                  params['bridge_role'])
+                                  params['bridge_role'], params.get('pool_audit_role'))
         self.paths = set(w['path'] for w in self.wanted)
         self.result = {'userid': self.userid, 'pool': self.pool, 'user_created': False, 'user_owned': False,
                        'pool_created': False, 'acls_added': [], 'acls_removed': [], 'password_set': False,

@@ -46,6 +46,13 @@ options:
       - Role granted to the student on C(/pool/<pool>).
     type: str
     default: PVEVMAdmin
+  pool_audit_role:
+    description:
+      - Also granted on C(/pool/<pool>), so the student sees the pool itself (C(Pool.Audit)) in the pool
+        list and the VMs' pool in the resource tree; O(role) alone lets it work on the member VMs only.
+      - Set to an empty string to grant O(role) alone.
+    type: str
+    default: PVEPoolUser
   bridges:
     description:
       - Bridges (interface names such as V(vmbr1001)) the student may use; O(bridge_role) is granted on
@@ -215,6 +222,7 @@ def main():
             userid=dict(type='str', required=True),
             pool=dict(type='str'),
             role=dict(type='str', default='PVEVMAdmin'),
+            pool_audit_role=dict(type='str', default='PVEPoolUser'),
             bridges=dict(type='list', elements='str', default=[]),
             bridge_role=dict(type='str', default='PVESDNUser'),
             password=dict(type='str', no_log=True),

@@ -83,6 +83,7 @@ def test_class_deploys_converges_and_destroys_back_to_the_initial_cluster(sim, p
                             ca_path=sim.cafile)
         seen = set(int(r['vmid']) for r in student.get('cluster/resources', type='vm'))
         assert seen == set(mine)
+        assert [p['poolid'] for p in student.get('pools')] == [pool]
     assert report['student4@pve']['password'] == 'Given-Passw0rd-4'
     assert all(net['staged'] is None for net in state['networks'].values()), 'no pending network changes'
     student5 = [vm for vm in vms.values() if vm['pool'] == 'netlab-student5']

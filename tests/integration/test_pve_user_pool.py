@@ -52,7 +52,8 @@ def test_student_lifecycle_create_rerun_check_diff_login_and_absent(sim, playboo
     state = sim.state()
     assert state['users']['student1@pve']['comment'] == 'deploystand:netlab'
     assert state['pools']['netlab-student1']['comment'] == 'deploystand:netlab:student1@pve'
-    assert acl_of(state, 'student1@pve') == [('/pool/netlab-student1', 'PVEVMAdmin'),
+    assert acl_of(state, 'student1@pve') == [('/pool/netlab-student1', 'PVEPoolUser'),
+                                             ('/pool/netlab-student1', 'PVEVMAdmin'),
                                              ('/sdn/zones/localnetwork/vmbr1001', 'PVESDNUser'),
                                              ('/sdn/zones/localnetwork/vmbr1002', 'PVESDNUser')]
 
@@ -200,7 +201,7 @@ def test_dropped_connections_converge_to_one_user_pool_and_acl_set(sim_factory, 
         pool = 'netlab-' + userid.split('@')[0]
         assert state['users'][userid]['comment'] == 'deploystand:netlab'
         assert state['pools'][pool]['comment'] == 'deploystand:netlab:' + userid
-        assert acl_of(state, userid) == [('/pool/' + pool, 'PVEVMAdmin'),
+        assert acl_of(state, userid) == [('/pool/' + pool, 'PVEPoolUser'), ('/pool/' + pool, 'PVEVMAdmin'),
                                          ('/sdn/zones/localnetwork/vmbr1001', 'PVESDNUser')]
     third = playbook(play(*tasks), lab)
     assert third.changed_total == 0, third

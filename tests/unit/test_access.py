@@ -338,3 +338,8 @@ def test_absent_keeps_a_non_empty_pool_and_says_why():
     result = run(client, state='absent')
     assert not result['pool_deleted'] and any('qemu/10001' in f for f in result['foreign'])
     assert result['user_deleted']
+
+
+def test_the_student_also_gets_the_pool_audit_role_so_it_sees_its_pool():
+    wanted = A.wanted_acls(USER, 'p', 'PVEVMAdmin', [], 'PVESDNUser', 'PVEPoolUser')
+    assert sorted(w['roleid'] for w in wanted if w['path'] == '/pool/p') == ['PVEPoolUser', 'PVEVMAdmin']
