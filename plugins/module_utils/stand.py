@@ -1110,9 +1110,21 @@ def _check_vmid_range_foreign(stand, cluster):
             'range that only lab VMs use' % (lo, hi, shown, more)]
 
 
+def _check_users_exist(students, cluster):
+    """Only users of realm pve are created (pve_user_pool): a user of another realm (pam, ldap, ...)
+    must exist before the stand, or the deploy would stop at that student after making others' parts."""
+    users = cluster.get('users')
+    if users is None:
+        return []
+    return ['%s: user %s does not exist; only users of realm pve are created, so create it in realm %r first '
+            '(or check the realm name)' % (_user_label(s), s['userid'], s['realm'])
+            for s in students if s['realm'] != 'pve' and s['userid'] not in users]
+
+
 def validate_against_cluster(stand, students, cluster):
     """Every problem of a (normalized) stand and students against the cluster facts."""
     errors = _check_nodes(stand, students, cluster)
+    errors += _check_users_exist(students, cluster)
     errors += _check_templates_exist(stand, cluster)
     errors += _check_names(stand, students)
     errors += _check_vmid_range_foreign(stand, cluster)
