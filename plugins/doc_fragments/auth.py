@@ -67,7 +67,7 @@ options:
     default: 30
 notes:
   - All API calls run on the controller; no SSH to the Proxmox VE nodes is needed.
-  - Set the connection once for all modules with O(module_defaults) and the action group
+  - Set the connection once for all modules with C(module_defaults) and the action group
     C(group/deploystand.proxmox.pve).
 requirements:
   - proxmoxer >= 2.0

@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
+
 from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as standlib
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import (
     CONNECTION, NOT_FOUND, PveApiError, PveClient)
@@ -287,9 +289,7 @@ class UserPool(object):
             if delete:
                 params['delete'] = 1
 
-            def write(params=params):
-                self.client.put('access/acl', **params)
-            converge(write, self._acl_done(group, not delete))
+            converge(functools.partial(self.client.put, 'access/acl', **params), self._acl_done(group, not delete))
 
     # ---------------------------------------------------------------- present
 

@@ -66,11 +66,10 @@ def disk_storages(config):
     for key, value in sorted(config.items()):
         if not _DISK_KEY.match(key):
             continue
-        volume = str(value).split(',')[0]
+        volume = str(value).split(',', 1)[0]
         if 'media=cdrom' in str(value) or ':' not in volume or volume.startswith('/'):
             continue
         storage = volume.split(':', 1)[0]
         if storage not in found:
             found.append(storage)
     return found
-

@@ -114,8 +114,8 @@ def explain(kind, status, text, method, path, errors=None, user=None):
         found = _PERMISSION_DETAIL.search(text)
         if found:
             return ('permission denied: {0} lacks the privilege {1} on {2} ({3}); grant a role holding '
-                    '{1} on that path (see docs/permissions.md)'.format(user or 'the API user', found.group(2),
-                                                                         found.group(1), where))
+                    '{1} on that path (see docs/permissions.md)'.format(
+                        user or 'the API user', found.group(2), found.group(1), where))
         return 'permission denied on {0}: {1}'.format(where, text or 'HTTP 403')
     if kind == PARAMETER:
         details = '; '.join('{0}: {1}'.format(k, str(v).strip().replace('\n', ' '))
@@ -289,7 +289,7 @@ class PveClient(object):
 
     # ------------------------------------------------------------------ tasks
 
-    def wait_task(self, upid, timeout=DEFAULT_TASK_TIMEOUT, poll=0.2, max_poll=2.0):
+    def wait_task(self, upid, timeout=DEFAULT_TASK_TIMEOUT, poll=0.2, max_poll=1.0):
         """Wait for a worker task; returns its status. Raises TASK_FAILED (with PVE's own error and the
         end of the task log) or TASK_TIMEOUT. `OK` and `WARNINGS: n` are success."""
         node = upid_node(upid)
@@ -367,7 +367,7 @@ def _may_repeat(error, safe):
 def _split_token(user, token_id):
     """(user, token name): token_id may be the bare name or the full user@realm!name."""
     if token_id and '!' in token_id:
-        owner, _, name = token_id.partition('!')
+        owner, name = token_id.split('!', 1)
         return owner, name
     return user, token_id or None
 

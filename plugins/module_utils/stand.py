@@ -990,7 +990,7 @@ def generate_password(length=20):
     if not PASSWORD_LEN[0] <= length <= PASSWORD_LEN[1]:
         raise StandError('generate_password: length must be %d-%d' % PASSWORD_LEN)
     while True:
-        password = ''.join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
+        password = ''.join(secrets.choice(PASSWORD_ALPHABET) for _char in range(length))
         if (any(c.islower() for c in password) and any(c.isupper() for c in password)
                 and any(c.isdigit() for c in password)):
             return password

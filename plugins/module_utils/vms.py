@@ -28,7 +28,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.cluster import
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import (
     CONFLICT, CONNECTION, EXISTS, LOCKED, NOT_FOUND, TASK_FAILED, TASK_TIMEOUT, PveApiError)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import (
-    ECOROUTER_OUI, MAC_VMID_MODULUS, MANAGED_TAG, MAX_NICS, StandError, ecorouter_mac, format_net, free_vmids, parse_net,
+    ECOROUTER_OUI, MANAGED_TAG, MAX_NICS, StandError, ecorouter_mac, format_net, free_vmids, parse_net,
     parse_tags, resolve_template, stand_tag)
 
 NET_KEY = re.compile(r'^net(\d+)$')
@@ -380,7 +380,7 @@ class Vms(object):
 
     def _appeared(self, newid, name):
         """After a clone submission with a broken connection: did PVE create the VM?"""
-        for _ in range(CONNECTION_RECHECKS):
+        for _check in range(CONNECTION_RECHECKS):
             try:
                 entry = self.entries().get(int(newid))
             except PveApiError as err:

@@ -105,7 +105,7 @@ notes:
   - After a broken connection a write may or may not have happened; the module reads back and writes again only
     if it did not (at most 3 rounds).
 author:
-  - deploystand.proxmox contributors
+  - deploystand.proxmox contributors (@deploystand)
 '''
 
 EXAMPLES = r'''
@@ -183,7 +183,7 @@ in_use:
   elements: dict
   contains:
     iface: {description: The bridge., type: str}
-    used_by: {description: The guests using it (C(qemu/<vmid>), C(lxc/<vmid>))., type: list, elements: str}
+    used_by: {description: 'The guests using it (C(qemu/<vmid>), C(lxc/<vmid>)).', type: list, elements: str}
 pending:
   description: The pending changes found (before applying), with C(iface), C(action) (added, removed, modified,
     inactive), C(ours) and C(markers).

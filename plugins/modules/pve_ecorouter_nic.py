@@ -20,7 +20,7 @@ description:
     the cluster (see the notes for the scheme).
   - The VM also gets the tag C(ecorouter), which the uniqueness check of other EcoRouters relies on.
 author:
-  - deploystand.proxmox contributors
+  - deploystand.proxmox contributors (@deploystand)
 extends_documentation_fragment:
   - deploystand.proxmox.auth
 options:

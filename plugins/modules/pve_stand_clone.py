@@ -20,7 +20,7 @@ description:
   - A VM with the same name that does not carry the stand's tags is never touched. In the pool it makes the
     module fail (C(exists but not owned)); elsewhere it is only reported in RV(foreign).
 author:
-  - deploystand.proxmox contributors
+  - deploystand.proxmox contributors (@deploystand)
 extends_documentation_fragment:
   - deploystand.proxmox.auth
 options:
@@ -159,7 +159,7 @@ options:
     type: int
     default: 5
 notes:
-  - Supports check mode (reads only; predicts RV(changed), the new VMID and the NICs) and diff mode (name, node,
+  - Supports check mode (reads only; predicts C(changed), the new VMID and the NICs) and diff mode (name, node,
     pool, tags, NICs, status before and after).
   - "PVE behaviour relied on (pve-api-notes): clone returns a task and the new VM carries C(lock: clone) until it
     ends; a failed clone task removes what it made; C(/cluster/nextid) reserves nothing, so an id another client
@@ -357,7 +357,7 @@ class StandClone(object):
     def find(self):
         """(ours, conflicts) after at most a few reads: waits out our own clone still in flight."""
         p = self.p
-        for _ in range(3):
+        for _read in range(3):
             entries = self.vms.entries()
             ours, conflicts, foreign = V.find_stand_vm(entries, p['pool'], p['name'], p['stand'])
             self.result['foreign'] = [dict((k, e.get(k)) for k in ('vmid', 'name', 'node', 'pool'))

@@ -43,7 +43,7 @@ options:
     choices: [deploy, destroy]
     default: deploy
 author:
-  - deploystand.proxmox contributors
+  - deploystand.proxmox contributors (@deploystand)
 '''
 
 EXAMPLES = r'''

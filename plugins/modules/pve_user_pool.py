@@ -118,7 +118,7 @@ notes:
   - After a broken connection a write may or may not have happened; the module reads the object back
     and sends the write again only if it did not (at most 3 rounds).
 author:
-  - deploystand.proxmox contributors
+  - deploystand.proxmox contributors (@deploystand)
 '''
 
 EXAMPLES = r'''
