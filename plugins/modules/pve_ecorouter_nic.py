@@ -127,7 +127,7 @@ changed:
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import (
-    MANAGED_TAG, StandError, format_tags, stand_tag)
+    MAC_VMID_MODULUS, MANAGED_TAG, StandError, format_tags, stand_tag)
 from ansible_collections.deploystand.proxmox.plugins.module_utils import vms as V
 
 ARGSPEC = dict(
@@ -178,7 +178,7 @@ def _run(module, result):
         module.warn('VM {0} is on node {1}, not on {2}; configured where it is'.format(vmid, node, p['node']))
     # Only EcoRouters whose VMID is congruent mod 8192 can share a slot MAC: read just those configs.
     peers = [e for e in entries.values() if V.ECOROUTER_TAG in e['tags'] and not e.get('template')
-             and e['vmid'] != vmid and e['vmid'] % V.MAC_VMID_MODULUS == vmid % V.MAC_VMID_MODULUS]
+             and e['vmid'] != vmid and e['vmid'] % MAC_VMID_MODULUS == vmid % MAC_VMID_MODULUS]
     peer_configs = dict((e['vmid'], vms.config(e['node'], e['vmid'])) for e in peers)
 
     def compute(config):
