@@ -150,8 +150,10 @@ options:
         API host and storage; a local (not shared) storage per node, as PVE locks it. PVE clones each disk
         under a storage lock with a 10 s timeout, so many clones at once onto one storage fail with lock
         timeouts. V(0) switches the bound off.
+      - The default 8 keeps one node's local storage lock busy without timeouts (see benchmarks/README.md,
+        "Clone slots").
     type: int
-    default: 4
+    default: 8
   lock_retries:
     description:
       - How often a clone whose task failed on a lock timeout (storage or config lock) is submitted again,
@@ -299,7 +301,7 @@ ARGSPEC = dict(
     state=dict(type='str', default='present', choices=['present', 'started', 'stopped', 'absent']),
     timeout=dict(type='int', default=600),
     shutdown_timeout=dict(type='int', default=60),
-    clone_slots=dict(type='int', default=4),
+    clone_slots=dict(type='int', default=8),
     lock_retries=dict(type='int', default=5),
 )
 BRIDGE_RE = re.compile(r'^[-_.\w]+$')
