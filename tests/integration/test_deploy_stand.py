@@ -58,6 +58,7 @@ def test_class_deploys_converges_and_destroys_back_to_the_initial_cluster(sim, p
     assert len(vms) == 15
     report = read_report(tmp_path)
     assert sorted(report) == CLASS
+    assert set(r['password_source'] for r in report.values()) == {'this run'}
     for userid in CLASS:
         name = userid.split('@')[0]
         pool = 'netlab-' + name
@@ -93,6 +94,10 @@ def test_class_deploys_converges_and_destroys_back_to_the_initial_cluster(sim, p
     assert second.rc == 0, second
     assert second.changed_total == 0, [(t['host'], t['task']) for t in second.tasks if t['result'].get('changed')]
     assert stand_vms(sim.state()) == vms
+    # The re-run set no password, and the report still holds the ones the first run set.
+    again = read_report(tmp_path)
+    assert dict((u, r['password']) for u, r in again.items()) == dict((u, r['password']) for u, r in report.items())
+    assert set(r['password_source'] for r in again.values()) == {'earlier run'}
 
     gone = destroy(playbook, sim, USERS)
     assert gone.rc == 0, gone
