@@ -487,6 +487,8 @@ def main(argv=None):
             os.makedirs(workdir)
             result = one_class(n, args, workdir, repeat if n <= 30 else 1, n in baseline)
             rows.append(summarise(result))
+            if not args.no_write and n != sizes[-1]:   # partial table, in case a long run is cut short
+                write_readme(section(rows, args, time.perf_counter() - began, command.strip() + ' (in progress)'))
     finally:
         if args.keep:
             print('work directory kept: ' + work)
