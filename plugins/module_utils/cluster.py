@@ -43,7 +43,9 @@ def read_cluster(client, template_names=(), template_vmids=()):
                 for b in client.get('nodes/{0}/network'.format(node), type='any_bridge'))
     wanted_names, wanted_ids = set(template_names), set(int(v) for v in template_vmids)
     for vm in facts['vms'].values():
-        if vm['template'] and (vm['name'] in wanted_names or vm['vmid'] in wanted_ids):
+        # a template on an offline node cannot be read (nor cloned): its disk list stays unknown
+        online = facts['nodes'].get(vm['node'], {}).get('online')
+        if vm['template'] and online and (vm['name'] in wanted_names or vm['vmid'] in wanted_ids):
             facts['template_storages'][vm['vmid']] = disk_storages(
                 client.get('nodes/{0}/qemu/{1}/config'.format(vm['node'], vm['vmid'])))
     facts['users'] = dict((u['userid'], {'comment': u.get('comment') or ''}) for u in client.get('access/users'))
