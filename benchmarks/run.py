@@ -1,7 +1,7 @@
 """Class-scale benchmark: the real deploy/re-run/destroy playbooks against the simulator at PVE-like durations.
 
     .venv/bin/python benchmarks/run.py                 # full table: 10, 30, 100 students, time factor 1
-    .venv/bin/python benchmarks/run.py --quick         # under 5 minutes: 4 and 8 students, time factor 0.25
+    .venv/bin/python benchmarks/run.py --quick         # under 5 minutes: 3 and 6 students, time factor 0.25
     .venv/bin/python benchmarks/run.py --sizes 30 --repeat 1 --forks 30 --clone-slots 8 --no-write
 
 For each class size it starts a fresh simulator (default scenario: 3 nodes, local-lvm templates on every
@@ -453,7 +453,7 @@ def ensure_collection_link():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    ap.add_argument('--quick', action='store_true', help='4 and 8 students, time factor 0.25, 1 run, forks=1 baseline for 4 only (< 5 min)')
+    ap.add_argument('--quick', action='store_true', help='3 and 6 students, time factor 0.25, 1 run, forks=1 baseline for 3 only (< 5 min on an idle 2-core machine)')
     ap.add_argument('--sizes', help='class sizes, comma-separated (default 10,30,100)')
     ap.add_argument('--time-factor', type=float, help='real seconds per PVE second (default 1.0)')
     ap.add_argument('--repeat', type=int, help='runs for classes of at most 30 (default 3; larger classes run once)')
@@ -464,7 +464,7 @@ def main(argv=None):
     ap.add_argument('--keep', action='store_true', help='keep the work directory (logs, stats)')
     args = ap.parse_args(argv)
     if args.quick:
-        sizes = [int(s) for s in (args.sizes or '4,8').split(',')]
+        sizes = [int(s) for s in (args.sizes or '3,6').split(',')]
         args.time_factor = 0.25 if args.time_factor is None else args.time_factor
         repeat = args.repeat or 1
     else:
