@@ -1096,12 +1096,24 @@ def _check_names(stand, students):
     return errors
 
 
+def _in_own_pool(stand_name, vm, cluster):
+    """The VM is in a student pool of this stand (the pool carries the stand's pool marker): e.g. a
+    clone an interrupted run left before it was tagged, which the clone module adopts."""
+    pool = vm.get('pool')
+    info = (cluster.get('pools') or {}).get(pool) if pool else None
+    marker = parse_marker(info.get('comment')) if info else None
+    return bool(marker and marker['stand'] == stand_name and marker['userid'] and not marker['alias']
+                and pool == pool_id(stand_name, marker['userid'])
+                and owns(info.get('comment'), pool_marker(stand_name, marker['userid'])))
+
+
 def _check_vmid_range_foreign(stand, cluster):
     """VMIDs in the range held by VMs no deploystand stand manages: the range is meant to be
     the labs' own. VMs of other deploystand stands may share it (they are skipped anyway)."""
     lo, hi = stand['vmid_range']
     foreign = sorted(int(vm['vmid']) for vm in _vms(cluster)
-                     if lo <= int(vm['vmid']) <= hi and not _managed_by_deploystand(vm))
+                     if lo <= int(vm['vmid']) <= hi and not _managed_by_deploystand(vm)
+                     and not _in_own_pool(stand['name'], vm, cluster))
     if not foreign:
         return []
     shown = ', '.join(str(v) for v in foreign[:5])
