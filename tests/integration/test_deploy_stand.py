@@ -170,3 +170,16 @@ def test_bad_input_fails_with_one_clear_message_and_creates_nothing(sim, playboo
     assert len(failed) == 1 and failed[0]['task'].endswith('Stand input problems are reported'), run
     assert needle in failed[0]['result']['msg']
     assert comparable(sim.state()) == before
+
+
+def test_limit_destroys_only_the_students_it_keeps(sim, playbook, tmp_path):
+    assert deploy(playbook, sim, tmp_path, CLASS[:2]).rc == 0
+    kept = stand_vms(sim.state())
+    run = destroy(playbook, sim, CLASS[:2], args=['--limit', 'localhost,deploystand_nodes,student2@pve'])
+    assert run.rc == 0, run
+    state = sim.state()
+    assert 'student2@pve' not in state['users'] and 'netlab-student2' not in state['pools']
+    assert stand_vms(state) == dict((vmid, vm) for vmid, vm in kept.items() if vm['pool'] == 'netlab-student1')
+    marked = [cfg.get('comments') for net in state['networks'].values() for cfg in net['running'].values()
+              if 'deploystand:netlab:' in (cfg.get('comments') or '')]
+    assert marked and all('student1@pve' in c for c in marked)
