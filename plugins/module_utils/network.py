@@ -214,6 +214,24 @@ def pending_changes(changes, ifaces, stand):
     return out
 
 
+def other_stands_changes(changes, ifaces, stand):
+    """Interfaces whose pending change adds, removes or brings up a bridge marked by ANOTHER
+    deploystand stand: made by the same tool, port-less, so applying them with ours is harmless
+    (two stands deployed at once on one node each stage bridges before either applies)."""
+    names = set()
+    for text in [str(changes or '')] + [str(i.get('comments') or '') for i in ifaces or ()]:
+        for token in text.replace('#', ' ').split():
+            found = standlib.parse_marker(token)
+            if found and found['stand'] != stand and found['userid'] and found['alias']:
+                names.add(found['stand'])
+    out = set()
+    for name in sorted(names):
+        for change in pending_changes(changes, ifaces, name):
+            if change['ours'] and change['action'] in ('added', 'removed', 'inactive'):
+                out.add(change['iface'])
+    return out
+
+
 def _marker_text(stand, marker):
     parts = [standlib.MARKER_PREFIX, stand] + [p for p in (marker.get('userid'), marker.get('alias')) if p]
     return ':'.join(parts)
@@ -391,19 +409,24 @@ class NodeBridges(object):
 
     def read_pending(self):
         envelope = self.client.get_envelope(self.base) or {}
-        return pending_changes(envelope.get('changes'), envelope.get('data') or [], self.stand)
+        pending = pending_changes(envelope.get('changes'), envelope.get('data') or [], self.stand)
+        others = other_stands_changes(envelope.get('changes'), envelope.get('data') or [], self.stand)
+        for change in pending:
+            if not change['ours'] and change['iface'] in others:
+                change['other_stand'] = True
+        return pending
 
     def applied(self, apply_foreign=False, timeout=DEFAULT_APPLY_TIMEOUT):
         r = self.result
         pending = self.read_pending()
         r['pending'] = [dict((k, v) for k, v in p.items() if k != 'lines') for p in pending]
-        foreign = [p for p in pending if not p['ours']]
+        foreign = [p for p in pending if not p['ours'] and not p.get('other_stand')]
         r['foreign_pending'] = [describe_change(p) for p in foreign]
         r['applied'] = False
         r['diff'] = {'before': {'node': self.node, 'pending': [describe_change(p) for p in pending]},
                      'after': {'node': self.node, 'pending': []}}
-        if not pending:
-            return r
+        if not pending or not (foreign or any(p['ours'] for p in pending)):
+            return r      # nothing, or only another stand's bridges: that stand applies them
         if foreign and not apply_foreign:
             raise BridgeError(
                 'node {0} has pending network changes this stand did not make: {1}. Applying would activate them '
