@@ -1,0 +1,55 @@
+"""playbooks/automation_role.yml makes a role with exactly the privileges deploy and destroy need, a
+user and a privilege-separated token; the whole deploy -> re-run -> destroy passes with that token
+alone. Taking away a privilege the plan needs is refused with the privilege named."""
+import os
+import re
+
+import pytest
+
+from reliability_support import (
+    AUTOMATION_ROLE, DEPLOY, DESTROY, STAND, automation_paths, automation_privileges, comparable, students)
+
+pytestmark = pytest.mark.slow
+CLASS = students(2)
+
+
+def token_env(sim, token_file):
+    text = token_file.read_text()
+    values = dict(re.findall(r"^export (\w+)='?([^'\n]*)'?$", text, re.M))
+    env = dict((k, v) for k, v in sim.env.items() if k not in ('PROXMOX_USER', 'PROXMOX_PASSWORD'))
+    env.update(PROXMOX_TOKEN_ID=values['PROXMOX_TOKEN_ID'], PROXMOX_TOKEN_SECRET=values['PROXMOX_TOKEN_SECRET'])
+    return env, values['PROXMOX_TOKEN_SECRET']
+
+
+def test_deploy_rerun_and_destroy_pass_with_the_least_privilege_token_alone(sim, playbook, tmp_path):
+    token_file = tmp_path / 'automation-token.env'
+    made = playbook(AUTOMATION_ROLE, sim, extra_vars={'automation_token_file': str(token_file)})
+    assert made.rc == 0, made
+    assert oct(token_file.stat().st_mode & 0o777) == '0o600'
+    env, secret = token_env(sim, token_file)
+    assert secret and secret not in made.output
+
+    state = sim.state()
+    assert sorted(state['roles']['DeployStandAutomation']) == sorted(automation_privileges())
+    assert state['users']['deploystand@pve']['tokens'][0]['privsep'] in (1, True)
+    granted = sorted((e['path'], e['type'], e['ugid']) for e in state['acl'] if e['roleid'] == 'DeployStandAutomation')
+    assert granted == sorted([(p, 'user', 'deploystand@pve') for p in automation_paths()]
+                             + [(p, 'token', 'deploystand@pve!ansible') for p in automation_paths()])
+    again = playbook(AUTOMATION_ROLE, sim, extra_vars={'automation_token_file': str(token_file)})
+    assert again.rc == 0 and again.changed_total == 0, [t['task'] for t in again.tasks if t['result'].get('changed')]
+
+    before = comparable(sim.state())
+    extra = {'users': CLASS, 'stand': STAND, 'stand_report_dir': str(tmp_path / 'reports')}
+    first = playbook(DEPLOY, env, extra_vars=extra)
+    assert first.rc == 0, first
+    assert secret not in first.output
+    vms = [vm for vm in sim.state()['vms'].values() if 'stand-netlab' in vm['tags']]
+    assert len(vms) == 6 and all(vm['status'] == 'running' for vm in vms)
+
+    second = playbook(DEPLOY, env, extra_vars=extra)
+    assert second.rc == 0, second
+    assert second.changed_total == 0, [(t['host'], t['task']) for t in second.tasks if t['result'].get('changed')]
+
+    gone = playbook(DESTROY, env, extra_vars=extra)
+    assert gone.rc == 0, gone
+    assert comparable(sim.state()) == before
