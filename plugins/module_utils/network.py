@@ -143,6 +143,8 @@ def parse_changes(text):
         if not in_hunk or raw.startswith('\\'):
             continue                               # file headers, "\ No newline at end of file"
         sign, line = (raw[:1], raw[1:]) if raw[:1] in ('+', '-', ' ') else (' ', raw)
+        if sign != ' ' and not line.strip():
+            continue                               # an added/removed blank line changes nothing
         header = _STANZA.match(line)
         top_level = line[:1] not in ('', ' ', '\t', '#')
         if sign in ('-', ' '):
