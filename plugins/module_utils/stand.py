@@ -820,6 +820,40 @@ def _bridge_comments(cluster, node):
     return {iface: (info or {}).get('comments') or '' for iface, info in _node_bridges(cluster, node).items()}
 
 
+def _unmarked_bridges(stand, nodes, cluster):
+    """Bridges in bridge_range on these nodes without a bridge marker of this stand: never taken,
+    changed or removed, only reported."""
+    lo, hi = stand['bridge_range']
+    out = []
+    for node in sorted(nodes):
+        for iface, comments in sorted(_bridge_comments(cluster, node).items()):
+            number = _vmbr_number(iface)
+            if number is None or not lo <= number <= hi:
+                continue
+            markers = [parse_marker(t) for t in _marker_tokens(comments)]
+            if any(m and m['stand'] == stand['name'] and m['alias'] for m in markers):
+                continue
+            out.append('bridge %s on %s is in bridge_range but has no marker of stand %s (comments: %r); '
+                       'not touched' % (iface, node, stand['name'], comments))
+    return out
+
+
+def _same_name_elsewhere(stand, students, cluster):
+    """VMs named like a stand VM but outside that student's pool: never reused or removed, only reported."""
+    out = []
+    for student in students:
+        pool = pool_id(stand['name'], student['userid'])
+        for machine in stand['machines']:
+            if vm_name_problem(student['userid'], machine['name']):
+                continue
+            name = vm_name(student['userid'], machine['name'])
+            for vm in _vms(cluster):
+                if vm.get('name') == name and vm.get('pool') != pool and not vm.get('template'):
+                    out.append('VM %s (%s) in pool %s has the name of a stand VM but is not in pool %s; not touched'
+                               % (vm['vmid'], name, vm.get('pool') or '(none)', pool))
+    return out
+
+
 def _classify_bridge(name, nodes, cluster):
     """('real'|'alias', problem-or-None) for a network bridge value on the stand's nodes.
 
@@ -1335,7 +1369,8 @@ def _derive_plan(stand, students, cluster):
         'vmid_range': list(stand['vmid_range']), 'bridge_range': list(stand['bridge_range']),
         'management_bridge': stand['management_bridge'],
         'students': planned, 'nodes': node_bridges,
-        'foreign': _unique(foreign),
+        'foreign': _unique(foreign + _same_name_elsewhere(stand, students, cluster)
+                           + _unmarked_bridges(stand, sorted(node_bridges), cluster)),
         'warnings': _placement_warnings(stand, students, placement, cluster),
     }
     return plan, []
@@ -1440,6 +1475,8 @@ def plan_removal(stand_raw, users_raw, cluster):
         'vmid_range': list(stand['vmid_range']), 'bridge_range': list(stand['bridge_range']),
         'management_bridge': stand['management_bridge'],
         'students': planned, 'nodes': nodes,
-        'foreign': _unique(foreign), 'warnings': warnings,
+        'foreign': _unique(foreign + _same_name_elsewhere(stand, students, cluster)
+                           + _unmarked_bridges(stand, sorted(cluster.get('bridges') or {}), cluster)),
+        'warnings': warnings,
     }
     return plan, []
