@@ -150,10 +150,9 @@ def check_params(params):
     password_length. The password itself is never echoed."""
     errors = []
     stand = params.get('stand')
-    if not isinstance(stand, str) or not standlib.STAND_NAME_RE.match(stand) \
-            or len(stand) > standlib.STAND_NAME_MAX:
-        errors.append("stand: %r is not a stand name (a lower-case letter, then a-z, 0-9 or '-', at most %d "
-                      "characters)" % (stand, standlib.STAND_NAME_MAX))
+    problem = standlib.stand_name_problem(stand)
+    if problem:
+        errors.append(problem)
     userid = params.get('userid')
     _students, user_errors = standlib.normalize_users([{'name': userid}])
     errors.extend(e.replace('users[0].name', 'userid').replace('users[0]', 'userid') for e in user_errors)

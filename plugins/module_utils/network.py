@@ -40,10 +40,9 @@ def check_params(params):
     if not isinstance(node, str) or not standlib.NODE_RE.match(node):
         errors.append('node: %r is not a node name' % (node,))
     stand = params.get('stand')
-    if not isinstance(stand, str) or not standlib.STAND_NAME_RE.match(stand) \
-            or len(stand) > standlib.STAND_NAME_MAX:
-        errors.append("stand: %r is not a stand name (a lower-case letter, then a-z, 0-9 or '-', at most %d "
-                      "characters)" % (stand, standlib.STAND_NAME_MAX))
+    problem = standlib.stand_name_problem(stand)
+    if problem:
+        errors.append(problem)
     rng = params.get('bridge_range')
     if not isinstance(rng, (list, tuple)) or len(rng) != 2:
         errors.append('bridge_range: expected [low, high] (two integers), got %r' % (rng,))

@@ -136,6 +136,14 @@ def split_userid(userid):
     return name, realm
 
 
+def stand_name_problem(stand):
+    """The message for a `stand` module option that is not a stand name, or None when it is one."""
+    if isinstance(stand, str) and STAND_NAME_RE.match(stand) and len(stand) <= STAND_NAME_MAX:
+        return None
+    return ("stand: %r is not a stand name (a lower-case letter, then a-z, 0-9 or '-', at most %d "
+            "characters)" % (stand, STAND_NAME_MAX))
+
+
 def pool_id(stand, userid):
     """`<stand>-<user name>`; starts with a letter because stand names do (PVE 9 rule)."""
     return '%s-%s' % (stand, split_userid(userid)[0])
