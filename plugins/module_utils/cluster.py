@@ -32,7 +32,7 @@ def read_cluster(client, template_names=(), template_vmids=()):
                 'vmid': int(item['vmid']), 'name': item.get('name'), 'node': item.get('node'),
                 'pool': item.get('pool'), 'tags': parse_tags(item.get('tags')),
                 'template': bool(int(item.get('template') or 0)), 'status': item.get('status'),
-                'maxmem': int(item.get('maxmem') or 0)}
+                'maxmem': int(item.get('maxmem') or 0), 'lock': item.get('lock') or None}
         elif kind == 'storage':
             facts['storages'].setdefault(item['node'], {})[item['storage']] = {
                 'shared': bool(int(item.get('shared') or 0))}

@@ -1149,13 +1149,30 @@ def _in_own_pool(stand_name, vm, cluster):
                 and owns(info.get('comment'), pool_marker(stand_name, marker['userid'])))
 
 
+def _being_cloned(vm):
+    # PVE shows a clone in progress as a bare `lock: clone` config (no name, notes, tags or pool):
+    # whose it is shows only when the task ends.
+    return vm.get('lock') == 'clone'
+
+
+def clones_in_flight(raw_stand, cluster):
+    """VMIDs in the stand's VMID range that are being cloned right now (an interrupted earlier
+    run's clones, or another stand's): the plan waits for them to finish so that it can tell."""
+    stand, errors = normalize_stand(raw_stand)
+    if errors:
+        return []
+    lo, hi = stand['vmid_range']
+    return sorted(int(vm['vmid']) for vm in _vms(cluster) if lo <= int(vm['vmid']) <= hi and _being_cloned(vm))
+
+
 def _check_vmid_range_foreign(stand, cluster):
     """VMIDs in the range held by VMs no deploystand stand manages: the range is meant to be
-    the labs' own. VMs of other deploystand stands may share it (they are skipped anyway)."""
+    the labs' own. VMs of other deploystand stands may share it (they are skipped anyway), and so
+    may clones still in progress (another stand's, started after the plan waited for those it saw)."""
     lo, hi = stand['vmid_range']
     foreign = sorted(int(vm['vmid']) for vm in _vms(cluster)
                      if lo <= int(vm['vmid']) <= hi and not _managed_by_deploystand(vm)
-                     and not _in_own_pool(stand['name'], vm, cluster))
+                     and not _being_cloned(vm) and not _in_own_pool(stand['name'], vm, cluster))
     if not foreign:
         return []
     shown = ', '.join(str(v) for v in foreign[:5])

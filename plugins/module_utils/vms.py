@@ -244,6 +244,20 @@ def has_pending_marker(description, stand):
 # API side
 # =============================================================================================
 
+def wait_for_clones(vms, vmids, entries):
+    """Wait until none of `vmids` (seen locked `clone` in `entries`) is still being cloned; a VM that
+    vanished meanwhile was a clone that failed (PVE removed it), which is fine here."""
+    for vmid in vmids:
+        try:
+            vms.wait_unlocked(vmid, (entries.get(vmid) or {}).get('node'))
+        except PveApiError as err:
+            if err.kind == LOCKED:
+                err.message = '{0}: a clone in progress in the stand\'s VMID range (check the node\'s task ' \
+                              'log); run again when it has finished'.format(err.message)
+            if err.kind != NOT_FOUND:
+                raise
+
+
 def vm_path(node, vmid, tail=''):
     return 'nodes/{0}/qemu/{1}{2}'.format(node, vmid, '/' + tail if tail else '')
 
@@ -280,15 +294,6 @@ class Vms(object):
                         for s in self.client.get('nodes/{0}/storage'.format(node)) or [])
         except PveApiError:
             return {}
-
-    def running_clone_tasks(self, node):
-        """Clone tasks still running on `node` (a list entry without an exit status)."""
-        try:
-            tasks = self.client.get('nodes/{0}/tasks'.format(node), source='active', typefilter='qmclone')
-        except PveApiError:
-            return None
-        return [t for t in tasks or [] if t.get('type') == 'qmclone' and not t.get('status')
-                and not t.get('endtime')]
 
     # ------------------------------------------------------------ templates
 
@@ -388,7 +393,8 @@ class Vms(object):
                     self._sleep(1)
                     continue
                 raise
-            return entry is not None and entry.get('name') in (None, name)
+            # a clone in progress has no name yet (pve-api-notes §1): `lock: clone` is all it shows
+            return entry is not None and (entry.get('name') == name or entry.get('lock') == 'clone')
         raise PveApiError('the connection broke while submitting the clone of {0} and the cluster could not be '
                           'read back; run again'.format(name), kind=CONNECTION)
 

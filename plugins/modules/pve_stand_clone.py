@@ -173,8 +173,11 @@ notes:
     it never resends a write blindly.
   - A new clone carries the line C(deploystand-pending:<stand>) in its notes until its tags are set, so a run
     interrupted in between is adopted by the next run instead of being reported as foreign.
-  - A VM of this name locked C(clone) with no clone task running is reported (an interrupted clone); remove it
-    by hand (C(qm unlock), C(qm destroy)).
+  - While PVE clones, the new VM shows only C(lock: clone) - no name, notes or pool - so a clone an interrupted
+    run left running cannot be recognised until it ends. The deploy playbook waits for those first
+    (M(deploystand.proxmox.pve_stand_plan) O(deploystand.proxmox.pve_stand_plan#module:clone_wait)); when you
+    use this module on its own after an interrupted run, wait for the node's clone tasks to end before running
+    it again.
 seealso:
   - module: deploystand.proxmox.pve_ecorouter_nic
 '''
@@ -357,35 +360,23 @@ class StandClone(object):
     # ------------------------------------------------------------- finding
 
     def find(self):
-        """(ours, conflicts) after at most a few reads: waits out our own clone still in flight."""
+        """(entries, ours, conflicts). A VM of our name in the pool that an interrupted run cloned but
+        did not tag yet carries the pending marker in its notes: it is adopted. (A clone still in
+        progress shows no name: the plan waits for those before any student runs.)"""
         p = self.p
-        for _read in range(3):
-            entries = self.vms.entries()
-            ours, conflicts, foreign = V.find_stand_vm(entries, p['pool'], p['name'], p['stand'])
-            self.result['foreign'] = [dict((k, e.get(k)) for k in ('vmid', 'name', 'node', 'pool'))
-                                      for e in conflicts + foreign]
-            if ours is not None:
-                return entries, ours, []
-            pending = self._pending_clone(conflicts + [e for e in foreign if e.get('pool') is None])
-            if pending is None:
-                return entries, None, conflicts
-            entry, config = pending
-            if config.get('lock') != 'clone':
-                if entry.get('pool') == p['pool']:
-                    self.module.warn('VM {0} ({1}) was cloned by an interrupted run; it is adopted and configured '
-                                     'now'.format(entry['vmid'], p['name']))
-                    return entries, entry, []
-                return entries, None, conflicts
-            running = self.vms.running_clone_tasks(entry['node'])
-            if running == []:
-                self.module.fail_json(
-                    msg='VM {0} ({1}) on node {2} is locked (clone) but no clone task is running on {2}: an earlier '
-                        'clone was interrupted. Check the node task log, then remove it (qm unlock {0}; qm destroy '
-                        '{0}) and run again'.format(entry['vmid'], p['name'], entry['node']), **self.result)
-            if self.module.check_mode:
-                return entries, entry, []
-            self.vms.wait_unlocked(entry['vmid'], entry['node'])
-        return entries, None, conflicts
+        entries = self.vms.entries()
+        ours, conflicts, foreign = V.find_stand_vm(entries, p['pool'], p['name'], p['stand'])
+        self.result['foreign'] = [dict((k, e.get(k)) for k in ('vmid', 'name', 'node', 'pool'))
+                                  for e in conflicts + foreign]
+        if ours is not None:
+            return entries, ours, []
+        pending = self._pending_clone(conflicts)
+        if pending is None:
+            return entries, None, conflicts
+        entry, _config = pending
+        self.module.warn('VM {0} ({1}) was cloned by an interrupted run; it is adopted and configured '
+                         'now'.format(entry['vmid'], p['name']))
+        return entries, entry, []
 
     def _pending_clone(self, candidates):
         """A VM of our name carrying this stand's pending-clone marker: (entry, config), or None."""

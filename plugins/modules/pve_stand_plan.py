@@ -17,7 +17,8 @@ description:
     each student's stand goes to, the template each machine clones from, the private bridges each node
     needs, and preferred VMIDs for the VMs that do not exist yet.
   - Validation collects every problem and fails with one message listing them all; nothing is created.
-  - Read-only, so it runs the same in check mode.
+  - Read-only, so it runs the same in check mode. It waits for clones still in progress in the stand's VMID
+    range (see O(clone_wait)).
 extends_documentation_fragment:
   - deploystand.proxmox.auth
 options:
@@ -42,6 +43,14 @@ options:
     type: str
     choices: [deploy, destroy]
     default: deploy
+  clone_wait:
+    description:
+      - Seconds to wait for clones in progress in the stand's VMID range before planning. PVE shows a VM
+        being cloned without its name, notes or pool until the clone task ends, so a clone an interrupted
+        run left running can only be told apart (and adopted, or destroyed) once it has finished.
+      - The module fails naming the VM when a clone is still running after this time.
+    type: int
+    default: 600
 author:
   - deploystand.proxmox contributors (@deploystand)
 '''
@@ -83,7 +92,8 @@ plan:
 from ansible_collections.deploystand.proxmox.plugins.module_utils.cluster import read_cluster
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import build_plan, plan_removal
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import build_plan, clones_in_flight, plan_removal
+from ansible_collections.deploystand.proxmox.plugins.module_utils.vms import Vms, wait_for_clones
 
 
 def _templates_named(stand):
@@ -101,12 +111,21 @@ def _templates_named(stand):
 def main():
     module = PveModule(argument_spec=dict(stand=dict(type='dict', required=True),
                                           users=dict(type='raw', required=True, no_log=False),
-                                          purpose=dict(type='str', default='deploy', choices=['deploy', 'destroy'])),
+                                          purpose=dict(type='str', default='deploy', choices=['deploy', 'destroy']),
+                                          clone_wait=dict(type='int', default=600)),
                        supports_check_mode=True)
     client = module.client()
     names, vmids = _templates_named(module.params['stand'])
     try:
         cluster = read_cluster(client, names, vmids)
+        waiting = clones_in_flight(module.params['stand'], cluster)
+        if waiting:
+            # An interrupted run's clones are nameless until their task ends (pve-api-notes §1): only
+            # then can the run adopt them instead of cloning again (or destroy them).
+            module.warn('waiting for {0} clone(s) in progress in the VMID range to finish: {1}'.format(
+                len(waiting), ', '.join(str(v) for v in waiting)))
+            wait_for_clones(Vms(client, timeout=module.params['clone_wait']), waiting, cluster['vms'])
+            cluster = read_cluster(client, names, vmids)
     except PveApiError as err:
         module.fail_api(err)
     planner = build_plan if module.params['purpose'] == 'deploy' else plan_removal

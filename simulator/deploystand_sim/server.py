@@ -216,6 +216,12 @@ class LabPve(AccessRoutes, AccessModel, NetworkApi, Timing, FakePve):
     async def task(self, node, ttype, tid, user, body, vm=None, lock=True, log=()):
         """fakepve's task runner, with durations, injected failures and the clone's storage work."""
         clone = self._clone_ctx if ttype == 'qmclone' else None
+        if clone is not None and vm is not None:
+            # qemu-server clone_vm: the new config starts as "# qmclone temporary file\nlock: clone\n";
+            # the name, description and the rest appear only when the disks are done, the pool at the end.
+            clone['config'] = vm.config
+            vm.config = {'lock': 'clone', 'description': ' qmclone temporary file\n'}
+            vm.name = 'VM {0}'.format(vm.vmid)
 
         async def timed():
             try:
@@ -223,6 +229,9 @@ class LabPve(AccessRoutes, AccessModel, NetworkApi, Timing, FakePve):
                     raise TaskError(failure_text(ttype, clone['newid'] if clone else tid))
                 if clone is not None:
                     await self._clone_work(node, clone)
+                    if vm is not None:
+                        vm.config = clone['config']
+                        vm.name = vm.config.get('name') or vm.name
                 elif ttype in TASK_DURATION:
                     await self.pause(self.task_secs(TASK_DURATION[ttype]))
                 if ttype == 'qmstart' and vm is not None and not vm.template and vm.status != 'running' \

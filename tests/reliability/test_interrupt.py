@@ -3,9 +3,10 @@ on the next run: no duplicate VM, no orphaned disk, no unmarked or half-made obj
 import signal
 
 import pytest
+from proxmoxer import ProxmoxAPI
 
 from reliability_support import (
-    DEPLOY, DESTROY, assert_clean, comparable, deploy_vars, failure_messages, outcome, stand_vms, start_playbook, students,
+    DEPLOY, DESTROY, assert_clean, comparable, deploy_vars, duplicate_vms, failure_messages, outcome, stand_vms, start_playbook, students,
     wait_until)
 
 CLASS = students(3)
@@ -41,6 +42,37 @@ def test_deploy_killed_while_cloning_converges_on_the_next_run(sim_factory, play
     assert outcome(state) == EXPECTED
     assert_clean(state, before)
     assert len(stand_vms(state)) == 6
+
+
+def test_a_clone_the_killed_run_left_running_is_waited_for_and_adopted(sim_factory, playbook, tmp_path):
+    """The re-run starts while a clone of the killed run is still copying disks. PVE shows that VM without
+    name, notes or pool until the task ends, so it can be neither adopted nor told apart from a foreign
+    VM yet: the plan waits for it, then the run adopts it (no second clone, no 'foreign VM' refusal)."""
+    sim = sim_factory('tiny', time_factor=1.0, durations={'linked_clone': 0.2, 'start': 0.1, 'stop': 0.1,
+                                                          'destroy': 0.1, 'network_apply': 0.1,
+                                                          'request_latency': 0.0})
+    assert playbook(DEPLOY, sim, extra_vars=deploy_vars(tmp_path, CLASS)).rc == 0
+    api = ProxmoxAPI(sim.host, port=sim.port, user='root@pam', password=sim.password, verify_ssl=sim.cafile)
+    host = next(v for v, vm in sim.state()['vms'].items() if vm['name'] == 'student2-host1')
+    api.nodes('pve1').qemu(host).status.stop.post()
+    wait_until(lambda: sim.state()['vms'][host]['status'] == 'stopped')
+    api.nodes('pve1').qemu(host).delete()
+    wait_until(lambda: host not in sim.state()['vms'])
+    # the killed run had just submitted this clone, the way pve_stand_clone does
+    sim.set_durations(linked_clone=8)
+    template = next(v for v, vm in sim.state()['vms'].items() if vm['name'] == 'linux-tpl')
+    api.nodes('pve1').qemu(template).clone.post(newid=host, name='student2-host1', pool='netlab-student2',
+                                                description='deploystand-pending:netlab')
+
+    again = playbook(DEPLOY, sim, extra_vars=deploy_vars(tmp_path, CLASS))
+    assert again.rc == 0, failure_messages(again)
+    wait_until(lambda: not clones_running(sim), timeout=60)
+    state = sim.state()
+    assert duplicate_vms(state) == {} and len(stand_vms(state)) == 6
+    assert outcome(state) == EXPECTED
+    assert state['vms'][host]['name'] == 'student2-host1' and 'deploystand' in state['vms'][host]['tags']
+    assert 'waiting for 1 clone(s) in progress in the VMID range to finish: {0}'.format(host) in again.output
+    assert 'VM {0} (student2-host1) was cloned by an interrupted run; it is adopted'.format(host) in again.output
 
 
 @pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGKILL], ids=['sigint', 'sigkill'])

@@ -1,6 +1,7 @@
 """Durations, the storage lock and injected faults (pve-api-notes §1 locks, §6 tasks)."""
 import threading
 import time
+from unittest.mock import ANY
 
 import pytest
 import requests
@@ -15,13 +16,19 @@ SHORT = dict(linked_clone=0.2, full_clone=0.2, start=0.1, stop=0.1, shutdown=0.1
 def test_new_vm_carries_lock_clone_while_the_task_runs(sim_factory):
     sim = sim_factory('tiny', time_factor=1.0, durations=SHORT)
     api = client(sim)
-    upid = api.nodes('pve1').qemu(9001).clone.post(newid=400)
+    upid = api.nodes('pve1').qemu(9001).clone.post(newid=400, name='web', description='notes')
     assert api.nodes('pve1').qemu(400).status.current.get()['lock'] == 'clone'
+    # PVE shows only the temporary config while the disks are cloned: no name, notes or pool yet
+    assert api.nodes('pve1').qemu(400).config.get() == {
+        'lock': 'clone', 'description': ' qmclone temporary file\n', 'digest': ANY}
+    assert [r['name'] for r in api.cluster.resources.get(type='vm') if r['vmid'] == 400] == ['VM 400']
     with pytest.raises(ResourceException, match=r'VM is locked \(clone\)'):
         api.nodes('pve1').qemu(400).config.put(memory=2048)
     assert api.nodes('pve1').tasks(upid).status.get()['status'] == 'running'
     assert wait(api, 'pve1', upid)['exitstatus'] == 'OK'
     assert 'lock' not in api.nodes('pve1').qemu(400).status.current.get()
+    config = api.nodes('pve1').qemu(400).config.get()
+    assert (config['name'], config['description']) == ('web', 'notes')
 
 
 def test_storage_lock_serialises_allocations_and_times_out(sim_factory):

@@ -149,6 +149,23 @@ def test_vmid_range_may_share_with_other_deploystand_stands():
     assert errors_for(make_stand(), ['s1@pve'], make_cluster(vms=[other])) == []
 
 
+def being_cloned(vmid):
+    # what PVE shows while a clone runs: a nameless VM with `lock: clone`, no tags and no pool
+    return dict(vm(vmid, 'VM %d' % vmid, 'pve1'), lock='clone')
+
+
+def test_clones_in_progress_in_the_range_are_waited_for_not_reported_as_foreign():
+    cluster = make_cluster(vms=[being_cloned(10003), being_cloned(20000), vm(10001, 'prod', 'pve1')])
+    assert S.clones_in_flight(make_stand(), cluster) == [10003]
+    assert S.clones_in_flight(make_stand(vmid_range=[20000, 20010]), cluster) == [20000]
+    message = one_error(errors_for(make_stand(), ['s1@pve'], cluster))
+    assert '(10001)' in message
+
+
+def test_no_wait_for_clones_when_the_stand_itself_is_invalid():
+    assert S.clones_in_flight(make_stand(vmid_range='lots'), make_cluster(vms=[being_cloned(10003)])) == []
+
+
 def test_user_name_giving_an_invalid_pool_id_is_reported():
     errors = errors_for(make_stand(), ['a+b@pve'])
     assert "users[0] (a+b@pve): gives pool id 'netlab-a+b', which PVE refuses (letters, digits, " \
