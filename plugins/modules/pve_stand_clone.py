@@ -173,11 +173,10 @@ notes:
     it never resends a write blindly.
   - A new clone carries the line C(deploystand-pending:<stand>) in its notes until its tags are set, so a run
     interrupted in between is adopted by the next run instead of being reported as foreign.
-  - While PVE clones, the new VM shows only C(lock: clone) - no name, notes or pool - so a clone an interrupted
+  - "While PVE clones, the new VM shows only C(lock: clone) - no name, notes or pool - so a clone an interrupted
     run left running cannot be recognised until it ends. The deploy playbook waits for those first
-    (M(deploystand.proxmox.pve_stand_plan) O(deploystand.proxmox.pve_stand_plan#module:clone_wait)); when you
-    use this module on its own after an interrupted run, wait for the node's clone tasks to end before running
-    it again.
+    (O(deploystand.proxmox.pve_stand_plan#module:clone_wait)); when you use this module on its own after an
+    interrupted run, wait for the node's clone tasks to end before running it again."
 seealso:
   - module: deploystand.proxmox.pve_ecorouter_nic
 '''
