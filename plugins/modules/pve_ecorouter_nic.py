@@ -124,96 +124,23 @@ changed:
   type: bool
 '''
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.machine import (
+    ECOROUTER_ARGSPEC, MachineFailed, configure_ecorouter, ecorouter_problems)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import (
-    MAC_VMID_MODULUS, MANAGED_TAG, StandError, format_tags, stand_tag)
-from ansible_collections.deploystand.proxmox.plugins.module_utils import vms as V
-
-ARGSPEC = dict(
-    vmid=dict(type='int', required=True),
-    node=dict(type='str', required=True),
-    stand=dict(type='str', required=True),
-    management_bridge=dict(type='str', default='vmbr0'),
-    bridges=dict(type='list', elements='str', default=[]),
-    mac_prefix=dict(type='str', default='1C:87:76:40'),
-    state=dict(type='str', default='present', choices=['present', 'started', 'stopped']),
-    shutdown_timeout=dict(type='int', default=60),
-    timeout=dict(type='int', default=600),
-)
 
 
 def main():
-    module = PveModule(argument_spec=ARGSPEC, supports_check_mode=True)
-    p = module.params
-    if not V.valid_mac_prefix(p['mac_prefix']):
-        module.fail_json(msg='mac_prefix {0!r} is not 4 hex octets with a unicast first octet (XX:XX:XX:XX, second '
-                             'hex digit even), e.g. 1C:87:76:40'.format(p['mac_prefix']))
-    if len(p['bridges']) > V.MAX_NICS - 1:
-        module.fail_json(msg='an EcoRouter has at most {0} NICs: management + {1} data bridges, {2} given'.format(
-            V.MAX_NICS, V.MAX_NICS - 1, len(p['bridges'])))
-    result = dict(changed=False, vmid=p['vmid'], nics=[], status=None)
+    module = PveModule(argument_spec=ECOROUTER_ARGSPEC, supports_check_mode=True)
+    problems = ecorouter_problems(module.params)
+    if problems:
+        module.fail_json(msg='; '.join(problems))
     try:
-        _run(module, result)
+        result = configure_ecorouter(module.client(), module.params, check_mode=module.check_mode, warn=module.warn)
+    except MachineFailed as exc:
+        module.fail_json(msg=exc.message, **exc.result)
     except PveApiError as err:
-        module.fail_api(err, **result)
-    except StandError as exc:
-        module.fail_json(msg=str(exc), **result)
-
-
-def _run(module, result):
-    p = module.params
-    vms = V.Vms(module.client(), timeout=p['timeout'], warn=module.warn)
-    vmid = p['vmid']
-    entries = vms.entries()
-    entry = entries.get(vmid)
-    if entry is None or entry.get('template'):
-        module.fail_json(msg='VM {0} does not exist{1}'.format(vmid, ' (it is a template)' if entry else ''), **result)
-    if MANAGED_TAG not in entry['tags'] or stand_tag(p['stand']) not in entry['tags']:
-        module.fail_json(msg='VM {0} ({1}) does not carry the tags {2} and {3}: not managed by stand {4}; nothing '
-                             'changed'.format(vmid, entry.get('name'), MANAGED_TAG, stand_tag(p['stand']), p['stand']),
-                         **result)
-    node = entry['node']
-    if node != p['node']:
-        module.warn('VM {0} is on node {1}, not on {2}; configured where it is'.format(vmid, node, p['node']))
-    # Only EcoRouters whose VMID is congruent mod 8192 can share a slot MAC: read just those configs.
-    peers = [e for e in entries.values() if V.ECOROUTER_TAG in e['tags'] and not e.get('template')
-             and e['vmid'] != vmid and e['vmid'] % MAC_VMID_MODULUS == vmid % MAC_VMID_MODULUS]
-    peer_configs = dict((e['vmid'], vms.config(e['node'], e['vmid'])) for e in peers)
-
-    def compute(config):
-        wanted = V.ecorouter_wanted(config, vmid, p['management_bridge'], p['bridges'], p['mac_prefix'])
-        clashes = V.mac_clashes(vmid, [w['mac'] for w in wanted], peer_configs)
-        if clashes:
-            raise StandError('MAC clash: ' + '; '.join('{0} of VM {1} is also {2} of VM {3}'.format(
-                mac, vmid, key, other) for mac, other, key in clashes) + ' (EcoRouter VMIDs must differ modulo 8192)')
-        updates, deletes = V.plan_nics(config, wanted)
-        tags = V.parse_tags(config.get('tags'))
-        if V.ECOROUTER_TAG not in tags:
-            updates['tags'] = format_tags(tags + [V.ECOROUTER_TAG])
-        return updates, deletes
-
-    before, after, changed = vms.converge_config(node, vmid, compute, module.check_mode)
-    status = vms.status(node, vmid)
-    before_view = V.vm_view(entry, before, status)
-    result['changed'] = changed
-    want = p['state']
-    if want == 'started' and status != 'running':
-        result['changed'] = True
-        if module.check_mode:
-            status = 'running'
-        else:
-            vms.start(node, vmid)
-            status = vms.status(node, vmid)
-    elif want == 'stopped' and status == 'running':
-        result['changed'] = True
-        if module.check_mode:
-            status = 'stopped'
-        else:
-            vms.stop(node, vmid, p['shutdown_timeout'])
-            status = vms.status(node, vmid)
-    result.update(nics=V.nics_of(after), status=status,
-                  diff=dict(before=before_view, after=V.vm_view(entry, after, status)))
+        module.fail_api(err, changed=False, vmid=module.params['vmid'])
     module.exit_json(**result)
 
 

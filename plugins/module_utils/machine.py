@@ -1,0 +1,397 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) deploystand.proxmox contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One stand VM: clone it (or adopt it), converge its config, power it; and an EcoRouter's NICs.
+
+The logic behind pve_stand_clone and pve_ecorouter_nic, and behind pve_stand_student, which runs a
+student's machines side by side in one module run. Nothing here calls AnsibleModule: results are
+returned, refusals raised as MachineFailed (with the result so far)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils.clone_slots import (
+    CloneSlots, CloneSlotTimeout, slot_storages)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.cluster import disk_storages
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import (
+    MAC_VMID_MODULUS, MANAGED_TAG, NIC_MODELS, STAND_NAME_RE, StandError, format_tags, stand_tag, valid_mac)
+from ansible_collections.deploystand.proxmox.plugins.module_utils import vms as V
+
+
+class MachineFailed(Exception):
+    """A refusal or failure of one machine: the message, and the result up to that point."""
+
+    def __init__(self, message, result):
+        super(MachineFailed, self).__init__(message)
+        self.message = message
+        self.result = result
+
+
+NIC_SPEC = dict(bridge=dict(type='str', required=True),
+                model=dict(type='str', default='virtio', choices=list(NIC_MODELS)),
+                link_down=dict(type='bool', default=False),
+                mac=dict(type='str'))
+
+CLONE_ARGSPEC = dict(
+    name=dict(type='str', required=True),
+    pool=dict(type='str', required=True),
+    stand=dict(type='str', required=True),
+    node=dict(type='str', required=True),
+    template=dict(type='str'),
+    template_vmid=dict(type='int'),
+    template_node=dict(type='str'),
+    clone=dict(type='str', default='linked', choices=['linked', 'full']),
+    storage=dict(type='str'),
+    format=dict(type='str', choices=['raw', 'qcow2', 'vmdk']),
+    vmid=dict(type='int'),
+    vmid_range=dict(type='list', elements='int', default=[10000, 19999]),
+    tags=dict(type='list', elements='str'),
+    description=dict(type='str'),
+    nics=dict(type='list', elements='dict', options=NIC_SPEC),
+    state=dict(type='str', default='present', choices=['present', 'started', 'stopped', 'absent']),
+    timeout=dict(type='int', default=600),
+    shutdown_timeout=dict(type='int', default=60),
+    clone_slots=dict(type='int', default=8),
+    lock_retries=dict(type='int', default=5),
+)
+BRIDGE_RE = re.compile(r'^[-_.\w]+$')
+
+
+def clone_problems(p):
+    """What is wrong with the options of one machine (a list of messages; empty when all is well)."""
+    problems = []
+    if len(p['name']) > V.DNS_LABEL_MAX or not V.DNS_LABEL_RE.match(p['name']):
+        problems.append("name {0!r} is not a DNS label (letters, digits and '-', not at the start or end, at most "
+                        "63 characters; PVE refuses underscores)".format(p['name']))
+    if not STAND_NAME_RE.match(p['stand']):
+        problems.append("stand {0!r}: lower-case letters, digits and '-', starting with a letter".format(p['stand']))
+    if p['clone'] != 'full':
+        for opt in ('storage', 'format'):
+            if p[opt] is not None:
+                problems.append("{0} applies to full clones only (clone: full); PVE refuses it for linked clones"
+                                .format(opt))
+    rng = p['vmid_range']
+    if len(rng) != 2 or rng[0] > rng[1] or rng[0] < 100:
+        problems.append('vmid_range must be two integers [low, high] with 100 <= low <= high, got {0}'.format(rng))
+    if p['vmid'] is not None and p['vmid'] < 100:
+        problems.append('vmid must be 100 or higher, got {0}'.format(p['vmid']))
+    bad = V.bad_tags(p['tags'])
+    if bad:
+        problems.append('tags {0}: a tag is letters, digits, _ - + . and starts with a letter, digit or _'.format(bad))
+    for index, nic in enumerate(p['nics'] or []):
+        if not BRIDGE_RE.match(nic['bridge']):
+            problems.append('nics[{0}].bridge {1!r} is not a bridge name'.format(index, nic['bridge']))
+        if nic.get('mac') and not valid_mac(nic['mac']):
+            problems.append('nics[{0}].mac {1!r} is not a unicast MAC address (XX:XX:XX:XX:XX:XX, second hex digit '
+                            'even)'.format(index, nic['mac']))
+    if p['template_node'] and p['template_vmid'] is None:
+        problems.append('template_node needs template_vmid')
+    for opt in ('timeout', 'shutdown_timeout', 'clone_slots', 'lock_retries'):
+        if p[opt] < 0:
+            problems.append('{0} must not be negative'.format(opt))
+    return problems
+
+
+class MachineRun(object):
+    """One stand VM (pve_stand_clone, or one machine of pve_stand_student): read, decide, write what
+    differs. run() returns the result; a refusal raises MachineFailed with the result so far.
+
+    `entries` (a /cluster/resources read, vms.vm_entries) saves the read when the caller has one."""
+
+    def __init__(self, client, params, check_mode=False, warn=None, entries=None):
+        self.p = params
+        self.check_mode = check_mode
+        self.warn = warn or (lambda msg: None)
+        self.client = client
+        self.vms = V.Vms(client, timeout=params['timeout'], warn=self.warn)
+        self._entries = entries
+        self.result = dict(changed=False, created=False, vmid=None, name=self.p['name'], node=self.p['node'],
+                           pool=self.p['pool'], status='absent', nics=[], tags=[], foreign=[])
+
+    # ------------------------------------------------------------- finding
+
+    def find(self):
+        """(entries, ours, conflicts). A VM of our name in the pool that an interrupted run cloned but
+        did not tag yet carries the pending marker in its notes: it is adopted. (A clone still in
+        progress shows no name: the plan waits for those before any student runs.)"""
+        p = self.p
+        entries, self._entries = (self._entries if self._entries is not None else self.vms.entries()), None
+        ours, conflicts, foreign = V.find_stand_vm(entries, p['pool'], p['name'], p['stand'])
+        self.result['foreign'] = [dict((k, e.get(k)) for k in ('vmid', 'name', 'node', 'pool'))
+                                  for e in conflicts + foreign]
+        if ours is not None:
+            return entries, ours, []
+        pending = self._pending_clone(conflicts)
+        if pending is None:
+            return entries, None, conflicts
+        entry, _config = pending
+        self.warn('VM {0} ({1}) was cloned by an interrupted run; it is adopted and configured '
+                         'now'.format(entry['vmid'], p['name']))
+        return entries, entry, []
+
+    def _pending_clone(self, candidates):
+        """A VM of our name carrying this stand's pending-clone marker: (entry, config), or None."""
+        for entry in candidates:
+            try:
+                config = self.vms.config(entry['node'], entry['vmid'])
+            except PveApiError:
+                continue
+            if V.has_pending_marker(config.get('description'), self.p['stand']):
+                return entry, config
+        return None
+
+    # ----------------------------------------------------------- new VMs
+
+    def create(self, entries):
+        """Clone the VM; returns (entry, created config or None in check mode)."""
+        p = self.p
+        if p['template'] is None and p['template_vmid'] is None:
+            raise MachineFailed('VM {0} does not exist in pool {1}: template or template_vmid is needed to '
+                                'create it'.format(p['name'], p['pool']), self.result)
+        try:
+            source, source_node, target = self.vms.resolve_source(
+                entries, p['node'], template=p['template'], template_vmid=p['template_vmid'],
+                template_node=p['template_node'])
+        except StandError as exc:
+            raise MachineFailed(str(exc), self.result)
+        if not self.vms.pool_exists(p['pool']):
+            raise MachineFailed('pool {0} does not exist: create it first (pve_user_pool) before cloning {1} '
+                                'into it'.format(p['pool'], p['name']), self.result)
+        template_config = self.vms.config(source_node, source['vmid'])
+        used = set(entries)
+        try:
+            first = V.choose_vmid(p['vmid'], p['vmid_range'], used)
+        except StandError as exc:
+            raise MachineFailed(str(exc), self.result)
+        full = p['clone'] == 'full'
+        description = p['description'] if p['description'] is not None else template_config.get('description')
+        entry = {'vmid': first, 'name': p['name'], 'node': p['node'], 'pool': p['pool'], 'tags': [],
+                 'status': 'stopped', 'lock': None}
+        if self.check_mode:
+            predicted = dict((k, v) for k, v in template_config.items() if V.NET_KEY.match(k) or k == 'tags')
+            # a clone gets new MACs: unknown until it exists
+            for key in V.net_keys(predicted):
+                nic = V.parse_net(predicted[key])
+                nic['mac'] = None
+                predicted[key] = V.format_net(nic)
+            predicted['name'] = p['name']
+            if description:
+                predicted['description'] = description
+            return entry, predicted
+        storages = [p['storage']] if (full and p['storage']) else disk_storages(template_config)
+        if p['clone_slots'] > 0:
+            # A local storage is locked per node by PVE: count its slots per node too.
+            storages = slot_storages(storages, source_node, self.vms.storages_shared(source_node))
+
+        def newid_for(skip):
+            return V.choose_vmid(p['vmid'], p['vmid_range'], used, skip)
+
+        def slot_guard():
+            return CloneSlots(self.client.host, storages, slots=p['clone_slots'], timeout=p['timeout'])
+
+        try:
+            vmid, node = self.vms.clone(source, newid_for, p['name'], p['pool'], full, target, p['storage'],
+                                        p['format'], V.with_pending_marker(description, p['stand']),
+                                        p['lock_retries'], slot_guard)
+        except StandError as exc:
+            raise MachineFailed('{0} (while looking for a free VMID for {1})'.format(exc, p['name']),
+                                self.result)
+        except CloneSlotTimeout as exc:
+            raise MachineFailed(str(exc), self.result)
+        entry.update(vmid=vmid, node=node)
+        return entry, None
+
+    # -------------------------------------------------------------- config
+
+    def compute(self, config):
+        p = self.p
+        updates, deletes = {}, []
+        current_tags = V.parse_tags(config.get('tags'))
+        tags = V.wanted_tags(p['stand'], p['tags'], current_tags)
+        if V.tags_differ(current_tags, tags):
+            updates['tags'] = format_tags(tags)
+        current_desc = config.get('description')
+        wanted_desc = p['description']
+        if wanted_desc is None and V.has_pending_marker(current_desc, p['stand']):
+            wanted_desc = V.strip_pending_marker(current_desc, p['stand'])
+        if wanted_desc is not None and wanted_desc.rstrip('\n') != (current_desc or '').rstrip('\n'):
+            if wanted_desc:
+                updates['description'] = wanted_desc
+            elif current_desc is not None:
+                deletes.append('description')
+        if p['nics'] is not None:
+            nic_updates, nic_deletes = V.plan_nics(config, p['nics'])
+            updates.update(nic_updates)
+            deletes.extend(nic_deletes)
+        return updates, deletes
+
+    # ----------------------------------------------------------------- run
+
+    def run(self):
+        p = self.p
+        entries, ours, conflicts = self.find()
+        if conflicts and p['state'] != 'absent':
+            e = conflicts[0]
+            raise MachineFailed('VM {0} ({1}) exists in pool {2} but is not owned by stand {3} (it lacks the tags '
+                                'deploystand and stand-{3}); it is not touched. Rename or remove it, or tag it if it '
+                                'belongs to the stand'.format(e['vmid'], p['name'], p['pool'], p['stand']),
+                                self.result)
+        if p['state'] == 'absent':
+            return self.absent(ours)
+        created = ours is None
+        predicted = None
+        if created:
+            entry, predicted = self.create(entries)
+            self.result.update(changed=True, created=True)
+        else:
+            entry = ours
+            if entry['node'] != p['node']:
+                self.warn('VM {0} ({1}) is on node {2}, not on {3}; it is left there (migrate it or destroy and '
+                            'deploy it again)'.format(entry['vmid'], p['name'], entry['node'], p['node']))
+        self.result.update(vmid=entry['vmid'], node=entry['node'])
+        if predicted is not None:      # check mode, new VM
+            after = V.apply_changes(predicted, *self.compute(predicted))
+            status = 'running' if p['state'] == 'started' else 'stopped'
+            before_view = {}
+        else:
+            before, after, changed = self.vms.converge_config(entry['node'], entry['vmid'], self.compute,
+                                                              self.check_mode)
+            self.result['changed'] |= changed
+            status = self.vms.status(entry['node'], entry['vmid'])
+            before_view = {} if created else V.vm_view(entry, before, status, p['pool'])
+            status = self.power(entry, status)
+        self.result.update(status=status, nics=V.nics_of(after), tags=V.parse_tags(after.get('tags')))
+        after_view = V.vm_view(entry, after, status, p['pool'])
+        self.result['diff'] = dict(before=before_view, after=after_view)
+        return self.result
+
+    def power(self, entry, status):
+        want = self.p['state']
+        if want == 'started' and status != 'running':
+            self.result['changed'] = True
+            if not self.check_mode:
+                self.vms.start(entry['node'], entry['vmid'])
+                return self.vms.status(entry['node'], entry['vmid'])
+            return 'running'
+        if want == 'stopped' and status == 'running':
+            self.result['changed'] = True
+            if not self.check_mode:
+                self.vms.stop(entry['node'], entry['vmid'], self.p['shutdown_timeout'])
+                return self.vms.status(entry['node'], entry['vmid'])
+            return 'stopped'
+        return status
+
+    def absent(self, ours):
+        if ours is None:
+            self.result['diff'] = dict(before={}, after={})
+            return self.result
+        node, vmid = ours['node'], ours['vmid']
+        config = self.vms.config(node, vmid)
+        status = self.vms.status(node, vmid)
+        self.result.update(changed=True, vmid=vmid, node=node, status='absent')
+        self.result['diff'] = dict(before=V.vm_view(ours, config, status, self.p['pool']), after={})
+        if not self.check_mode:
+            if status == 'running':
+                self.vms.stop(node, vmid, self.p['shutdown_timeout'])
+            self.vms.destroy(node, vmid)
+        return self.result
+
+
+# ------------------------------------------------------------------------------------ EcoRouter
+
+ECOROUTER_ARGSPEC = dict(
+    vmid=dict(type='int', required=True),
+    node=dict(type='str', required=True),
+    stand=dict(type='str', required=True),
+    management_bridge=dict(type='str', default='vmbr0'),
+    bridges=dict(type='list', elements='str', default=[]),
+    mac_prefix=dict(type='str', default='1C:87:76:40'),
+    state=dict(type='str', default='present', choices=['present', 'started', 'stopped']),
+    shutdown_timeout=dict(type='int', default=60),
+    timeout=dict(type='int', default=600),
+)
+
+
+def ecorouter_problems(p):
+    """What is wrong with the options of one EcoRouter (a list of messages)."""
+    problems = []
+    if not V.valid_mac_prefix(p['mac_prefix']):
+        problems.append('mac_prefix {0!r} is not 4 hex octets with a unicast first octet (XX:XX:XX:XX, second hex '
+                        'digit even), e.g. 1C:87:76:40'.format(p['mac_prefix']))
+    if len(p['bridges']) > V.MAX_NICS - 1:
+        problems.append('an EcoRouter has at most {0} NICs: management + {1} data bridges, {2} given'.format(
+            V.MAX_NICS, V.MAX_NICS - 1, len(p['bridges'])))
+    return problems
+
+
+def configure_ecorouter(client, p, check_mode=False, warn=None, entries=None):
+    """The EcoRouter's NICs in slot order with its slot MACs, then its power state (DESIGN §6).
+    Returns the result; raises MachineFailed (refusals) and PveApiError."""
+    warn = warn or (lambda msg: None)
+    result = dict(changed=False, vmid=p['vmid'], nics=[], status=None)
+    vms = V.Vms(client, timeout=p['timeout'], warn=warn)
+    vmid = p['vmid']
+    entries = vms.entries() if entries is None else entries
+    entry = entries.get(vmid)
+    if entry is None or entry.get('template'):
+        raise MachineFailed('VM {0} does not exist{1}'.format(vmid, ' (it is a template)' if entry else ''), result)
+    if MANAGED_TAG not in entry['tags'] or stand_tag(p['stand']) not in entry['tags']:
+        raise MachineFailed('VM {0} ({1}) does not carry the tags {2} and {3}: not managed by stand {4}; nothing '
+                            'changed'.format(vmid, entry.get('name'), MANAGED_TAG, stand_tag(p['stand']), p['stand']),
+                            result)
+    node = entry['node']
+    if node != p['node']:
+        warn('VM {0} is on node {1}, not on {2}; configured where it is'.format(vmid, node, p['node']))
+    # Only EcoRouters whose VMID is congruent mod 8192 can share a slot MAC: read just those configs.
+    peers = [e for e in entries.values() if V.ECOROUTER_TAG in e['tags'] and not e.get('template')
+             and e['vmid'] != vmid and e['vmid'] % MAC_VMID_MODULUS == vmid % MAC_VMID_MODULUS]
+    peer_configs = dict((e['vmid'], vms.config(e['node'], e['vmid'])) for e in peers)
+
+    def compute(config):
+        wanted = V.ecorouter_wanted(config, vmid, p['management_bridge'], p['bridges'], p['mac_prefix'])
+        clashes = V.mac_clashes(vmid, [w['mac'] for w in wanted], peer_configs)
+        if clashes:
+            raise StandError('MAC clash: ' + '; '.join('{0} of VM {1} is also {2} of VM {3}'.format(
+                mac, vmid, key, other) for mac, other, key in clashes) + ' (EcoRouter VMIDs must differ modulo 8192)')
+        updates, deletes = V.plan_nics(config, wanted)
+        tags = V.parse_tags(config.get('tags'))
+        if V.ECOROUTER_TAG not in tags:
+            updates['tags'] = format_tags(tags + [V.ECOROUTER_TAG])
+        return updates, deletes
+
+    try:
+        before, after, changed = vms.converge_config(node, vmid, compute, check_mode)
+    except StandError as exc:
+        raise MachineFailed(str(exc), result)
+    status = vms.status(node, vmid)
+    before_view = V.vm_view(entry, before, status)
+    result['changed'] = changed
+    want = p['state']
+    if want == 'started' and status != 'running':
+        result['changed'] = True
+        if check_mode:
+            status = 'running'
+        else:
+            vms.start(node, vmid)
+            status = vms.status(node, vmid)
+    elif want == 'stopped' and status == 'running':
+        result['changed'] = True
+        if check_mode:
+            status = 'stopped'
+        else:
+            vms.stop(node, vmid, p['shutdown_timeout'])
+            status = vms.status(node, vmid)
+    result.update(nics=V.nics_of(after), status=status,
+                  diff=dict(before=before_view, after=V.vm_view(entry, after, status)))
+    return result
+
+
+def with_defaults(argspec, params):
+    """`params` completed with the argspec's defaults (for a part run inside another module)."""
+    out = dict((name, spec.get('default')) for name, spec in argspec.items())
+    out.update(params)
+    return out
