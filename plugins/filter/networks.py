@@ -9,24 +9,15 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import StandError, machine_nics
+
 
 def stand_nics(networks, bridge_map, model='virtio'):
-    """[{bridge, alias, link_down, management}] + {alias: iface} -> [{bridge, model, link_down}].
-
-    A real bridge is used as is; an alias becomes the student's private bridge on its node, as the
-    network play made it (the plan's own guess of the interface is not authoritative).
-    """
-    nics = []
-    for net in networks or []:
-        alias = net.get('alias')
-        if alias:
-            if alias not in (bridge_map or {}):
-                raise AnsibleFilterError('no private bridge was made for the network alias {0!r}'.format(alias))
-            bridge = bridge_map[alias]
-        else:
-            bridge = net.get('bridge')
-        nics.append({'bridge': bridge, 'model': model, 'link_down': bool(net.get('link_down'))})
-    return nics
+    """[{bridge, alias, link_down, management}] + {alias: iface} -> [{bridge, model, link_down}]."""
+    try:
+        return machine_nics(networks, bridge_map, model)
+    except StandError as exc:
+        raise AnsibleFilterError(str(exc))
 
 
 def stand_node_bridges(node_bridges, userids):

@@ -18,7 +18,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.clone_slots im
 from ansible_collections.deploystand.proxmox.plugins.module_utils.cluster import disk_storages
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import (
-    MAC_VMID_MODULUS, MANAGED_TAG, NIC_MODELS, STAND_NAME_RE, StandError, format_tags, stand_tag, valid_mac)
+    DISK_FORMATS, MAC_VMID_MODULUS, MANAGED_TAG, NIC_MODELS, STAND_NAME_RE, StandError, format_tags, stand_tag, valid_mac)
 from ansible_collections.deploystand.proxmox.plugins.module_utils import vms as V
 
 
@@ -46,7 +46,7 @@ CLONE_ARGSPEC = dict(
     template_node=dict(type='str'),
     clone=dict(type='str', default='linked', choices=['linked', 'full']),
     storage=dict(type='str'),
-    format=dict(type='str', choices=['raw', 'qcow2', 'vmdk']),
+    format=dict(type='str', choices=list(DISK_FORMATS)),
     vmid=dict(type='int'),
     vmid_range=dict(type='list', elements='int', default=[10000, 19999]),
     tags=dict(type='list', elements='str'),
@@ -74,6 +74,8 @@ def clone_problems(p):
             if p[opt] is not None:
                 problems.append("{0} applies to full clones only (clone: full); PVE refuses it for linked clones"
                                 .format(opt))
+    if p['format'] not in (None,) + DISK_FORMATS:
+        problems.append('format {0!r} is not one of {1}'.format(p['format'], ', '.join(DISK_FORMATS)))
     rng = p['vmid_range']
     if len(rng) != 2 or rng[0] > rng[1] or rng[0] < 100:
         problems.append('vmid_range must be two integers [low, high] with 100 <= low <= high, got {0}'.format(rng))
@@ -100,15 +102,17 @@ class MachineRun(object):
     """One stand VM (pve_stand_clone, or one machine of pve_stand_student): read, decide, write what
     differs. run() returns the result; a refusal raises MachineFailed with the result so far.
 
-    `entries` (a /cluster/resources read, vms.vm_entries) saves the read when the caller has one."""
+    `entries` (a /cluster/resources read, vms.vm_entries) saves the read when the caller has one;
+    `pool_known` the check that the pool exists."""
 
-    def __init__(self, client, params, check_mode=False, warn=None, entries=None):
+    def __init__(self, client, params, check_mode=False, warn=None, entries=None, pool_known=False):
         self.p = params
         self.check_mode = check_mode
         self.warn = warn or (lambda msg: None)
         self.client = client
         self.vms = V.Vms(client, timeout=params['timeout'], warn=self.warn)
         self._entries = entries
+        self._pool_known = pool_known       # the caller made the pool (or would have, in check mode)
         self.result = dict(changed=False, created=False, vmid=None, name=self.p['name'], node=self.p['node'],
                            pool=self.p['pool'], status='absent', nics=[], tags=[], foreign=[])
 
@@ -158,7 +162,7 @@ class MachineRun(object):
                 template_node=p['template_node'])
         except StandError as exc:
             raise MachineFailed(str(exc), self.result)
-        if not self.vms.pool_exists(p['pool']):
+        if not self._pool_known and not self.vms.pool_exists(p['pool']):
             raise MachineFailed('pool {0} does not exist: create it first (pve_user_pool) before cloning {1} '
                                 'into it'.format(p['pool'], p['name']), self.result)
         template_config = self.vms.config(source_node, source['vmid'])

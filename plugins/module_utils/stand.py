@@ -891,6 +891,25 @@ def _classify_bridge(name, nodes, cluster):
 # VMIDs
 # ---------------------------------------------------------------------------------------------
 
+def machine_nics(networks, bridge_map, model='virtio'):
+    """A plan machine's networks [{bridge, alias, link_down, management}] + the student's
+    {alias: iface} -> the NICs to set [{bridge, model, link_down}].
+
+    A real bridge is used as is; an alias becomes the student's private bridge on its node, as the
+    network play made it (the plan's own guess of the interface is not authoritative)."""
+    nics = []
+    for net in networks or []:
+        alias = net.get('alias')
+        if alias:
+            if alias not in (bridge_map or {}):
+                raise StandError('no private bridge was made for the network alias {0!r}'.format(alias))
+            bridge = bridge_map[alias]
+        else:
+            bridge = net.get('bridge')
+        nics.append({'bridge': bridge, 'model': model, 'link_down': bool(net.get('link_down'))})
+    return nics
+
+
 def free_vmids(vmid_range, used_ids):
     """VMIDs in [lo, hi] not in used_ids, lowest first (lazy: ranges can be huge)."""
     used = set(int(v) for v in used_ids)

@@ -1,0 +1,211 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) deploystand.proxmox contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One student's whole part of a stand in one module run (the logic behind pve_stand_student):
+user, pool and ACLs (access.UserPool), then every machine side by side, each in its own thread
+(machine.MachineRun, then machine.configure_ecorouter for an EcoRouter before it starts).
+
+Why one run: a module run costs the controller about a second of CPU (Python start-up, imports,
+Ansible's task machinery), so a student done in one run instead of machines + 2 lets a class go as
+fast as PVE clones (docs/performance.md). The cluster is listed once per student, not once per VM."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import threading
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils.access import (
+    UserPool, UserPoolError, check_params)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.machine import (
+    CLONE_ARGSPEC, ECOROUTER_ARGSPEC, MachineFailed, MachineRun, clone_problems, configure_ecorouter,
+    ecorouter_problems, with_defaults)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import StandError, machine_nics
+from ansible_collections.deploystand.proxmox.plugins.module_utils import vms as V
+
+ECOROUTER = 'ecorouter'
+
+
+class StudentFailed(Exception):
+    """The student's run failed: the message (every failed part), and the result so far."""
+
+    def __init__(self, message, result):
+        super(StudentFailed, self).__init__(message)
+        self.message = message
+        self.result = result
+
+
+def access_params(p):
+    """pve_user_pool's options, from pve_stand_student's."""
+    params = dict((key, p[key]) for key in ('stand', 'userid', 'pool', 'role', 'pool_audit_role', 'bridge_role',
+                                            'password', 'update_password', 'password_length', 'state'))
+    params['bridges'] = sorted(set((p['bridges'] or {}).values()))
+    return params
+
+
+def clone_params(p, machine):
+    """pve_stand_clone's options for one machine of the plan."""
+    ecorouter = machine['device_type'] == ECOROUTER
+    if ecorouter or p['state'] == 'absent':
+        nics = None
+    else:
+        nics = [dict(nic, mac=None) for nic in machine_nics(machine['networks'], p['bridges'])]
+    if p['state'] == 'absent':
+        state = 'absent'
+    else:
+        # an EcoRouter starts only once its NICs are set (configure_ecorouter)
+        state = 'started' if p['start'] and not ecorouter else 'present'
+    return with_defaults(CLONE_ARGSPEC, dict(
+        name=machine['name'], pool=p['pool'], stand=p['stand'], node=machine.get('node') or p['node'],
+        template=machine.get('template'), template_vmid=machine.get('template_vmid'),
+        template_node=machine.get('template_node'), clone='full' if machine.get('full') else 'linked',
+        storage=machine.get('storage'), format=machine.get('format'),
+        vmid=machine.get('vmid') or machine.get('preferred_vmid'), vmid_range=p['vmid_range'],
+        tags=[ECOROUTER] if ecorouter else [], nics=nics, state=state, timeout=p['timeout'],
+        shutdown_timeout=p['shutdown_timeout'], clone_slots=p['clone_slots'], lock_retries=p['lock_retries']))
+
+
+def ecorouter_params(p, machine, vmid, node):
+    """pve_ecorouter_nic's options for an EcoRouter machine, once it exists as `vmid` on `node`."""
+    data = [net for net in machine['networks'] if not net.get('management')]
+    return with_defaults(ECOROUTER_ARGSPEC, dict(
+        vmid=vmid, node=node, stand=p['stand'], management_bridge=p['management_bridge'],
+        bridges=[nic['bridge'] for nic in machine_nics(data, p['bridges'])], mac_prefix=p['mac_prefix'],
+        state='started' if p['start'] else 'present', timeout=p['timeout'], shutdown_timeout=p['shutdown_timeout']))
+
+
+def input_problems(p):
+    """Every problem with the input, before anything is read or written."""
+    problems = list(check_params(access_params(p)))
+    names = set()
+    for index, machine in enumerate(p['machines']):
+        label = 'machines[{0}] ({1})'.format(index, machine['name'])
+        if machine['name'] in names:
+            problems.append('{0}: the name is given twice'.format(label))
+        names.add(machine['name'])
+        try:
+            params = clone_params(p, machine)
+            eco = machine['device_type'] == ECOROUTER and p['state'] != 'absent'
+            found = clone_problems(params) + (ecorouter_problems(ecorouter_params(p, machine, 0, '')) if eco else [])
+        except StandError as exc:
+            found = [str(exc)]
+        problems.extend('{0}: {1}'.format(label, problem) for problem in found)
+    return problems
+
+
+def _entry_after(result, pool):
+    """The /cluster/resources view of a machine after its MachineRun (for configure_ecorouter)."""
+    return {'vmid': result['vmid'], 'name': result['name'], 'node': result['node'], 'pool': pool,
+            'tags': list(result['tags']), 'template': False, 'status': result['status'], 'lock': None}
+
+
+class StudentRun(object):
+    """present() / absent() of one student; both return the result or raise StudentFailed."""
+
+    def __init__(self, client, params, check_mode=False, warn=None):
+        self.client = client
+        self.p = params
+        self.check_mode = check_mode
+        self._warn = warn or (lambda msg: None)
+        self._warn_lock = threading.Lock()
+        self.result = dict(changed=False, userid=params['userid'], pool=params['pool'], node=params['node'],
+                           machines=[])
+
+    def warn(self, msg):
+        with self._warn_lock:
+            self._warn(msg)
+
+    # ------------------------------------------------------------------ parts
+
+    def _access(self, state):
+        work = UserPool(self.client, access_params(dict(self.p, state=state)), check_mode=self.check_mode,
+                        warn=self.warn)
+        try:
+            access = work.present() if state == 'present' else work.absent()
+        except (PveApiError, UserPoolError, StandError) as exc:
+            self._keep_access(work.result)
+            raise StudentFailed('user, pool and access of {0}: {1}'.format(
+                self.p['userid'], getattr(exc, 'message', None) or str(exc)), self.result)
+        self._keep_access(access)
+        return access
+
+    def _keep_access(self, access):
+        """The user/pool outcome, the password set in this run included (it cannot be read back later)."""
+        for key in ('pool', 'user_created', 'user_owned', 'password_set', 'password', 'pool_created',
+                    'acls_added', 'acls_removed', 'pool_deleted', 'user_deleted'):
+            if key in access:
+                self.result[key] = access[key]
+        if access.get('changed') or (not self.check_mode and any(access.get(k) for k in (
+                'user_created', 'password_set', 'pool_created', 'acls_added', 'acls_removed'))):
+            self.result['changed'] = True
+
+    def _machine(self, machine, entries):
+        """One machine, start to end; returns (result, failure message or None)."""
+        params = clone_params(self.p, machine)
+        run = MachineRun(self.client, params, check_mode=self.check_mode, warn=self.warn, entries=entries,
+                         pool_known=self.p['state'] == 'present')
+        try:
+            result = run.run()
+            if machine['device_type'] == ECOROUTER and params['state'] != 'absent' and result['vmid'] is not None \
+                    and not (self.check_mode and result['created']):
+                # in check mode a router that does not exist yet has no NICs to predict
+                seen = dict(entries)
+                seen[result['vmid']] = _entry_after(result, self.p['pool'])
+                router = configure_ecorouter(self.client, ecorouter_params(self.p, machine, result['vmid'],
+                                                                           result['node']),
+                                             check_mode=self.check_mode, warn=self.warn, entries=seen)
+                result = dict(result, changed=result['changed'] or router['changed'], nics=router['nics'],
+                              status=router['status'])
+            return result, None
+        except MachineFailed as exc:
+            return dict(run.result, **exc.result), exc.message
+        except PveApiError as err:
+            return run.result, err.message
+        except StandError as exc:
+            return run.result, str(exc)
+
+    def _machines(self):
+        """Every machine in its own thread; PVE's storage locks and the clone slots keep the pace."""
+        entries = V.Vms(self.client).entries()
+        outcomes = [None] * len(self.p['machines'])
+
+        def work(index, machine):
+            try:
+                outcomes[index] = self._machine(machine, entries)
+            except Exception as exc:  # pylint: disable=broad-except
+                # a thread's exception would be lost: report it with the others
+                outcomes[index] = ({'name': machine['name'], 'vmid': machine.get('vmid'), 'changed': False},
+                                   'unexpected error: {0!r}'.format(exc))
+
+        threads = [threading.Thread(target=work, args=(index, machine))
+                   for index, machine in enumerate(self.p['machines'])]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        failures = []
+        for machine, (result, failure) in zip(self.p['machines'], outcomes):
+            result.pop('diff', None)
+            self.result['machines'].append(result)
+            self.result['changed'] = self.result['changed'] or bool(result.get('changed'))
+            if failure:
+                failures.append('{0}: {1}'.format(machine['name'], failure))
+        return failures
+
+    def _fail_on(self, failures):
+        if failures:
+            raise StudentFailed('{0}: {1}'.format(self.p['userid'], '; '.join(failures)), self.result)
+
+    # ------------------------------------------------------------------ runs
+
+    def present(self):
+        self._access('present')
+        self._fail_on(self._machines())
+        return self.result
+
+    def absent(self):
+        """The machines first; the pool, ACLs and user only once every machine is gone."""
+        self._fail_on(self._machines())
+        self._access('absent')
+        return self.result

@@ -1,0 +1,308 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) deploystand.proxmox contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: pve_stand_student
+short_description: One student's whole part of a lab stand in one run - user, pool, ACLs and machines
+version_added: 0.1.0
+description:
+  - Does for one student what M(deploystand.proxmox.pve_user_pool), M(deploystand.proxmox.pve_stand_clone)
+    and M(deploystand.proxmox.pve_ecorouter_nic) do, with the same rules and markers, in a single module run -
+    the user, the pool and its ACLs first, then every machine at the same time (each in its own thread).
+    An EcoRouter gets its NICs before it starts.
+  - The deploy and destroy playbooks use it (role C(stand_student)). One run per student instead of one per
+    machine saves the controller about a second of CPU per machine and lists the cluster once per student;
+    clones still queue on the clone slots and PVE's storage locks (docs/performance.md).
+  - O(state=absent) removes the owned machines first, then the pool, the ACLs and the user where their
+    markers say the stand made them; nothing is removed from a student whose machines could not all be removed.
+  - When a part fails the others still run; the module then fails with every failed part in one message, and
+    the result still carries what was done (the password set in this run included).
+  - Idempotent; supports check mode. Diff mode is not supported here; use the single modules to see a diff.
+extends_documentation_fragment:
+  - deploystand.proxmox.auth
+options:
+  stand:
+    description: Name of the stand; part of every marker and tag.
+    type: str
+    required: true
+  userid:
+    description:
+      - The student, as C(name@realm). Users of realm C(pve) are created when missing (see
+        M(deploystand.proxmox.pve_user_pool)).
+    type: str
+    required: true
+  pool:
+    description: Resource pool of the student. Default C(<stand>-<user name without realm>).
+    type: str
+  node:
+    description:
+      - Node the student's machines are cloned onto (a machine's own C(node) wins). Needed to create machines.
+    type: str
+  machines:
+    description:
+      - The student's machines, as M(deploystand.proxmox.pve_stand_plan) plans them (its C(students[].machines)).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: VM name (a DNS label).
+        type: str
+        required: true
+      machine:
+        description: The stand's name of the machine (informational).
+        type: str
+      device_type:
+        description: V(ecorouter) gets its NICs in slot order with slot MACs; V(linux) gets O(machines[].networks).
+        type: str
+        choices: [linux, ecorouter]
+        default: linux
+      template:
+        description: Template to clone, by name (a replica on the node is preferred).
+        type: str
+      template_vmid:
+        description: Template to clone, by VMID.
+        type: int
+      template_node:
+        description: Node of O(machines[].template_vmid).
+        type: str
+      target:
+        description: Informational (the plan's clone target); the clone decides it again.
+        type: str
+      full:
+        description: Full clone instead of linked.
+        type: bool
+        default: false
+      storage:
+        description: Target storage of a full clone.
+        type: str
+      format:
+        description: Disk format of a full clone (V(raw), V(qcow2) or V(vmdk)).
+        type: str
+      vmid:
+        description: VMID of the existing VM (the plan's), or null.
+        type: int
+      preferred_vmid:
+        description: VMID to use for a new VM when free (the plan's); else the lowest free one of O(vmid_range).
+        type: int
+      node:
+        description: Node of this machine (destroy plans carry it).
+        type: str
+      networks:
+        description: The machine's networks in NIC order.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          bridge:
+            description: A real bridge (V(vmbr0)), or the plan's guess for an alias.
+            type: str
+          alias:
+            description: A private network of the stand; mapped to the student's bridge by O(bridges).
+            type: str
+          link_down:
+            description: Start with the link down.
+            type: bool
+            default: false
+          management:
+            description: The EcoRouter management NIC (C(net0)).
+            type: bool
+            default: false
+  bridges:
+    description:
+      - The student's private bridges, network alias to interface (what M(deploystand.proxmox.pve_bridge)
+        returned). The student may use each of them (O(bridge_role)); NICs on an alias go to its interface.
+    type: dict
+    default: {}
+  vmid_range:
+    description: VMIDs new VMs may take.
+    type: list
+    elements: int
+    default: [10000, 19999]
+  start:
+    description: Start the machines (EcoRouters after their NICs are set).
+    type: bool
+    default: true
+  management_bridge:
+    description: Bridge of an EcoRouter's management NIC.
+    type: str
+    default: vmbr0
+  mac_prefix:
+    description: First 4 octets of EcoRouter slot MACs.
+    type: str
+    default: 1C:87:76:40
+  role:
+    description: Role granted to the student on C(/pool/<pool>).
+    type: str
+    default: PVEVMAdmin
+  pool_audit_role:
+    description: Also granted on C(/pool/<pool>) so the student sees the pool; an empty string grants none.
+    type: str
+    default: PVEPoolUser
+  bridge_role:
+    description: Role granted on each of the student's bridges. Must hold C(SDN.Use).
+    type: str
+    default: PVESDNUser
+  password:
+    description: Password for a user created here; generated when not given.
+    type: str
+  update_password:
+    description: V(on_create) or V(always) (see M(deploystand.proxmox.pve_user_pool)).
+    type: str
+    choices: [on_create, always]
+    default: on_create
+  password_length:
+    description: Length of a generated password.
+    type: int
+    default: 20
+  clone_slots:
+    description: At most this many clones per storage (per node for local storage) at once from this controller.
+    type: int
+    default: 8
+  lock_retries:
+    description: Retries of a clone that failed on a PVE lock timeout.
+    type: int
+    default: 5
+  timeout:
+    description: Seconds to wait for each PVE task.
+    type: int
+    default: 600
+  shutdown_timeout:
+    description: Seconds a clean shutdown may take before the VM is stopped.
+    type: int
+    default: 60
+  state:
+    description: V(present) or V(absent).
+    type: str
+    choices: [present, absent]
+    default: present
+seealso:
+  - module: deploystand.proxmox.pve_user_pool
+  - module: deploystand.proxmox.pve_stand_clone
+  - module: deploystand.proxmox.pve_ecorouter_nic
+author:
+  - deploystand.proxmox contributors (@deploystand)
+'''
+
+EXAMPLES = r'''
+- name: Plan the stand
+  deploystand.proxmox.pve_stand_plan:
+    stand: "{{ stand }}"
+    users: [student1@pve]
+  register: plan
+
+- name: Everything of student1 (its bridges made by pve_bridge before)
+  deploystand.proxmox.pve_stand_student:
+    stand: netlab
+    userid: student1@pve
+    node: "{{ plan.plan.students[0].node }}"
+    machines: "{{ plan.plan.students[0].machines }}"
+    bridges: {lan: vmbr1000, dmz: vmbr1001}
+  register: student
+  no_log: true   # the result holds the password set in this run
+
+- name: Everything of student1 is gone
+  deploystand.proxmox.pve_stand_student:
+    stand: netlab
+    userid: student1@pve
+    machines: [{name: student1-router, node: pve1}, {name: student1-host1, node: pve1}]
+    state: absent
+'''
+
+RETURN = r'''
+userid:
+  description: The student.
+  returned: always
+  type: str
+  sample: student1@pve
+pool:
+  description: The student's pool.
+  returned: always
+  type: str
+  sample: netlab-student1
+user_created:
+  description: Whether the user was created in this run.
+  returned: when the user part ran
+  type: bool
+password_set:
+  description: Whether a password was set in this run.
+  returned: when the user part ran
+  type: bool
+password:
+  description: The password set in this run (only then). Register the result with no_log.
+  returned: when a password was set
+  type: str
+machines:
+  description: One result per machine, as M(deploystand.proxmox.pve_stand_clone) returns it (EcoRouters with
+    the NICs and status after pve_ecorouter_nic's part).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: student1-router, vmid: 10000, node: pve1, created: true, changed: true, status: running}]
+'''
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import pool_id
+from ansible_collections.deploystand.proxmox.plugins.module_utils.student import (
+    StudentFailed, StudentRun, input_problems)
+
+NETWORK_SPEC = dict(bridge=dict(type='str'), alias=dict(type='str'), link_down=dict(type='bool', default=False),
+                    management=dict(type='bool', default=False))
+MACHINE_SPEC = dict(
+    name=dict(type='str', required=True), machine=dict(type='str'),
+    device_type=dict(type='str', default='linux', choices=['linux', 'ecorouter']),
+    template=dict(type='str'), template_vmid=dict(type='int'), template_node=dict(type='str'),
+    target=dict(type='str'), full=dict(type='bool', default=False), storage=dict(type='str'),
+    format=dict(type='str'), vmid=dict(type='int'),
+    preferred_vmid=dict(type='int'), node=dict(type='str'),
+    networks=dict(type='list', elements='dict', default=[], options=NETWORK_SPEC))
+ARGSPEC = dict(
+    stand=dict(type='str', required=True),
+    userid=dict(type='str', required=True),
+    pool=dict(type='str'),
+    node=dict(type='str'),
+    machines=dict(type='list', elements='dict', default=[], options=MACHINE_SPEC),
+    bridges=dict(type='dict', default={}),
+    vmid_range=dict(type='list', elements='int', default=[10000, 19999]),
+    start=dict(type='bool', default=True),
+    management_bridge=dict(type='str', default='vmbr0'),
+    mac_prefix=dict(type='str', default='1C:87:76:40'),
+    role=dict(type='str', default='PVEVMAdmin'),
+    pool_audit_role=dict(type='str', default='PVEPoolUser'),
+    bridge_role=dict(type='str', default='PVESDNUser'),
+    password=dict(type='str', no_log=True),
+    update_password=dict(type='str', choices=['on_create', 'always'], default='on_create', no_log=False),
+    password_length=dict(type='int', default=20, no_log=False),
+    clone_slots=dict(type='int', default=8),
+    lock_retries=dict(type='int', default=5),
+    timeout=dict(type='int', default=600),
+    shutdown_timeout=dict(type='int', default=60),
+    state=dict(type='str', choices=['present', 'absent'], default='present'),
+)
+
+
+def main():
+    module = PveModule(argument_spec=ARGSPEC, supports_check_mode=True)
+    p = module.params
+    problems = input_problems(p)
+    if p['state'] == 'present' and not p['node'] and any(not m['node'] for m in p['machines']):
+        problems.append('node is needed to create machines (or give each machine its node)')
+    if problems:
+        module.fail_json(msg='invalid input: ' + '; '.join(problems), errors=problems)
+    p['pool'] = p['pool'] or pool_id(p['stand'], p['userid'])
+    run = StudentRun(module.client(), p, check_mode=module.check_mode, warn=module.warn)
+    try:
+        result = run.present() if p['state'] == 'present' else run.absent()
+    except StudentFailed as exc:
+        module.fail_json(msg=exc.message, **exc.result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
