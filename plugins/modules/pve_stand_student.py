@@ -247,6 +247,7 @@ machines:
   sample: [{name: student1-router, vmid: 10000, node: pve1, created: true, changed: true, status: running}]
 '''
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import pool_id
 from ansible_collections.deploystand.proxmox.plugins.module_utils.student import (
@@ -301,6 +302,8 @@ def main():
         result = run.present() if p['state'] == 'present' else run.absent()
     except StudentFailed as exc:
         module.fail_json(msg=exc.message, **exc.result)
+    except PveApiError as err:
+        module.fail_api(err, **run.result)
     module.exit_json(**result)
 
 

@@ -88,7 +88,10 @@ def test_destroy_killed_midway_converges_on_the_next_destroy(sim_factory, playbo
     job.signal(sig)
     killed = job.wait(120)
     assert 'Traceback' not in killed.output
-    assert stand_vms(sim.state()), 'the kill landed after the destroy had finished'
+    # a student's VMs go at the same time (one module run each), its pool and user after them
+    state = sim.state()
+    assert stand_vms(state) or any(pool.startswith('netlab-') for pool in state['pools']), \
+        'the kill landed after the destroy had finished'
 
     again = playbook(DESTROY, sim, extra_vars=deploy_vars(tmp_path, CLASS))
     assert again.rc == 0, failure_messages(again)
