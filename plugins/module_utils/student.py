@@ -84,12 +84,15 @@ def input_problems(p):
         if machine['name'] in names:
             problems.append('{0}: the name is given twice'.format(label))
         names.add(machine['name'])
+        found = []
         try:
             params = clone_params(p, machine)
-            eco = machine['device_type'] == ECOROUTER and p['state'] != 'absent'
-            found = clone_problems(params) + (ecorouter_problems(ecorouter_params(p, machine, 0, '')) if eco else [])
-        except StandError as exc:
-            found = [str(exc)]
+            if machine['device_type'] == ECOROUTER and p['state'] != 'absent':
+                found.extend(ecorouter_problems(ecorouter_params(p, machine, 0, '')))
+        except StandError as exc:      # a network alias without a bridge
+            found.append(str(exc))
+            params = clone_params(dict(p, state='absent'), machine)   # the other options, without NICs
+        found.extend(clone_problems(params))
         problems.extend('{0}: {1}'.format(label, problem) for problem in found)
     return problems
 
