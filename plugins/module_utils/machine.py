@@ -134,7 +134,7 @@ class MachineRun(object):
             return entries, None, conflicts
         entry, _config = pending
         self.warn('VM {0} ({1}) was cloned by an interrupted run; it is adopted and configured '
-                         'now'.format(entry['vmid'], p['name']))
+                  'now'.format(entry['vmid'], p['name']))
         return entries, entry, []
 
     def _pending_clone(self, candidates):
@@ -255,7 +255,7 @@ class MachineRun(object):
             entry = ours
             if entry['node'] != p['node']:
                 self.warn('VM {0} ({1}) is on node {2}, not on {3}; it is left there (migrate it or destroy and '
-                            'deploy it again)'.format(entry['vmid'], p['name'], entry['node'], p['node']))
+                          'deploy it again)'.format(entry['vmid'], p['name'], entry['node'], p['node']))
         self.result.update(vmid=entry['vmid'], node=entry['node'])
         if predicted is not None:      # check mode, new VM
             after = V.apply_changes(predicted, *self.compute(predicted))
