@@ -1464,11 +1464,21 @@ def _removal_student(stand, student, cluster, foreign, warnings):
     name = stand['name']
     pool = pool_id(name, student['userid'])
     tag = stand_tag(name)
-    owned = sorted(_stand_vms_of(stand, student, cluster), key=lambda vm: int(vm['vmid']))
+    owned = list(_stand_vms_of(stand, student, cluster))
+    # A VM of a stand machine's name in the pool without the tag may be a clone an interrupted deploy
+    # made and never tagged: the removal step removes it only if its notes carry the pending marker.
+    names = set(vm_name(student['userid'], m['name']) for m in stand['machines']
+                if not vm_name_problem(student['userid'], m['name']))
     for vm in _vms(cluster):
         if vm.get('pool') == pool and tag not in _vm_tags(vm):
-            foreign.append('VM %s (%s) in pool %s has no tag %s; not removed'
-                           % (vm['vmid'], vm.get('name'), pool, tag))
+            if vm.get('name') in names:
+                owned.append(vm)
+                foreign.append('VM %s (%s) in pool %s has no tag %s; removed only if an interrupted deploy '
+                               'of this stand cloned it (its notes say so)' % (vm['vmid'], vm.get('name'), pool, tag))
+            else:
+                foreign.append('VM %s (%s) in pool %s has no tag %s; not removed'
+                               % (vm['vmid'], vm.get('name'), pool, tag))
+    owned.sort(key=lambda vm: int(vm['vmid']))
     pool_info = (cluster.get('pools') or {}).get(pool)
     if pool_info is not None and not owns(pool_info.get('comment'), pool_marker(name, student['userid'])):
         foreign.append('pool %s exists without the stand marker (comment: %r); not removed'

@@ -96,3 +96,19 @@ def test_destroy_killed_midway_converges_on_the_next_destroy(sim_factory, playbo
     again = playbook(DESTROY, sim, extra_vars=deploy_vars(tmp_path, CLASS))
     assert again.rc == 0, failure_messages(again)
     assert comparable(sim.state()) == initial
+
+
+def test_destroy_right_after_a_killed_deploy_removes_everything_it_made(sim_factory, playbook, tmp_path):
+    """The teacher stops a deploy (SIGKILL) and destroys at once: the clones the killed run left, untagged
+    and maybe still copying, are waited for and removed with the rest; the cluster is as before."""
+    sim = sim_factory('tiny', time_factor=0.3)
+    initial = comparable(sim.state())
+    job = start_playbook(DEPLOY, sim, tmp_path, deploy_vars(tmp_path, CLASS), 'killed')
+    wait_until(lambda: clones_running(sim), timeout=300)
+    job.signal(signal.SIGKILL)
+    job.wait(120)
+
+    gone = playbook(DESTROY, sim, extra_vars=deploy_vars(tmp_path, CLASS))
+    assert gone.rc == 0, failure_messages(gone)
+    assert comparable(sim.state()) == initial
+
