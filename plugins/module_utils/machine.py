@@ -267,27 +267,13 @@ class MachineRun(object):
             self.result['changed'] |= changed
             status = self.vms.status(entry['node'], entry['vmid'])
             before_view = {} if created else V.vm_view(entry, before, status, p['pool'])
-            status = self.power(entry, status)
+            status, powered = self.vms.converge_power(entry['node'], entry['vmid'], p['state'], status,
+                                                      p['shutdown_timeout'], self.check_mode)
+            self.result['changed'] |= powered
         self.result.update(status=status, nics=V.nics_of(after), tags=V.parse_tags(after.get('tags')))
         after_view = V.vm_view(entry, after, status, p['pool'])
         self.result['diff'] = dict(before=before_view, after=after_view)
         return self.result
-
-    def power(self, entry, status):
-        want = self.p['state']
-        if want == 'started' and status != 'running':
-            self.result['changed'] = True
-            if not self.check_mode:
-                self.vms.start(entry['node'], entry['vmid'])
-                return self.vms.status(entry['node'], entry['vmid'])
-            return 'running'
-        if want == 'stopped' and status == 'running':
-            self.result['changed'] = True
-            if not self.check_mode:
-                self.vms.stop(entry['node'], entry['vmid'], self.p['shutdown_timeout'])
-                return self.vms.status(entry['node'], entry['vmid'])
-            return 'stopped'
-        return status
 
     def absent(self, ours):
         if ours is None:
@@ -373,22 +359,8 @@ def configure_ecorouter(client, p, check_mode=False, warn=None, entries=None):
         raise MachineFailed(str(exc), result)
     status = vms.status(node, vmid)
     before_view = V.vm_view(entry, before, status)
-    result['changed'] = changed
-    want = p['state']
-    if want == 'started' and status != 'running':
-        result['changed'] = True
-        if check_mode:
-            status = 'running'
-        else:
-            vms.start(node, vmid)
-            status = vms.status(node, vmid)
-    elif want == 'stopped' and status == 'running':
-        result['changed'] = True
-        if check_mode:
-            status = 'stopped'
-        else:
-            vms.stop(node, vmid, p['shutdown_timeout'])
-            status = vms.status(node, vmid)
+    status, powered = vms.converge_power(node, vmid, p['state'], status, p['shutdown_timeout'], check_mode)
+    result['changed'] = changed or powered
     result.update(nics=V.nics_of(after), status=status,
                   diff=dict(before=before_view, after=V.vm_view(entry, after, status)))
     return result

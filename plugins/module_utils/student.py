@@ -62,7 +62,7 @@ def clone_params(p, machine):
         template_node=machine.get('template_node'), clone='full' if machine.get('full') else 'linked',
         storage=machine.get('storage'), format=machine.get('format'),
         vmid=machine.get('vmid') or machine.get('preferred_vmid'), vmid_range=p['vmid_range'],
-        tags=[ECOROUTER] if ecorouter else [], nics=nics, state=state, timeout=p['timeout'],
+        tags=[V.ECOROUTER_TAG] if ecorouter else [], nics=nics, state=state, timeout=p['timeout'],
         shutdown_timeout=p['shutdown_timeout'], clone_slots=p['clone_slots'], lock_retries=p['lock_retries']))
 
 

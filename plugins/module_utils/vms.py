@@ -510,6 +510,21 @@ class Vms(object):
         if self.status(node, vmid) == 'running':
             self._power_task(node, vmid, 'stop', lambda s: s != 'running', self.timeout)
 
+    def converge_power(self, node, vmid, want, status, shutdown_timeout, check_mode=False):
+        """Bring VM `vmid` from `status` to `want` (started / stopped; anything else leaves it).
+        Returns (status after, changed); in check mode the predicted status."""
+        if want == 'started' and status != 'running':
+            if check_mode:
+                return 'running', True
+            self.start(node, vmid)
+        elif want == 'stopped' and status == 'running':
+            if check_mode:
+                return 'stopped', True
+            self.stop(node, vmid, shutdown_timeout)
+        else:
+            return status, False
+        return self.status(node, vmid), True
+
     def destroy(self, node, vmid):
         """DELETE with purge and destroy-unreferenced-disks; waits for the task (no volume of the id stays)."""
         path = vm_path(node, vmid)
