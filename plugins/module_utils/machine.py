@@ -18,7 +18,8 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.clone_slots im
 from ansible_collections.deploystand.proxmox.plugins.module_utils.cluster import disk_storages
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import (
-    DISK_FORMATS, MAC_VMID_MODULUS, MANAGED_TAG, NIC_MODELS, STAND_NAME_RE, StandError, format_tags, stand_tag, valid_mac)
+    DISK_FORMATS, MAC_VMID_MODULUS, MANAGED_TAG, NIC_MODELS, StandError, format_tags, stand_name_problem, stand_tag,
+    valid_mac)
 from ansible_collections.deploystand.proxmox.plugins.module_utils import vms as V
 
 
@@ -67,8 +68,8 @@ def clone_problems(p):
     if len(p['name']) > V.DNS_LABEL_MAX or not V.DNS_LABEL_RE.match(p['name']):
         problems.append("name {0!r} is not a DNS label (letters, digits and '-', not at the start or end, at most "
                         "63 characters; PVE refuses underscores)".format(p['name']))
-    if not STAND_NAME_RE.match(p['stand']):
-        problems.append("stand {0!r}: lower-case letters, digits and '-', starting with a letter".format(p['stand']))
+    if stand_name_problem(p['stand']):
+        problems.append(stand_name_problem(p['stand']))     # the rule pve_user_pool and pve_bridge apply
     if p['clone'] != 'full':
         for opt in ('storage', 'format'):
             if p[opt] is not None:

@@ -21,7 +21,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.machine import
     CLONE_ARGSPEC, ECOROUTER_ARGSPEC, MachineFailed, MachineRun, clone_problems, configure_ecorouter,
     ecorouter_problems, with_defaults)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import StandError, machine_nics
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import StandError, machine_nics, stand_name_problem
 from ansible_collections.deploystand.proxmox.plugins.module_utils import vms as V
 
 ECOROUTER = 'ecorouter'
@@ -92,7 +92,8 @@ def input_problems(p):
         except StandError as exc:      # a network alias without a bridge
             found.append(str(exc))
             params = clone_params(dict(p, state='absent'), machine)   # the other options, without NICs
-        found.extend(clone_problems(params))
+        # a bad stand name is the user part's problem too: reported once, above
+        found.extend(problem for problem in clone_problems(params) if problem != stand_name_problem(p['stand']))
         problems.extend('{0}: {1}'.format(label, problem) for problem in found)
     return problems
 

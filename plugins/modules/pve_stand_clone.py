@@ -37,6 +37,8 @@ options:
   stand:
     description:
       - Name of the stand; the VM carries the tag C(stand-<stand>).
+      - A lower-case letter, then a-z, 0-9 or C(-), at most 20 characters, as for
+        M(deploystand.proxmox.pve_user_pool) and M(deploystand.proxmox.pve_bridge).
     type: str
     required: true
   node:

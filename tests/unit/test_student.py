@@ -61,3 +61,13 @@ def test_every_input_problem_is_listed_with_its_machine():
     assert "machines[0] (s1-host1): no private bridge was made for the network alias 'lan'" in problems
     assert 'machines[1] (s1-host1): the name is given twice' in problems
     assert "machines[1] (s1-host1): format 'vhdx' is not one of raw, qcow2, vmdk" in problems
+
+
+def test_a_stand_name_the_other_modules_refuse_is_refused_once_for_the_whole_student():
+    # 21 characters: matches the pattern, but pve_user_pool and pve_bridge refuse it (20 at most)
+    for bad in ('a' * 21, 'Net_Lab'):
+        problems = S.input_problems(params(stand=bad))
+        assert [p for p in problems if 'stand' in p] == [S.stand_name_problem(bad)]
+    # pve_stand_clone applies the same rule to its one machine
+    assert S.clone_problems(S.clone_params(params(stand='a' * 21), HOST)) == [S.stand_name_problem('a' * 21)]
+    assert S.input_problems(params(stand='a' * 20)) == []
