@@ -68,8 +68,9 @@ def clone_problems(p):
     if len(p['name']) > V.DNS_LABEL_MAX or not V.DNS_LABEL_RE.match(p['name']):
         problems.append("name {0!r} is not a DNS label (letters, digits and '-', not at the start or end, at most "
                         "63 characters; PVE refuses underscores)".format(p['name']))
-    if stand_name_problem(p['stand']):
-        problems.append(stand_name_problem(p['stand']))     # the rule pve_user_pool and pve_bridge apply
+    stand_problem = stand_name_problem(p['stand'])      # the rule pve_user_pool and pve_bridge apply
+    if stand_problem:
+        problems.append(stand_problem)
     if p['clone'] != 'full':
         for opt in ('storage', 'format'):
             if p[opt] is not None:

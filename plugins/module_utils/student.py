@@ -78,6 +78,7 @@ def ecorouter_params(p, machine, vmid, node):
 def input_problems(p):
     """Every problem with the input, before anything is read or written."""
     problems = list(check_params(access_params(p)))
+    stand_problem = stand_name_problem(p['stand'])      # in check_params' list already: not again per machine
     names = set()
     for index, machine in enumerate(p['machines']):
         label = 'machines[{0}] ({1})'.format(index, machine['name'])
@@ -92,8 +93,7 @@ def input_problems(p):
         except StandError as exc:      # a network alias without a bridge
             found.append(str(exc))
             params = clone_params(dict(p, state='absent'), machine)   # the other options, without NICs
-        # a bad stand name is the user part's problem too: reported once, above
-        found.extend(problem for problem in clone_problems(params) if problem != stand_name_problem(p['stand']))
+        found.extend(problem for problem in clone_problems(params) if problem != stand_problem)
         problems.extend('{0}: {1}'.format(label, problem) for problem in found)
     return problems
 

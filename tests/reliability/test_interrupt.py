@@ -111,4 +111,3 @@ def test_destroy_right_after_a_killed_deploy_removes_everything_it_made(sim_fact
     gone = playbook(DESTROY, sim, extra_vars=deploy_vars(tmp_path, CLASS))
     assert gone.rc == 0, failure_messages(gone)
     assert comparable(sim.state()) == initial
-
