@@ -1384,7 +1384,7 @@ def _allocate_node_bridges(stand, students, cluster, errors):
         by_node.setdefault(student['node'], []).extend(
             (b['marker'], b['alias'], student) for b in student['bridges'])
     all_nodes = sorted(cluster.get('nodes') or {})
-    reserved = granted_bridge_names(cluster.get('acl'))
+    reserved = granted_bridge_names(cluster.get('bridge_acl'))
     nodes = {}
     for node in sorted(by_node):
         wanted = by_node[node]

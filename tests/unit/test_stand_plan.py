@@ -193,7 +193,7 @@ def test_new_bridges_avoid_every_name_on_every_node_and_are_disjoint_across_node
 
 def test_a_name_someone_holds_a_grant_on_is_never_taken_for_a_new_bridge():
     cluster = three_nodes({})
-    cluster['acl'] = [{'path': '/sdn/zones/localnetwork/vmbr1002', 'ugid': 'old@pve', 'roleid': 'PVESDNUser'}]
+    cluster['bridge_acl'] = [{'path': '/sdn/zones/localnetwork/vmbr1002', 'ugid': 'old@pve', 'roleid': 'PVESDNUser'}]
     plan = plan_of(PINNED[:1], LINUX, cluster)
     assert plan['nodes']['pve1'][0]['iface'] == 'vmbr1005'
 
