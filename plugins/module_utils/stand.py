@@ -1589,25 +1589,32 @@ def _removal_student(stand, student, cluster, foreign, warnings):
     pool = pool_id(name, student['userid'])
     tag = stand_tag(name)
     owned = list(_stand_vms_of(stand, student, cluster))
+    pool_info = (cluster.get('pools') or {}).get(pool)
+    pool_owned = pool_info is not None and owns(pool_info.get('comment'), pool_marker(name, student['userid']))
     # A VM of a stand machine's name in the pool without the tag may be a clone an interrupted deploy
     # made and never tagged: the removal step removes it only if its notes carry the pending marker.
     names = set(vm_name(student['userid'], m['name']) for m in stand['machines']
                 if not vm_name_problem(student['userid'], m['name']))
+    own_vms = []
     for vm in _vms(cluster):
-        if vm.get('pool') == pool and tag not in _vm_tags(vm):
-            if vm.get('name') in names:
-                owned.append(vm)
-                foreign.append('VM %s (%s) in pool %s has no tag %s; removed only if an interrupted deploy '
-                               'of this stand cloned it (its notes say so)' % (vm['vmid'], vm.get('name'), pool, tag))
-            else:
-                foreign.append('VM %s (%s) in pool %s has no tag %s; not removed'
-                               % (vm['vmid'], vm.get('name'), pool, tag))
+        if vm.get('pool') != pool or tag in _vm_tags(vm):
+            continue
+        if vm.get('name') in names:
+            owned.append(vm)
+            foreign.append('VM %s (%s) in pool %s has no tag %s; removed only if an interrupted deploy '
+                           'of this stand cloned it (its notes say so)' % (vm['vmid'], vm.get('name'), pool, tag))
+        elif pool_owned and not _other_stand_vm(vm, name):
+            # made by the student in the stand's own pool: part of the lab, gone with it unless kept
+            own_vms.append(vm)
+        else:
+            foreign.append('VM %s (%s) in pool %s has no tag %s; not removed'
+                           % (vm['vmid'], vm.get('name'), pool, tag))
     owned.sort(key=lambda vm: int(vm['vmid']))
-    pool_info = (cluster.get('pools') or {}).get(pool)
-    if pool_info is not None and not owns(pool_info.get('comment'), pool_marker(name, student['userid'])):
+    own_vms.sort(key=lambda vm: int(vm['vmid']))
+    if pool_info is not None and not pool_owned:
         foreign.append('pool %s exists without the stand marker (comment: %r); not removed'
                        % (pool, pool_info.get('comment') or ''))
-    for node in sorted(set(vm.get('node') for vm in owned)):
+    for node in sorted(set(vm.get('node') for vm in owned + own_vms)):
         problem = _node_problem(cluster, node)
         if problem:
             warnings.append('%s: VMs on node %s cannot be removed now: %s'
@@ -1624,7 +1631,13 @@ def _removal_student(stand, student, cluster, foreign, warnings):
         'machines': [{'name': vm.get('name'), 'vmid': int(vm['vmid']), 'node': vm.get('node'),
                       'device_type': 'ecorouter' if 'ecorouter' in _vm_tags(vm) else 'linux'}
                      for vm in owned],
+        'own_vms': [{'name': vm.get('name'), 'vmid': int(vm['vmid']), 'node': vm.get('node')} for vm in own_vms],
     }
+
+
+def _other_stand_vm(vm, stand_name):
+    """A VM carrying another stand's tag: that stand's, never this one's to remove."""
+    return any(t.startswith('stand-') and t != stand_tag(stand_name) for t in _vm_tags(vm))
 
 
 def plan_removal(stand_raw, users_raw, cluster):
