@@ -60,22 +60,18 @@ def free_vmid(sim):
     return next(v for v in range(20000, 30000) if v not in used)
 
 
-def test_no_student_reaches_another_students_bridge_or_the_admins_on_any_node(sim, playbook, tmp_path):
-    run = playbook(DEPLOY, sim, extra_vars=deploy_vars(tmp_path, CLASS))
-    assert run.rc == 0, run
+def assert_isolated(sim, tmp_path, foreign=(ADMIN_UPLINK,)):
+    """Logged in as each student: on every node it sees only its own bridges (and what every user
+    sees), and every try to put a NIC on another student's bridge or a foreign one is refused."""
     state = sim.state()
     owners = bridge_owners(state)
-    assert sorted(set(u for u in owners.values())) == ['student1@pve', 'student2@pve', 'student3@pve',
-                                                       'student4@pve']
-    assert set(n for n, _i in owners) == set(NODES), 'the class is spread over the three nodes'
     # what a user without any grant sees (teacher@pve of the scenario): the bridges every user sees
     everyone = dict((n, listed_bridges(login(sim, 'teacher@pve', 'teacher-pass'), n)) for n in NODES)
-
     for userid, password in sorted(passwords(tmp_path).items()):
         api = login(sim, userid, password)
         pool = 'netlab-' + userid.split('@')[0]
         own = set(k for k, u in owners.items() if u == userid)
-        others = sorted(set(owners) - own) + [ADMIN_UPLINK]
+        others = sorted(set(owners) - own) + list(foreign)
         for node in NODES:
             # the node's list shows its own bridges there and nothing of anyone else's
             assert listed_bridges(api, node) == set(i for n, i in own if n == node) | everyone[node], \
@@ -98,6 +94,7 @@ def test_no_student_reaches_another_students_bridge_or_the_admins_on_any_node(si
         vm = next(int(v) for v, info in sim.state()['vms'].items()
                   if info['pool'] == pool and info['name'].endswith('-host1'))
         config = api.get('nodes/{0}/qemu/{1}/config'.format(own_node, vm))
+        assert own_iface in config['net0'], 'its VM is on its own bridge'
         mac = config['net0'].split(',')[0].split('=')[1]
         for _other_node, iface in others:
             for key in ('net0', 'net5'):
@@ -105,12 +102,105 @@ def test_no_student_reaches_another_students_bridge_or_the_admins_on_any_node(si
                                               **{key: 'virtio={0},bridge={1}'.format(mac, iface)}),
                               userid, key, iface)
                 assert err.status == 403 and 'SDN.Use' in err.message, (userid, key, iface, err.message)
+    assert_unique_names(state)
 
-    # every name the stand grants exists on exactly one node, so no grant covers a bridge elsewhere (a
-    # VM migrated to another node would find no bridge of that name there, not another student's)
+
+def assert_unique_names(state):
+    """Every name the stand grants exists on exactly one node, so no grant covers a bridge elsewhere (a
+    VM migrated to another node would find no bridge of that name there, not another student's)."""
+    owners = bridge_owners(state)
     names = [iface for _n, iface in owners]
     assert len(names) == len(set(names)), sorted(owners)
     for node, net in state['networks'].items():
-        for iface in net['running']:
+        for iface in list(net['running']) + list(net['staged'] or {}):
             if (node, iface) not in owners:
                 assert iface not in names, (node, iface)
+
+
+def test_no_student_reaches_another_students_bridge_or_the_admins_on_any_node(sim, playbook, tmp_path):
+    run = playbook(DEPLOY, sim, extra_vars=deploy_vars(tmp_path, CLASS))
+    assert run.rc == 0, run
+    owners = bridge_owners(sim.state())
+    assert sorted(set(owners.values())) == ['student1@pve', 'student2@pve', 'student3@pve', 'student4@pve']
+    assert set(n for n, _i in owners) == set(NODES), 'the class is spread over the three nodes'
+    assert_isolated(sim, tmp_path)
+    again = playbook(DEPLOY, sim, extra_vars=deploy_vars(tmp_path, CLASS))
+    assert again.rc == 0 and again.changed_total == 0, again
+
+
+def root(sim):
+    return login(sim, 'root@pam', sim.password)
+
+
+def apply(api, node):
+    api.run_task('PUT', 'nodes/{0}/network'.format(node))
+
+
+def rewire(api, state, pool, old, new):
+    """As an older release would have wired them: every NIC of the pool's VMs on `old` moved to `new`."""
+    for vmid, vm in state['vms'].items():
+        if vm['pool'] != pool:
+            continue
+        for key, value in vm['config'].items():
+            if key.startswith('net') and 'bridge={0}'.format(old) in value:
+                api.put('nodes/{0}/qemu/{1}/config'.format(vm['node'], vmid),
+                        **{key: value.replace('bridge={0}'.format(old), 'bridge={0}'.format(new))})
+
+
+def test_a_stand_made_before_names_were_unique_is_moved_to_unique_bridges(sim, playbook, tmp_path):
+    before = comparable(sim.state())
+    assert playbook(DEPLOY, sim, extra_vars=deploy_vars(tmp_path, CLASS)).rc == 0
+    api = root(sim)
+    owners = dict((u, k) for k, u in bridge_owners(sim.state()).items())
+    # the clashes a deploy before the fix left: an admin bridge on pve2 with student1's name, and
+    # student3 (pve3) on a bridge named like student4's (pve1), with its grant on that name
+    s1_node, s1_iface = owners['student1@pve']
+    api.post('nodes/pve2/network', iface=s1_iface, type='bridge', autostart=1, comments='admin test')
+    apply(api, 'pve2')
+    s3_node, s3_iface = owners['student3@pve']
+    s4_iface = owners['student4@pve'][1]
+    api.post('nodes/pve3/network', iface=s4_iface, type='bridge', autostart=1,
+             comments='deploystand:netlab:student3@pve:lan')
+    apply(api, 'pve3')
+    rewire(api, sim.state(), 'netlab-student3', s3_iface, s4_iface)
+    api.put('access/acl', path='/sdn/zones/localnetwork/' + s4_iface, users='student3@pve', roles='PVESDNUser')
+    api.put('access/acl', path='/sdn/zones/localnetwork/' + s3_iface, users='student3@pve', roles='PVESDNUser',
+            delete=1)
+    api.delete('nodes/pve3/network/' + s3_iface)
+    apply(api, 'pve3')
+    # the hole: student1 may use the admin's bridge, student3 and student4 each other's
+    acl = sim.state()['acl']
+    assert {'path': '/sdn/zones/localnetwork/' + s4_iface, 'type': 'user', 'ugid': 'student3@pve',
+            'roleid': 'PVESDNUser', 'propagate': 1} in acl
+
+    run = playbook(DEPLOY, sim, extra_vars=deploy_vars(tmp_path, CLASS))
+    assert run.rc == 0, run
+    for needle in ('bridge {0} on {1} is no longer given to it'.format(s1_iface, s1_node),
+                   "also a bridge on pve2 ('admin test')",
+                   'bridge {0} on pve3 is no longer given to it'.format(s4_iface),
+                   'bridge {0} on pve1 is no longer given to it'.format(s4_iface)):
+        assert needle in run.output, needle
+    state = sim.state()
+    moved = dict((u, k) for k, u in bridge_owners(state).items())
+    assert moved['student2@pve'] == owners['student2@pve'], 'a bridge without a clash stays'
+    for userid in ('student1@pve', 'student3@pve', 'student4@pve'):
+        assert moved[userid][1] not in (s1_iface, s4_iface), (userid, moved[userid])
+    # the old bridges are gone (their VMs moved, hot, while running), the admin's stays as it was
+    assert s1_iface not in state['networks']['pve1']['running']
+    assert s4_iface not in state['networks']['pve1']['running'] and s4_iface not in state['networks']['pve3']['running']
+    assert state['networks']['pve2']['running'][s1_iface]['comments'] == 'admin test'
+    assert all(net['staged'] is None for net in state['networks'].values())
+    assert all(vm['status'] == 'running' for vm in state['vms'].values() if (vm['pool'] or '').startswith('netlab-'))
+    # no student keeps a grant on a name it does not own
+    granted = [(e['ugid'], e['path'].rsplit('/', 1)[1]) for e in state['acl']
+               if e['path'].startswith('/sdn/zones/localnetwork/')]
+    assert sorted(granted) == sorted((u, k[1]) for u, k in moved.items())
+    assert_isolated(sim, tmp_path, foreign=(ADMIN_UPLINK, ('pve2', s1_iface)))
+
+    again = playbook(DEPLOY, sim, extra_vars=deploy_vars(tmp_path, CLASS))
+    assert again.rc == 0 and again.changed_total == 0, again
+    gone = playbook(DESTROY, sim, extra_vars=deploy_vars(tmp_path, CLASS))
+    assert gone.rc == 0, gone
+    after = comparable(sim.state())
+    after['networks']['pve2'].pop(s1_iface)
+    assert after == before
