@@ -204,3 +204,57 @@ def test_a_stand_made_before_names_were_unique_is_moved_to_unique_bridges(sim, p
     after = comparable(sim.state())
     after['networks']['pve2'].pop(s1_iface)
     assert after == before
+
+
+# --- item 2: two stands for one class ----------------------------------------------------------------
+
+TWO = ['student1@pve', 'student2@pve']
+
+
+def stand_named(name):
+    stand = copy.deepcopy(SMALL_STAND)
+    stand['name'] = name
+    return stand
+
+
+def accounts(state):
+    return dict((u, i['comment']) for u, i in state['users'].items() if u in TWO)
+
+
+def test_destroying_one_of_two_stands_of_a_class_keeps_the_accounts_the_other_uses(sim_tiny, playbook, tmp_path):
+    sim = sim_tiny
+    before = comparable(sim.state())
+    for name in ('neta', 'netb'):
+        run = playbook(DEPLOY, sim, extra_vars=deploy_vars(tmp_path, TWO, stand_named(name)))
+        assert run.rc == 0, run
+    # neta made the accounts (its report has the passwords); netb marked them as its own too
+    made = passwords(tmp_path, 'neta')
+    assert sorted(made) == TWO and passwords(tmp_path, 'netb') == {}
+    assert accounts(sim.state()) == dict((u, 'deploystand:neta deploystand:netb') for u in TWO)
+
+    gone = playbook(DESTROY, sim, extra_vars=deploy_vars(tmp_path, TWO, stand_named('neta')))
+    assert gone.rc == 0, gone
+    for userid in TWO:
+        assert 'user {0} is kept: stand netb still uses it'.format(userid) in gone.output      # warning
+        assert '{0}: account kept - stand netb still uses it'.format(userid) in gone.output      # summary
+        kept = gone.result('deploystand.proxmox.stand_student : Student machines, user, pool and access are gone',
+                           host=userid)
+        assert kept['user_kept'] == 'stand netb still uses it' and not kept['user_deleted']
+    state = sim.state()
+    assert accounts(state) == dict((u, 'deploystand:netb') for u in TWO)
+    assert not [p for p in state['pools'] if p.startswith('neta-')]
+    # every student of netb still logs in with its password and sees and powers its netb VMs
+    for userid in TWO:
+        api = login(sim, userid, made[userid])
+        mine = sorted((r['vmid'], r['pool']) for r in api.get('cluster/resources', type='vm'))
+        pool = 'netb-' + userid.split('@')[0]
+        assert len(mine) == 2 and set(p for _v, p in mine) == {pool}, mine
+        api.run_task('POST', 'nodes/pve1/qemu/{0}/status/stop'.format(mine[0][0]))
+        api.run_task('POST', 'nodes/pve1/qemu/{0}/status/start'.format(mine[0][0]))
+
+    last = playbook(DESTROY, sim, extra_vars=deploy_vars(tmp_path, TWO, stand_named('netb')))
+    assert last.rc == 0, last
+    after = comparable(sim.state())
+    assert dict((k, after[k]) for k in ('users', 'acl', 'pools', 'vms')) == \
+        dict((k, before[k]) for k in ('users', 'acl', 'pools', 'vms'))
+    assert after == before
