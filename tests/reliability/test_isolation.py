@@ -258,3 +258,50 @@ def test_destroying_one_of_two_stands_of_a_class_keeps_the_accounts_the_other_us
     assert dict((k, after[k]) for k in ('users', 'acl', 'pools', 'vms')) == \
         dict((k, before[k]) for k in ('users', 'acl', 'pools', 'vms'))
     assert after == before
+
+
+# --- item 3: VMs a student made in its stand pool ---------------------------------------------------
+
+def student_vm(sim, tmp_path, userid):
+    """As the student: a VM of its own in its stand pool, on its private bridge, running."""
+    api = login(sim, userid, passwords(tmp_path)[userid])
+    iface = next(i for (n, i), u in bridge_owners(sim.state()).items() if u == userid)
+    vmid = free_vmid(sim)
+    api.post('nodes/pve1/qemu', vmid=vmid, pool='netlab-' + userid.split('@')[0], name='my-test',
+             net0='virtio,bridge={0}'.format(iface))
+    api.run_task('POST', 'nodes/pve1/qemu/{0}/status/start'.format(vmid))
+    return vmid, iface
+
+
+def test_destroy_removes_the_vms_students_made_in_their_pools_or_keeps_them_with_their_owner(
+        sim_tiny, playbook, tmp_path):
+    sim = sim_tiny
+    before = comparable(sim.state())
+    assert playbook(DEPLOY, sim, extra_vars=deploy_vars(tmp_path, TWO)).rc == 0
+    vmid, iface = student_vm(sim, tmp_path, 'student1@pve')
+    password = passwords(tmp_path)['student1@pve']
+
+    # keep: the stand's VMs go; the student's VM stays with its pool, its user and the bridge it uses
+    kept = playbook(DESTROY, sim, extra_vars=deploy_vars(tmp_path, TWO, stand_student_student_vms='keep'))
+    assert kept.rc == 0, kept
+    assert 'student1@pve: kept VM {0} (my-test), made by the student in its pool netlab-student1'.format(
+        vmid) in kept.output
+    assert 'student1@pve: account kept - its pool netlab-student1 still holds qemu/{0}'.format(vmid) in kept.output
+    state = sim.state()
+    assert [int(v) for v, vm in state['vms'].items() if vm['pool'] == 'netlab-student1'] == [vmid]
+    assert state['vms'][vmid]['status'] == 'running'
+    assert state['pools']['netlab-student1']['comment'] == 'deploystand:netlab:student1@pve'
+    assert 'student1@pve' in state['users'] and 'student2@pve' not in state['users']
+    assert iface in state['networks']['pve1']['running']
+    assert [b for b in bridge_owners(state).values()] == ['student1@pve'], 'the unused bridges went'
+    api = login(sim, 'student1@pve', password)
+    assert [int(r['vmid']) for r in api.get('cluster/resources', type='vm')] == [vmid]
+    api.run_task('POST', 'nodes/pve1/qemu/{0}/status/stop'.format(vmid))
+    api.run_task('POST', 'nodes/pve1/qemu/{0}/status/start'.format(vmid))
+
+    # remove (the default): the student's VM is shut down and destroyed, then everything else goes
+    gone = playbook(DESTROY, sim, extra_vars=deploy_vars(tmp_path, TWO))
+    assert gone.rc == 0, gone
+    assert 'student1@pve: removed VM {0} (my-test), made by the student in its pool netlab-student1'.format(
+        vmid) in gone.output
+    assert comparable(sim.state()) == before
