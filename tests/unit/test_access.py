@@ -418,10 +418,12 @@ def test_an_account_adopted_by_another_stand_before_markers_per_stand_is_kept_an
 
 def test_an_account_with_grants_outside_the_stand_is_kept_and_says_which():
     client = FakeClient(users={USER: {'comment': 'deploystand:netlab'}}, pools={POOL: dict(OWN_POOL)},
-                        acl=[entry('/pool/' + POOL, 'PVEVMAdmin'), entry('/vms/100', 'PVEVMUser')])
+                        acl=[entry('/pool/' + POOL, 'PVEVMAdmin'), entry('/vms/100', 'PVEVMUser'),
+                             entry('/sdn/zones/localnetwork/vmbr1009', 'PVESDNUser')])
     result = run(client, state='absent')
     assert not result['user_deleted'] and '/vms/100 PVEVMUser' in result['user_kept']
-    assert client.acl == [entry('/vms/100', 'PVEVMUser')] and client.users[USER]['comment'] == 'deploystand:netlab'
+    assert 'vmbr1009' not in result['user_kept']       # a bridge grant is what a stand gives, not "outside"
+    assert entry('/vms/100', 'PVEVMUser') in client.acl and client.users[USER]['comment'] == 'deploystand:netlab'
 
 
 def test_a_pool_that_keeps_vms_keeps_its_owner_the_pool_grant_and_the_grants_of_the_bridges_they_use():
@@ -435,3 +437,10 @@ def test_a_pool_that_keeps_vms_keeps_its_owner_the_pool_grant_and_the_grants_of_
     assert not result['pool_deleted'] and not result['user_deleted'] and 'qemu/10050' in result['user_kept']
     assert result['acls_removed'] == ['/sdn/zones/localnetwork/vmbr1000 PVESDNUser']
     assert sorted(e['path'] for e in client.acl) == ['/pool/' + POOL, '/sdn/zones/localnetwork/vmbr1002']
+
+
+def test_bridge_grants_left_by_an_interrupted_destroy_do_not_keep_the_account():
+    client = FakeClient(users={USER: {'comment': 'deploystand:netlab'}},
+                        acl=[entry('/sdn/zones/localnetwork/vmbr1009', 'PVESDNUser')])
+    result = run(client, state='absent')
+    assert result['user_deleted'] and client.users == {}
