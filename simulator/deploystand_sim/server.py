@@ -206,12 +206,11 @@ class LabPve(AccessRoutes, AccessModel, NetworkApi, Timing, FakePve):
             await self.pause(self.task_secs('linked_clone'))
 
     def _start_bridges_ok(self, vm):
-        up = self.active_bridges(vm.node)
         for _key, name in self.vm_bridges(dict(vm.config, **dict(
                 (k, x) for k, x in vm.pending.items() if x is not None))):
-            if name not in up:
-                # pve-common Network.pm (tap_plug / bridge setup)
-                raise TaskError("bridge '{0}' does not exist".format(name))
+            problem = self.tap_plug_check(vm.node, name)
+            if problem:
+                raise TaskError(problem)
 
     async def task(self, node, ttype, tid, user, body, vm=None, lock=True, log=()):
         """fakepve's task runner, with durations, injected failures and the clone's storage work."""
