@@ -22,6 +22,8 @@ from fakepve.routing import split_list
 from fakepve.server import API, GENERIC, USER, error, params
 
 from .access import AccessModel, AccessRoutes, token_parts
+from .ha import HaApi
+from .migrate import MigrateApi
 from .network import NetworkApi
 from .sdn import SdnApi
 from .timing import FULL_CLONE_REFERENCE, TASK_DURATION, Timing, failure_text
@@ -36,7 +38,7 @@ def normalise_tags(text):
     return ';'.join(sorted({t.lower() for t in re.split(r'[;,\s]+', str(text or '')) if t}))
 
 
-class LabPve(AccessRoutes, AccessModel, SdnApi, NetworkApi, Timing, FakePve):
+class LabPve(AccessRoutes, AccessModel, HaApi, MigrateApi, SdnApi, NetworkApi, Timing, FakePve):
     """A simulated PVE 9 cluster; build one from a scenario with scenario.build()."""
 
     def __init__(self, user='root@pam', password='secret', host='127.0.0.1', port=0, time_factor=0.0,
@@ -45,6 +47,7 @@ class LabPve(AccessRoutes, AccessModel, SdnApi, NetworkApi, Timing, FakePve):
         self._init_access()
         self._init_network()
         self._init_sdn()
+        self._init_ha()
         self._init_timing(time_factor, durations, faults)
         # node -> {'maxmem': bytes, 'mem': bytes}
         self.node_memory = {}
@@ -332,7 +335,8 @@ class LabPve(AccessRoutes, AccessModel, SdnApi, NetworkApi, Timing, FakePve):
         volumes = dict((sid, sorted(n for n, vol in self._volumes(sid).items() if vol.get('content') == 'images'))
                        for sid in sorted(self.storages))
         return {'users': users, 'acl': acl, 'roles': roles, 'pools': pools, 'vms': vms, 'networks': networks,
-                'volumes': volumes, 'sdn': self.sdn_state()}
+                'volumes': volumes, 'sdn': self.sdn_state(),
+                'ha': self.ha_state_dump()}
 
 
 __all__ = ['LabPve', 'DRIVE_KEY', 'GENERIC', 'token_parts', 'normalise_tags']
