@@ -4,7 +4,8 @@ fakepve (AGPL) is subclassed and called, never copied. What this adds: stateful 
 roles and ACLs with PVE's permission model always enforced (access.py), staged node networks
 (network.py), durations, the storage lock, faults and counters (timing.py), plus the VM details
 fakepve 0.5.0 lacks: SDN.Use on bridges, a fresh MAC for a netN sent without one, tag
-normalisation, a start that needs its bridges, per-node memory.
+normalisation, a start that needs its bridges, per-node memory. SDN (sdn.py), a real migration
+(migrate.py) and HA (ha.py) are mixins of their own.
 """
 
 import base64
