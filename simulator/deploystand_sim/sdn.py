@@ -86,7 +86,8 @@ class SdnApi(object):
                 ('GET', vnets + '/{vnet}', self._sdn_vnet_read), ('PUT', vnets + '/{vnet}', self._sdn_vnet_update),
                 ('DELETE', vnets + '/{vnet}', self._sdn_vnet_delete),
                 ('PUT', '/cluster/sdn', self._sdn_apply), ('POST', '/cluster/sdn/lock', self._sdn_lock),
-                ('DELETE', '/cluster/sdn/lock', self._sdn_unlock), ('POST', '/cluster/sdn/rollback', self._sdn_rollback),
+                ('DELETE', '/cluster/sdn/lock', self._sdn_unlock),
+                ('POST', '/cluster/sdn/rollback', self._sdn_rollback),
                 ('GET', node, self._sdn_node_zones), ('GET', node + '/{zone}/content', self._sdn_zone_content)]
 
     # ------------------------------------------------------------- the lock
@@ -235,8 +236,9 @@ class SdnApi(object):
     # ---------------------------------------------------------------- zones
 
     @staticmethod
-    def _zone_view(zid, cfg, digest):
-        item = dict(cfg, zone=zid)
+    def _object_view(key, oid, cfg, digest):
+        """A zone or VNet as the API shows it: its options, its id under `key`, the file's digest."""
+        item = dict(cfg, **{key: oid})
         if digest:
             item['digest'] = digest
         return item
@@ -247,7 +249,7 @@ class SdnApi(object):
         for zid in sorted(objects):
             if not self.sdn_check_any(user, '/sdn/zones/' + zid, ('SDN.Audit', 'SDN.Allocate')):
                 continue
-            item = self._zone_view(zid, objects[zid], digest)
+            item = self._object_view('zone', zid, objects[zid], digest)
             if v.get('type') and item.get('type') != v['type']:
                 continue
             out.append(item)
@@ -257,7 +259,7 @@ class SdnApi(object):
         objects, digest = self._view_config('zones', v)
         if v['zone'] not in objects:
             raise die("sdn '{0}' does not exist".format(v['zone']))
-        return self._zone_view(v['zone'], objects[v['zone']], digest)
+        return self._object_view('zone', v['zone'], objects[v['zone']], digest)
 
     @staticmethod
     def _zone_update_hook(zone):
@@ -380,13 +382,6 @@ class SdnApi(object):
         if not self.sdn_check_any(user, path, privs):
             raise PveError(403, 'Permission check failed ({0}, {1})'.format(path, '|'.join(privs)))
 
-    @staticmethod
-    def _vnet_view(vid, cfg, digest):
-        item = dict(cfg, vnet=vid)
-        if digest:
-            item['digest'] = digest
-        return item
-
     async def _sdn_vnets_list(self, v, user):
         objects, digest = self._view_config('vnets', v)
         out = []
@@ -394,7 +389,7 @@ class SdnApi(object):
             item = objects[vid]
             zone = item.get('zone') or (item.get('pending') or {}).get('zone')
             if self.sdn_check_any(user, '/sdn/zones/{0}/{1}'.format(zone, vid), ('SDN.Audit', 'SDN.Allocate')):
-                out.append(self._vnet_view(vid, item, digest))
+                out.append(self._object_view('vnet', vid, item, digest))
         return out
 
     async def _sdn_vnet_read(self, v, user):
@@ -403,7 +398,7 @@ class SdnApi(object):
         objects, digest = self._view_config('vnets', v)
         if vid not in objects:
             raise die("sdn vnet '{0}' does not exist".format(vid))
-        return self._vnet_view(vid, objects[vid], digest)
+        return self._object_view('vnet', vid, objects[vid], digest)
 
     async def _sdn_vnet_update(self, v, user):
         token, vid = self._lock_token(v), v['vnet']

@@ -10,7 +10,9 @@ PEERS = '192.0.2.11,192.0.2.12,192.0.2.13'
 
 
 def vxlan_zone(api, zone='lab', nodes=None, **extra):
-    api.cluster.sdn.zones.post(zone=zone, type='vxlan', peers=PEERS, **dict(extra, **({'nodes': nodes} if nodes else {})))
+    if nodes:
+        extra['nodes'] = nodes
+    api.cluster.sdn.zones.post(zone=zone, type='vxlan', peers=PEERS, **extra)
 
 
 def apply(api):
@@ -275,12 +277,17 @@ def student_on(sim, root, name, zone, vnet):
     return client(sim, name + '@pve', 'password1')
 
 
-def test_nic_on_a_vnet_needs_sdn_use_on_that_vnet(sim, root):
+def two_student_vnets(sim, root):
+    """VNets st1net and st2net in the VXLAN zone lab, applied; a client of st1 with PVESDNUser on st1net."""
     vxlan_zone(root)
     root.cluster.sdn.vnets.post(vnet='st1net', zone='lab', tag=11)
     root.cluster.sdn.vnets.post(vnet='st2net', zone='lab', tag=12)
     apply(root)
-    st1 = student_on(sim, root, 'st1', 'lab', 'st1net')
+    return student_on(sim, root, 'st1', 'lab', 'st1net')
+
+
+def test_nic_on_a_vnet_needs_sdn_use_on_that_vnet(sim, root):
+    st1 = two_student_vnets(sim, root)
     wait(root, 'pve1', root.nodes('pve1').qemu(9001).clone.post(newid=300, name='m', pool='p-st1'))
     root.nodes('pve1').qemu(300).config.put(net0='virtio,bridge=st1net')
     st1.nodes('pve1').qemu(300).config.put(net1='virtio,bridge=st1net')
@@ -290,11 +297,7 @@ def test_nic_on_a_vnet_needs_sdn_use_on_that_vnet(sim, root):
 
 
 def test_vnet_listings_show_only_what_the_caller_may_audit(sim, root):
-    vxlan_zone(root)
-    root.cluster.sdn.vnets.post(vnet='st1net', zone='lab', tag=11)
-    root.cluster.sdn.vnets.post(vnet='st2net', zone='lab', tag=12)
-    apply(root)
-    st1 = student_on(sim, root, 'st1', 'lab', 'st1net')
+    st1 = two_student_vnets(sim, root)
     assert [v['vnet'] for v in st1.cluster.sdn.vnets.get()] == ['st1net']
     assert [i['iface'] for i in st1.nodes('pve1').network.get(type='any_bridge')] == ['st1net']
     assert st1.cluster.sdn.zones.get() == []
