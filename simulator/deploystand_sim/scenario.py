@@ -82,7 +82,7 @@ def _read(source):
 
 
 TOP = ('root_password', 'nodes', 'storages', 'bridges', 'templates', 'users', 'tokens', 'pools', 'acl', 'vms',
-       'durations', 'faults', 'description')
+       'durations', 'faults', 'description', 'base', 'pve_version', 'sdn', 'ha')
 
 
 def load(source):
@@ -90,6 +90,7 @@ def load(source):
     name, raw = _read(source)
     c = _Checker(name)
     c.keys(raw, '', TOP)
+    raw = _with_base(c, raw)
     out = {'root_password': str(c.get(raw, 'root_password', '', str, 'secret'))}
     nodes = []
     for i, node in enumerate(c.get(raw, 'nodes', '', list, [])):
@@ -217,6 +218,7 @@ def load(source):
         if key != 'seed':
             c.check(faults[key], float, 'faults.' + key)
     out['faults'] = faults
+    _load_services(c, raw, out, node_names)
     out['source'] = name
     return out
 
@@ -297,5 +299,136 @@ def build(source='default', password=None, time_factor=0.0, durations=None, faul
                 pve.set_acl(a['path'], role, u, 'user', a['propagate'])
             for t in a['tokens']:
                 pve.set_acl(a['path'], role, t, 'token', a['propagate'])
+    _build_services(pve, sc)
     pve.scenario = sc
     return pve
+
+
+# ------------------------------------------------------------------ base, PVE version, SDN, HA
+
+SDN_ZONE_KEYS = ('zone', 'type', 'nodes', 'peers', 'bridge', 'mtu', 'vxlan-port', 'ipam', 'applied')
+SDN_VNET_KEYS = ('vnet', 'zone', 'tag', 'alias', 'vlanaware', 'isolate-ports', 'applied')
+HA_KEYS = {'resources': ('sid', 'state', 'comment', 'group', 'max_restart', 'max_relocate', 'failback'),
+           'rules': ('rule', 'type', 'resources', 'nodes', 'strict', 'affinity', 'comment', 'disable'),
+           'groups': ('group', 'nodes', 'restricted', 'nofailback', 'comment')}
+PVE_RELEASES = {8: ('8.4.1', '8.4'), 9: ('9.0.10', '9.0')}
+
+
+def _with_base(c, raw):
+    """`base: <scenario>`: start from that scenario; the keys given here replace its keys."""
+    if raw.get('base') is None:
+        return raw
+    base = c.check(raw['base'], str, 'base')
+    merged = dict(_read(base)[1])
+    if merged.get('base') is not None:
+        c.fail('base', 'the base scenario {0!r} has a base itself'.format(base))
+    merged.update((k, v) for k, v in raw.items() if k != 'base')
+    c.keys(merged, '', TOP)
+    return merged
+
+
+def _joined(c, value, where):
+    """A list of strings or a comma-separated string, as PVE's list options take it."""
+    if isinstance(value, list):
+        return ','.join(c.check(x, str, '{0}[{1}]'.format(where, i)) for i, x in enumerate(value))
+    return c.check(value, str, where)
+
+
+def _items(c, data, key, where, allowed, required):
+    """[(where, item)] of a list of mappings with only `allowed` keys and the `required` ones present."""
+    out = []
+    for i, item in enumerate(c.get(data, key, where, list, [])):
+        w = '{0}{1}[{2}].'.format(where, key, i)
+        c.keys(item, w, allowed)
+        for name in required:
+            if item.get(name) is None:
+                c.fail(w + name, 'is required')
+        out.append((w, dict(item)))
+    return out
+
+
+def _load_services(c, raw, out, node_names):
+    version = c.get(raw, 'pve_version', '', int, 9)
+    if version not in PVE_RELEASES:
+        c.fail('pve_version', 'expected 8 or 9, got {0!r}'.format(version))
+    out['pve_version'] = version
+    sdn = c.get(raw, 'sdn', '', dict, {})
+    c.keys(sdn, 'sdn.', ('zones', 'vnets'))
+    zones = []
+    for w, zone in _items(c, sdn, 'zones', 'sdn.', SDN_ZONE_KEYS, ('zone', 'type')):
+        for key in ('nodes', 'peers'):
+            if zone.get(key) is not None:
+                zone[key] = _joined(c, zone[key], w + key)
+        for node in (zone.get('nodes') or '').split(','):
+            if node and node not in node_names:
+                c.fail(w + 'nodes', 'unknown node {0!r} (nodes: {1})'.format(node, ', '.join(node_names)))
+        zone['applied'] = c.get(zone, 'applied', w, bool, True)
+        zones.append((w, zone))
+    vnets = []
+    zone_ids = [z['zone'] for _w, z in zones]
+    for w, vnet in _items(c, sdn, 'vnets', 'sdn.', SDN_VNET_KEYS, ('vnet', 'zone')):
+        if vnet['zone'] not in zone_ids:
+            c.fail(w + 'zone', 'unknown zone {0!r} (zones: {1})'.format(vnet['zone'], ', '.join(zone_ids) or 'none'))
+        vnet['applied'] = c.get(vnet, 'applied', w, bool, True)
+        vnets.append((w, vnet))
+    out['sdn'] = {'zones': zones, 'vnets': vnets}
+    ha = c.get(raw, 'ha', '', dict, {})
+    c.keys(ha, 'ha.', tuple(HA_KEYS))
+    out['ha'] = {}
+    for kind, allowed in HA_KEYS.items():
+        out['ha'][kind] = []
+        for w, item in _items(c, ha, kind, 'ha.', allowed, allowed[:1]):
+            for key in ('resources', 'nodes'):
+                if item.get(key) is not None:
+                    item[key] = _joined(c, item[key], w + key)
+            out['ha'][kind].append((w, item))
+    if out['ha']['groups'] and version >= 9:
+        c.fail('ha.groups', 'PVE 9 has HA rules instead of groups (set pve_version: 8)')
+    if out['ha']['rules'] and version < 9:
+        c.fail('ha.rules', 'PVE 8 has no HA rules (use ha.groups)')
+
+
+def _build_services(pve, sc):
+    from fakepve.model import PveError
+    pve.pve_major = sc['pve_version']
+    pve.version, pve.release_version = PVE_RELEASES[sc['pve_version']]
+
+    def made(where, call, *args):
+        try:
+            call(*args)
+        except PveError as e:
+            raise ScenarioError('scenario {0}: {1}{2}'.format(
+                sc['source'], where.rstrip('.'), ': ' + e.message.replace('\n', ' ').strip())) from None
+
+    def options(item, drop):
+        return dict((k, v) for k, v in item.items() if k not in drop)
+    for applied in (True, False):
+        for w, zone in sc['sdn']['zones']:
+            if zone['applied'] == applied:
+                made(w, pve.sdn_create_zone, zone['zone'], zone['type'], options(zone, ('zone', 'type', 'applied')))
+        for w, vnet in sc['sdn']['vnets']:
+            if vnet['applied'] == applied:
+                made(w, pve.sdn_create_vnet, vnet['vnet'], options(vnet, ('vnet', 'applied')))
+        if applied and (sc['sdn']['zones'] or sc['sdn']['vnets']):
+            pve.sdn_commit()
+            for node in sorted(pve.nodes):
+                pve.sdn_generate(node)
+    for w, item in sc['ha']['groups']:
+        pve.ha['groups'][item['group']] = options(item, ('group',))
+    for w, item in sc['ha']['resources']:
+        sid = item['sid'] if ':' in str(item['sid']) else 'vm:{0}'.format(item['sid'])
+        vm = pve.vm(int(sid.partition(':')[2])) if sid.partition(':')[2].isdigit() else None
+        if vm is None:
+            raise ScenarioError('scenario {0}: {1}sid: no VM {2!r}'.format(sc['source'], w, item['sid']))
+        pve.ha['resources'][sid] = dict(options(item, ('sid',)), type='vm')
+        state = item.get('state') or 'started'
+        vm.ha_state = None if state == 'ignored' else state
+    for order, (w, item) in enumerate(sc['ha']['rules'], 1):
+        rule = options(item, ('rule',))
+        rule['resources'] = [r for r in str(rule.get('resources') or '').split(',') if r]
+        missing = [r for r in rule['resources'] if r not in pve.ha['resources']]
+        if missing:
+            raise ScenarioError('scenario {0}: {1}resources: not HA resources: {2}'.format(
+                sc['source'], w, ', '.join(missing)))
+        rule['order'] = order
+        pve.ha['rules'][item['rule']] = rule

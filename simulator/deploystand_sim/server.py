@@ -4,7 +4,8 @@ fakepve (AGPL) is subclassed and called, never copied. What this adds: stateful 
 roles and ACLs with PVE's permission model always enforced (access.py), staged node networks
 (network.py), durations, the storage lock, faults and counters (timing.py), plus the VM details
 fakepve 0.5.0 lacks: SDN.Use on bridges, a fresh MAC for a netN sent without one, tag
-normalisation, a start that needs its bridges, per-node memory.
+normalisation, a start that needs its bridges, per-node memory. SDN (sdn.py), a real migration
+(migrate.py) and HA (ha.py) are mixins of their own.
 """
 
 import base64
@@ -22,7 +23,10 @@ from fakepve.routing import split_list
 from fakepve.server import API, GENERIC, USER, error, params
 
 from .access import AccessModel, AccessRoutes, token_parts
+from .ha import HaApi
+from .migrate import MigrateApi
 from .network import NetworkApi
+from .sdn import SdnApi
 from .timing import FULL_CLONE_REFERENCE, TASK_DURATION, Timing, failure_text
 
 GiB = 1024 ** 3
@@ -35,7 +39,7 @@ def normalise_tags(text):
     return ';'.join(sorted({t.lower() for t in re.split(r'[;,\s]+', str(text or '')) if t}))
 
 
-class LabPve(AccessRoutes, AccessModel, NetworkApi, Timing, FakePve):
+class LabPve(AccessRoutes, AccessModel, HaApi, MigrateApi, SdnApi, NetworkApi, Timing, FakePve):
     """A simulated PVE 9 cluster; build one from a scenario with scenario.build()."""
 
     def __init__(self, user='root@pam', password='secret', host='127.0.0.1', port=0, time_factor=0.0,
@@ -43,6 +47,8 @@ class LabPve(AccessRoutes, AccessModel, NetworkApi, Timing, FakePve):
         super().__init__(user=user, password=password, host=host, port=port)
         self._init_access()
         self._init_network()
+        self._init_sdn()
+        self._init_ha()
         self._init_timing(time_factor, durations, faults)
         # node -> {'maxmem': bytes, 'mem': bytes}
         self.node_memory = {}
@@ -206,12 +212,11 @@ class LabPve(AccessRoutes, AccessModel, NetworkApi, Timing, FakePve):
             await self.pause(self.task_secs('linked_clone'))
 
     def _start_bridges_ok(self, vm):
-        up = self.active_bridges(vm.node)
         for _key, name in self.vm_bridges(dict(vm.config, **dict(
                 (k, x) for k, x in vm.pending.items() if x is not None))):
-            if name not in up:
-                # pve-common Network.pm (tap_plug / bridge setup)
-                raise TaskError("bridge '{0}' does not exist".format(name))
+            problem = self.tap_plug_check(vm.node, name)
+            if problem:
+                raise TaskError(problem)
 
     async def task(self, node, ttype, tid, user, body, vm=None, lock=True, log=()):
         """fakepve's task runner, with durations, injected failures and the clone's storage work."""
@@ -331,7 +336,8 @@ class LabPve(AccessRoutes, AccessModel, NetworkApi, Timing, FakePve):
         volumes = dict((sid, sorted(n for n, vol in self._volumes(sid).items() if vol.get('content') == 'images'))
                        for sid in sorted(self.storages))
         return {'users': users, 'acl': acl, 'roles': roles, 'pools': pools, 'vms': vms, 'networks': networks,
-                'volumes': volumes}
+                'volumes': volumes, 'sdn': self.sdn_state(),
+                'ha': self.ha_state_dump()}
 
 
 __all__ = ['LabPve', 'DRIVE_KEY', 'GENERIC', 'token_parts', 'normalise_tags']

@@ -22,3 +22,14 @@ def wait(api, node, upid, timeout=20):
             return status
         time.sleep(0.02)
 
+
+
+def raw(sim, method, path, user='root@pam', password=None, **data):
+    """(status, body) of one API request, so a test can read PVE's whole `message` (proxmoxer keeps one line)."""
+    import requests
+    login = requests.post(sim.url + '/api2/json/access/ticket', verify=sim.cafile,
+                          data={'username': user, 'password': password or sim.password}).json()['data']
+    response = requests.request(method, sim.url + '/api2/json' + path, verify=sim.cafile, data=data,
+                                cookies={'PVEAuthCookie': login['ticket']},
+                                headers={'CSRFPreventionToken': login['CSRFPreventionToken']})
+    return response.status_code, response.json()
