@@ -47,6 +47,10 @@ NO_IMAGE_ALLOC = {'iscsi': "can't allocate space in iscsi storage",
                   'iscsidirect': "can't allocate space in iscsi storage",
                   'pbs': "can't allocate space in pbs storage"}
 TRUE = ('1', 'true', 'yes', 'on')
+# QemuServer.pm $fast_plug_option: written at once even while the VM runs (fakepve's own list lacks
+# vmstatestorage, shares and migrate_*, and has `agent`, which PVE keeps pending until the next start).
+FAST_PLUG = ('description', 'hookscript', 'lock', 'migrate_downtime', 'migrate_speed', 'name', 'onboot',
+             'protection', 'shares', 'startup', 'tags', 'vmstatestorage')
 
 
 def flag(value):
@@ -159,6 +163,27 @@ class Lifecycle(object):
         body = json.loads(response.text)
         body['data'].pop('agent', None)
         return web.json_response(body)
+
+    # ------------------------------------------------------------- config
+
+    async def _apply_config(self, vm, user, p):
+        running = vm.status == 'running'
+        agent_before = vm.config.get('agent')
+        await super()._apply_config(vm, user, p)
+        if not running:
+            return
+        for key in FAST_PLUG:
+            if key in vm.pending:
+                value = vm.pending.pop(key)
+                if value is None:
+                    vm.config.pop(key, None)
+                else:
+                    vm.config[key] = value
+        if 'agent' in p and vm.config.get('agent') != agent_before:
+            # The agent's chardev comes with the next QEMU start: the change stays pending.
+            vm.pending['agent'] = vm.config.pop('agent')
+            if agent_before is not None:
+                vm.config['agent'] = agent_before
 
     # -------------------------------------------------------------- power
 
