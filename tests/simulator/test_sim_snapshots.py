@@ -306,3 +306,23 @@ def test_deleting_a_snapshot_with_children_reparents_them(sim_tiny):
     assert wait(api, 'pve1', vm.snapshot('three').delete())['exitstatus'] == 'OK'
     assert listing(vm)['current']['parent'] == 'one'
     assert wait(api, 'pve1', vm.snapshot('gone').delete())['exitstatus'] == "snapshot 'gone' does not exist"
+
+
+CEPH = {'nodes': [{'name': 'pve1'}], 'storages': [{'name': 'ceph', 'type': 'rbd', 'content': ['images']}],
+        'templates': [{'vmid': 9001, 'name': 'linux-tpl', 'storage': 'ceph'}]}
+
+
+def test_failed_snapshot_is_cleaned_up_and_failed_delete_keeps_its_lock(sim_factory):
+    sim = sim_factory(CEPH)
+    api = client(sim)
+    vm = make_vm(api, 250)
+    snapshot(api, vm, 'base')
+    sim.call(lambda pve: pve.ceph_down())
+    assert snapshot(api, vm, 'other')['exitstatus'].startswith('rbd error')
+    assert 'other' not in listing(vm) and 'lock' not in status(vm)
+    assert wait(api, 'pve1', vm.snapshot('base').delete())['exitstatus'].startswith('rbd error')
+    # As PVE: the half-deleted snapshot and `lock: snapshot-delete` stay until someone unlocks.
+    assert listing(vm)['base']['snapstate'] == 'delete' and status(vm)['lock'] == 'snapshot-delete'
+    sim.call(lambda pve: (pve.ceph_recover(), pve.unlock(250)))
+    assert wait(api, 'pve1', vm.snapshot('base').delete(force=1))['exitstatus'] == 'OK'
+    assert set(listing(vm)) == {'current'}
