@@ -31,7 +31,6 @@ from fakepve.qemu import SNAPSHOT_SKIP, drives_of, volume_ref
 from fakepve.routing import die, param_error
 
 MiB = 1024 ** 2
-GiB = 1024 ** 3
 # qemu-server's default memory (MiB) when the config has none.
 DEFAULT_MEMORY = 512
 # __snapshot_save_vmstate reserves twice the RAM plus this much (MiB) for the device state.

@@ -22,3 +22,11 @@ def wait(api, node, upid, timeout=20):
             return status
         time.sleep(0.02)
 
+
+
+def vm_user(sim, vmid, roles, userid='st1@pve', node='pve1'):
+    """A new user holding `roles` on /vms/<vmid> only; returns its proxmoxer handle of that VM."""
+    root = client(sim)
+    root.access.users.post(userid=userid, password='password1')
+    root.access.acl.put(path='/vms/{0}'.format(vmid), roles=roles, users=userid)
+    return client(sim, userid, 'password1').nodes(node).qemu(vmid)

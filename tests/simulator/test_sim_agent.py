@@ -7,7 +7,7 @@ from proxmoxer.core import ResourceException
 
 from deploystand_sim import ScenarioError, load
 from deploystand_sim.agent import default_network
-from sim_helpers import client, wait
+from sim_helpers import client, vm_user, wait
 from test_sim_snapshots import SHORT, make_vm
 
 MAC = re.compile(r'=([0-9A-F:]{17})')
@@ -110,15 +110,11 @@ def test_a_clone_inherits_the_guest_agent_of_its_source(sim_tiny):
 def test_agent_reads_need_guest_agent_audit(sim_tiny):
     api = client(sim_tiny)
     make_vm(api, 408, running=True)
-    api.access.users.post(userid='st1@pve', password='password1')
-    api.access.acl.put(path='/vms/408', roles='PVEAuditor', users='st1@pve')
     api.access.roles.post(roleid='Looker', privs='VM.Audit')
-    api.access.users.post(userid='st2@pve', password='password1')
-    api.access.acl.put(path='/vms/408', roles='Looker', users='st2@pve')
-    assert interfaces(client(sim_tiny, 'st1@pve', 'password1').nodes('pve1').qemu(408))
+    assert interfaces(vm_user(sim_tiny, 408, 'PVEAuditor'))
     with pytest.raises(ResourceException,
                        match=r'403.*\(/vms/408, VM.GuestAgent.Audit\|VM.GuestAgent.Unrestricted\)'):
-        interfaces(client(sim_tiny, 'st2@pve', 'password1').nodes('pve1').qemu(408))
+        interfaces(vm_user(sim_tiny, 408, 'Looker', userid='st2@pve'))
 
 
 def test_guest_networks_are_validated():

@@ -4,7 +4,7 @@ import time
 import pytest
 from proxmoxer.core import ResourceException
 
-from sim_helpers import client, wait
+from sim_helpers import client, vm_user, wait
 from test_sim_snapshots import SHORT, make_vm, snapshot, status
 
 
@@ -74,9 +74,7 @@ def test_shutdown_and_stop_of_a_locked_vm_fail_in_their_task(sim_tiny):
 def test_skiplock_is_for_root_only(sim_tiny):
     api = client(sim_tiny)
     make_vm(api, 306, running=True)
-    api.access.users.post(userid='st1@pve', password='password1')
-    api.access.acl.put(path='/vms/306', roles='PVEVMUser', users='st1@pve')
-    st = client(sim_tiny, 'st1@pve', 'password1').nodes('pve1').qemu(306)
+    st = vm_user(sim_tiny, 306, 'PVEVMUser')
     with pytest.raises(ResourceException, match=r'400.*skiplock.*Only root may use this option'):
         st.status.stop.post(skiplock=1)
 
@@ -160,9 +158,7 @@ def test_agent_change_on_a_running_vm_waits_for_the_next_start(sim_tiny):
 def test_power_needs_power_management(sim_tiny):
     api = client(sim_tiny)
     make_vm(api, 315, running=True)
-    api.access.users.post(userid='st1@pve', password='password1')
-    api.access.acl.put(path='/vms/315', roles='PVEAuditor', users='st1@pve')
-    st = client(sim_tiny, 'st1@pve', 'password1').nodes('pve1').qemu(315)
+    st = vm_user(sim_tiny, 315, 'PVEAuditor')
     for action in ('shutdown', 'stop', 'reboot', 'start'):
         with pytest.raises(ResourceException, match=r'403.*\(/vms/315, VM.PowerMgmt\)'):
             st.status(action).post()

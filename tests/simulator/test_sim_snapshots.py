@@ -4,7 +4,7 @@ import time
 import pytest
 from proxmoxer.core import ResourceException
 
-from sim_helpers import client, wait
+from sim_helpers import client, vm_user, wait
 
 SHORT = dict(linked_clone=0.05, full_clone=0.05, start=0.05, stop=0.05, shutdown=0.05, destroy=0.05,
              request_latency=0.0, storage_lock_hold=0.01, snapshot=0.05, snapshot_vmstate=0.05, rollback=0.05,
@@ -238,21 +238,17 @@ def test_rollback_start_needs_power_management(sim_tiny):
     vm = make_vm(api, 233)
     snapshot(api, vm, 'base')
     api.access.roles.post(roleid='Resetter', privs='VM.Audit,VM.Snapshot.Rollback')
-    api.access.users.post(userid='st1@pve', password='password1')
-    api.access.acl.put(path='/vms/233', roles='Resetter', users='st1@pve')
-    st = client(sim_tiny, 'st1@pve', 'password1')
-    assert wait(st, 'pve1', st.nodes('pve1').qemu(233).snapshot('base').rollback.post())['exitstatus'] == 'OK'
+    st = vm_user(sim_tiny, 233, 'Resetter')
+    assert wait(api, 'pve1', st.snapshot('base').rollback.post())['exitstatus'] == 'OK'
     with pytest.raises(ResourceException, match=r'403.*\(/vms/233, VM.PowerMgmt\)'):
-        st.nodes('pve1').qemu(233).snapshot('base').rollback.post(start=1)
+        st.snapshot('base').rollback.post(start=1)
 
 
 def test_snapshot_and_delete_need_vm_snapshot(sim_tiny):
     api = client(sim_tiny)
     vm = make_vm(api, 234)
     snapshot(api, vm, 'base')
-    api.access.users.post(userid='st1@pve', password='password1')
-    api.access.acl.put(path='/vms/234', roles='PVEVMUser', users='st1@pve')
-    st = client(sim_tiny, 'st1@pve', 'password1').nodes('pve1').qemu(234)
+    st = vm_user(sim_tiny, 234, 'PVEVMUser')
     for call in (lambda: st.snapshot.post(snapname='mine'), lambda: st.snapshot('base').delete()):
         with pytest.raises(ResourceException, match=r'403.*\(/vms/234, VM.Snapshot\)'):
             call()
