@@ -4,6 +4,7 @@
 makes a LabPve from it. A bad file gives one ScenarioError naming the file and the key.
 """
 
+import ipaddress
 import os
 
 import yaml
@@ -18,7 +19,9 @@ HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'scenarios')
 GiB = 1024 ** 3
 STORAGE_TYPES = {'lvmthin': {'vgname': 'pve', 'thinpool': 'data'}, 'lvm': {'vgname': 'pve'},
                  'dir': {'path': '/var/lib/vz'}, 'nfs': {'server': '192.0.2.50', 'export': '/export/pve'},
-                 'rbd': {'pool': 'rbd'}, 'zfspool': {'pool': 'rpool/data'}, 'cifs': {'server': '192.0.2.51'}}
+                 'rbd': {'pool': 'rbd'}, 'zfspool': {'pool': 'rpool/data'}, 'cifs': {'server': '192.0.2.51'},
+                 'pbs': {'server': '192.0.2.52', 'datastore': 'lab'},
+                 'iscsi': {'portal': '192.0.2.53', 'target': 'iqn.2026-01.test.lab:storage'}}
 
 
 class ScenarioError(ValueError):
@@ -82,7 +85,7 @@ def _read(source):
 
 
 TOP = ('root_password', 'nodes', 'storages', 'bridges', 'templates', 'users', 'tokens', 'pools', 'acl', 'vms',
-       'durations', 'faults', 'description', 'base', 'pve_version', 'sdn', 'ha')
+       'durations', 'faults', 'description', 'base', 'pve_version', 'sdn', 'ha', 'guest_networks')
 
 
 def load(source):
@@ -142,7 +145,8 @@ def load(source):
     out['bridges'] = bridges
 
     def guest(item, w, template):
-        allowed = ('vmid', 'name', 'node', 'storage', 'disk_gb', 'memory_mb', 'nics', 'tags', 'cores')
+        allowed = ('vmid', 'name', 'node', 'storage', 'disk_gb', 'memory_mb', 'nics', 'tags', 'cores', 'agent',
+                   'guest_agent', 'acpi')
         c.keys(item, w, allowed + (() if template else ('status', 'pool')))
         g = {'vmid': c.get(item, 'vmid', w, int, required=True), 'name': c.get(item, 'name', w, str, required=True),
              'node': node_ref(c.get(item, 'node', w, str, node_names[0]), w + 'node'),
@@ -152,7 +156,10 @@ def load(source):
              'nics': [c.check(x, str, '{0}nics[{1}]'.format(w, j))
                       for j, x in enumerate(c.get(item, 'nics', w, list, ['vmbr0']))],
              'tags': normalise_tags(';'.join(str(t) for t in c.get(item, 'tags', w, list, []))),
-             'template': template}
+             'template': template, 'agent': c.get(item, 'agent', w, bool, False),
+             'acpi': c.get(item, 'acpi', w, bool, True)}
+        # The config's `agent` option and whether the guest OS runs qemu-guest-agent (default: the same).
+        g['guest_agent'] = c.get(item, 'guest_agent', w, bool, g['agent'])
         if not template:
             g['status'] = c.get(item, 'status', w, str, 'stopped')
             if g['status'] not in ('running', 'stopped'):
@@ -219,6 +226,16 @@ def load(source):
             c.check(faults[key], float, 'faults.' + key)
     out['faults'] = faults
     _load_services(c, raw, out, node_names)
+    networks = {}
+    for bridge_name, cidr in c.get(raw, 'guest_networks', '', dict, {}).items():
+        w = 'guest_networks.{0}'.format(bridge_name)
+        if cidr is not None:
+            try:
+                ipaddress.IPv4Network(c.check(cidr, str, w), strict=False)
+            except ValueError:
+                c.fail(w, 'expected an IPv4 network such as 10.1.0.0/24 (or null), got {0!r}'.format(cidr))
+        networks[str(bridge_name)] = cidr
+    out['guest_networks'] = networks
     out['source'] = name
     return out
 
@@ -238,6 +255,8 @@ def _guest_config(g, sid, store):
         config['tags'] = g['tags']
     if g['template']:
         config['template'] = 1
+    if g['agent']:
+        config['agent'] = '1'
     return config
 
 
@@ -275,6 +294,8 @@ def build(source='default', password=None, time_factor=0.0, durations=None, faul
         vm = pve.add_vm(g['vmid'], g['name'], node=g['node'], status=g.get('status', 'stopped'),
                         config=_guest_config(g, g['storage'], pve.storages[g['storage']]),
                         template=g['template'])
+        vm.agent = {} if g['guest_agent'] else None
+        vm.acpi = g['acpi']
         if g.get('pool'):
             pve.pools.setdefault(g['pool'], set()).add(g['vmid'])
             pve._pool_meta(g['pool'])
@@ -291,6 +312,7 @@ def build(source='default', password=None, time_factor=0.0, durations=None, faul
         pve.pools.setdefault(p['poolid'], set()).update(p['vms'])
         pve._pool_meta(p['poolid'])['comment'] = p['comment']
     pve._sync_pools()
+    pve.guest_networks.update(sc['guest_networks'])
     for a in sc['acl']:
         for role in a['roles']:
             if pve.role_privs(role) is None:

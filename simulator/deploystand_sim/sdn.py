@@ -158,7 +158,7 @@ class SdnApi(object):
 
     # ------------------------------------------------------ pending config
 
-    def _pending(self, kind):
+    def _sdn_pending_config(self, kind):
         """Network::SDN pending_config: running values with `state` and the `pending` differences."""
         running = self.sdn['running'].get(kind) or {}
         config = self.sdn[kind]
@@ -193,7 +193,7 @@ class SdnApi(object):
         return out
 
     def sdn_has_pending(self):
-        return any('pending' in e for kind in ('zones', 'vnets') for e in self._pending(kind).values())
+        return any('pending' in e for kind in ('zones', 'vnets') for e in self._sdn_pending_config(kind).values())
 
     def _digest(self, kind):
         return hashlib.sha1(json.dumps(self.sdn[kind], sort_keys=True).encode()).hexdigest()
@@ -201,7 +201,7 @@ class SdnApi(object):
     def _view_config(self, kind, v):
         """(objects, digest) of the config a GET shows: pending=1, running=1 or the written one."""
         if v.get('pending'):
-            return self._pending(kind), None
+            return self._sdn_pending_config(kind), None
         if v.get('running'):
             return self.sdn['running'].get(kind) or {}, None
         return self.sdn[kind], self._digest(kind)

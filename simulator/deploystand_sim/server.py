@@ -2,7 +2,8 @@
 
 fakepve (AGPL) is subclassed and called, never copied. What this adds: stateful users, tokens,
 roles and ACLs with PVE's permission model always enforced (access.py), staged node networks
-(network.py), durations, the storage lock, faults and counters (timing.py), plus the VM details
+(network.py), durations, the storage lock, faults and counters (timing.py), snapshots, rollback and
+power with PVE's locks (lifecycle.py), the guest agent (agent.py), plus the VM details
 fakepve 0.5.0 lacks: SDN.Use on bridges, a fresh MAC for a netN sent without one, tag
 normalisation, a start that needs its bridges, per-node memory. SDN (sdn.py), a real migration
 (migrate.py) and HA (ha.py) are mixins of their own.
@@ -25,6 +26,8 @@ from fakepve.server import API, GENERIC, USER, error, params
 from .access import AccessModel, AccessRoutes, token_parts
 from .ha import HaApi
 from .migrate import MigrateApi
+from .agent import GuestAgent
+from .lifecycle import Lifecycle
 from .network import NetworkApi
 from .sdn import SdnApi
 from .timing import FULL_CLONE_REFERENCE, TASK_DURATION, Timing, failure_text
@@ -39,7 +42,8 @@ def normalise_tags(text):
     return ';'.join(sorted({t.lower() for t in re.split(r'[;,\s]+', str(text or '')) if t}))
 
 
-class LabPve(AccessRoutes, AccessModel, HaApi, MigrateApi, SdnApi, NetworkApi, Timing, FakePve):
+class LabPve(AccessRoutes, AccessModel, HaApi, MigrateApi, SdnApi, NetworkApi, Timing, GuestAgent, Lifecycle,
+             FakePve):
     """A simulated PVE 9 cluster; build one from a scenario with scenario.build()."""
 
     def __init__(self, user='root@pam', password='secret', host='127.0.0.1', port=0, time_factor=0.0,
@@ -50,6 +54,8 @@ class LabPve(AccessRoutes, AccessModel, HaApi, MigrateApi, SdnApi, NetworkApi, T
         self._init_sdn()
         self._init_ha()
         self._init_timing(time_factor, durations, faults)
+        self._init_lifecycle()
+        self._init_agent()
         # node -> {'maxmem': bytes, 'mem': bytes}
         self.node_memory = {}
         self._clone_ctx = None
@@ -324,7 +330,7 @@ class LabPve(AccessRoutes, AccessModel, HaApi, MigrateApi, SdnApi, NetworkApi, T
             vms[vm.vmid] = {'name': vm.name, 'node': vm.node, 'pool': vm.pool, 'template': bool(vm.template),
                             'status': vm.status, 'lock': vm.lock,
                             'tags': [t for t in str(vm.config.get('tags') or '').split(';') if t],
-                            'config': dict(vm.config)}
+                            'config': dict(vm.config), 'snapshots': self.snapshot_dump(vm)}
         networks = {}
         for node in sorted(self.nodes):
             net = self.node_net(node)

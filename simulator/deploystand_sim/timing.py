@@ -29,6 +29,13 @@ DURATIONS = {
     'request_latency': 0.02,    # added to every response
     'storage_lock_hold': 0.5,   # per disk allocation under the storage lock
     'storage_lock_wait': 10.0,  # PVE's lock_file / cfs_lock acquire timeout
+    # The VM lifecycle between deploy and destroy (lifecycle.py, agent.py).
+    'snapshot': 2.0,            # qmsnapshot: the volume snapshots of one VM
+    'snapshot_vmstate': 4.0,    # saving (or, on rollback, loading) the RAM: per GiB of configured memory
+    'rollback': 3.0,            # qmrollback: the volumes back to the snapshot
+    'snapshot_delete': 2.0,     # qmdelsnapshot: the volume snapshots removed
+    'reboot': 2.0,              # qmreboot: the guest going down; the start that follows is `start`
+    'guest_boot': 15.0,         # from a start until the guest agent answers
 }
 FULL_CLONE_REFERENCE = 10 * 1024 ** 3
 
@@ -44,8 +51,9 @@ FAULTS = {
     'seed': None,            # makes the draws above repeatable
 }
 
-# Worker type -> durations key.
-TASK_DURATION = {'qmstart': 'start', 'qmstop': 'stop', 'qmshutdown': 'shutdown', 'qmdestroy': 'destroy',
+# Worker type -> durations key, paused before the task's work. qmshutdown, qmreboot and the snapshot
+# tasks time themselves (lifecycle.py): their duration depends on the timeout, the guest and the RAM.
+TASK_DURATION = {'qmstart': 'start', 'qmstop': 'stop', 'qmdestroy': 'destroy',
                  'srvreload': 'network_apply'}
 
 

@@ -33,3 +33,11 @@ def raw(sim, method, path, user='root@pam', password=None, **data):
                                 cookies={'PVEAuthCookie': login['ticket']},
                                 headers={'CSRFPreventionToken': login['CSRFPreventionToken']})
     return response.status_code, response.json()
+
+
+def vm_user(sim, vmid, roles, userid='st1@pve', node='pve1'):
+    """A new user holding `roles` on /vms/<vmid> only; returns its proxmoxer handle of that VM."""
+    root = client(sim)
+    root.access.users.post(userid=userid, password='password1')
+    root.access.acl.put(path='/vms/{0}'.format(vmid), roles=roles, users=userid)
+    return client(sim, userid, 'password1').nodes(node).qemu(vmid)
