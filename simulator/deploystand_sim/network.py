@@ -242,25 +242,29 @@ class NetworkApi(object):
 
     async def _net_apply(self, v, user):
         node = v['node']
-        net = self.node_net(node)
+        return await self.task(node, 'srvreload', 'networking', user, lambda: self.reload_node_network(node))
 
-        async def body():
-            staged = net['staged']
-            if staged is None:
-                return None
-            log = []
-            # ifupdown2-pve: a removed bridge with guest ports still plugged stays up.
-            plugged = self._plugged_ports(node)
-            for name in sorted(set(net['config']) - set(staged)):
-                if net['config'][name].get('type') == 'bridge' and plugged.get(name):
-                    log.append('cant remove bridge {0}, port {1} is present'.format(name, plugged[name][0]))
-                    net['kept'][name] = net['config'][name]
-            for name in list(net['kept']):
-                if name in staged or not plugged.get(name):
-                    del net['kept'][name]
-            net['config'], net['staged'] = staged, None
-            return '\n'.join(log) or None
-        return await self.task(node, 'srvreload', 'networking', user, body)
+    async def reload_node_network(self, node):
+        """The work of a node's `srvreload`: the shadow file becomes the running one (ifreload -a).
+
+        Returns the task log text or None. SDN extends this: every node reload also regenerates the
+        node's SDN interfaces (pve-manager Network.pm reload_network_config)."""
+        net = self.node_net(node)
+        staged = net['staged']
+        if staged is None:
+            return None
+        log = []
+        # ifupdown2-pve: a removed bridge with guest ports still plugged stays up.
+        plugged = self._plugged_ports(node)
+        for name in sorted(set(net['config']) - set(staged)):
+            if net['config'][name].get('type') == 'bridge' and plugged.get(name):
+                log.append('cant remove bridge {0}, port {1} is present'.format(name, plugged[name][0]))
+                net['kept'][name] = net['config'][name]
+        for name in list(net['kept']):
+            if name in staged or not plugged.get(name):
+                del net['kept'][name]
+        net['config'], net['staged'] = staged, None
+        return '\n'.join(log) or None
 
     def _plugged_ports(self, node):
         """bridge -> tap devices of running VMs on the node plugged into it."""
@@ -283,11 +287,21 @@ class NetworkApi(object):
                     out.append((key, found.group(1)))
         return out
 
+    def sdn_zone_of(self, name):
+        """The SDN zone whose path guards a bridge name: 'localnetwork' for a plain bridge (sdn.py knows VNets)."""
+        return 'localnetwork'
+
+    def tap_plug_check(self, node, name):
+        """Why a NIC on bridge `name` cannot be plugged on `node` (pve-common Network.pm tap_plug), or None."""
+        if name not in self.active_bridges(node):
+            return "bridge '{0}' does not exist".format(name)
+        return None
+
     def require_sdn_use(self, user, bridges):
         """GuestHelpers check_vnet_access: SDN.Use on each bridge; the literal root@pam skips it."""
         if user == 'root@pam':
             return
         for name in bridges:
-            path = '/sdn/zones/localnetwork/' + name
+            path = '/sdn/zones/{0}/{1}'.format(self.sdn_zone_of(name), name)
             if not self.allowed(user, path, 'SDN.Use'):
                 raise PveError(403, 'Permission check failed ({0}, SDN.Use)'.format(path))

@@ -4,6 +4,7 @@
 makes a LabPve from it. A bad file gives one ScenarioError naming the file and the key.
 """
 
+import ipaddress
 import os
 
 import yaml
@@ -18,7 +19,9 @@ HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'scenarios')
 GiB = 1024 ** 3
 STORAGE_TYPES = {'lvmthin': {'vgname': 'pve', 'thinpool': 'data'}, 'lvm': {'vgname': 'pve'},
                  'dir': {'path': '/var/lib/vz'}, 'nfs': {'server': '192.0.2.50', 'export': '/export/pve'},
-                 'rbd': {'pool': 'rbd'}, 'zfspool': {'pool': 'rpool/data'}, 'cifs': {'server': '192.0.2.51'}}
+                 'rbd': {'pool': 'rbd'}, 'zfspool': {'pool': 'rpool/data'}, 'cifs': {'server': '192.0.2.51'},
+                 'pbs': {'server': '192.0.2.52', 'datastore': 'lab'},
+                 'iscsi': {'portal': '192.0.2.53', 'target': 'iqn.2026-01.test.lab:storage'}}
 
 
 class ScenarioError(ValueError):
@@ -82,7 +85,7 @@ def _read(source):
 
 
 TOP = ('root_password', 'nodes', 'storages', 'bridges', 'templates', 'users', 'tokens', 'pools', 'acl', 'vms',
-       'durations', 'faults', 'description')
+       'durations', 'faults', 'description', 'base', 'pve_version', 'sdn', 'ha', 'guest_networks')
 
 
 def load(source):
@@ -90,6 +93,7 @@ def load(source):
     name, raw = _read(source)
     c = _Checker(name)
     c.keys(raw, '', TOP)
+    raw = _with_base(c, raw)
     out = {'root_password': str(c.get(raw, 'root_password', '', str, 'secret'))}
     nodes = []
     for i, node in enumerate(c.get(raw, 'nodes', '', list, [])):
@@ -141,7 +145,8 @@ def load(source):
     out['bridges'] = bridges
 
     def guest(item, w, template):
-        allowed = ('vmid', 'name', 'node', 'storage', 'disk_gb', 'memory_mb', 'nics', 'tags', 'cores')
+        allowed = ('vmid', 'name', 'node', 'storage', 'disk_gb', 'memory_mb', 'nics', 'tags', 'cores', 'agent',
+                   'guest_agent', 'acpi')
         c.keys(item, w, allowed + (() if template else ('status', 'pool')))
         g = {'vmid': c.get(item, 'vmid', w, int, required=True), 'name': c.get(item, 'name', w, str, required=True),
              'node': node_ref(c.get(item, 'node', w, str, node_names[0]), w + 'node'),
@@ -151,7 +156,10 @@ def load(source):
              'nics': [c.check(x, str, '{0}nics[{1}]'.format(w, j))
                       for j, x in enumerate(c.get(item, 'nics', w, list, ['vmbr0']))],
              'tags': normalise_tags(';'.join(str(t) for t in c.get(item, 'tags', w, list, []))),
-             'template': template}
+             'template': template, 'agent': c.get(item, 'agent', w, bool, False),
+             'acpi': c.get(item, 'acpi', w, bool, True)}
+        # The config's `agent` option and whether the guest OS runs qemu-guest-agent (default: the same).
+        g['guest_agent'] = c.get(item, 'guest_agent', w, bool, g['agent'])
         if not template:
             g['status'] = c.get(item, 'status', w, str, 'stopped')
             if g['status'] not in ('running', 'stopped'):
@@ -217,6 +225,17 @@ def load(source):
         if key != 'seed':
             c.check(faults[key], float, 'faults.' + key)
     out['faults'] = faults
+    _load_services(c, raw, out, node_names)
+    networks = {}
+    for bridge_name, cidr in c.get(raw, 'guest_networks', '', dict, {}).items():
+        w = 'guest_networks.{0}'.format(bridge_name)
+        if cidr is not None:
+            try:
+                ipaddress.IPv4Network(c.check(cidr, str, w), strict=False)
+            except ValueError:
+                c.fail(w, 'expected an IPv4 network such as 10.1.0.0/24 (or null), got {0!r}'.format(cidr))
+        networks[str(bridge_name)] = cidr
+    out['guest_networks'] = networks
     out['source'] = name
     return out
 
@@ -236,6 +255,8 @@ def _guest_config(g, sid, store):
         config['tags'] = g['tags']
     if g['template']:
         config['template'] = 1
+    if g['agent']:
+        config['agent'] = '1'
     return config
 
 
@@ -273,6 +294,8 @@ def build(source='default', password=None, time_factor=0.0, durations=None, faul
         vm = pve.add_vm(g['vmid'], g['name'], node=g['node'], status=g.get('status', 'stopped'),
                         config=_guest_config(g, g['storage'], pve.storages[g['storage']]),
                         template=g['template'])
+        vm.agent = {} if g['guest_agent'] else None
+        vm.acpi = g['acpi']
         if g.get('pool'):
             pve.pools.setdefault(g['pool'], set()).add(g['vmid'])
             pve._pool_meta(g['pool'])
@@ -289,6 +312,7 @@ def build(source='default', password=None, time_factor=0.0, durations=None, faul
         pve.pools.setdefault(p['poolid'], set()).update(p['vms'])
         pve._pool_meta(p['poolid'])['comment'] = p['comment']
     pve._sync_pools()
+    pve.guest_networks.update(sc['guest_networks'])
     for a in sc['acl']:
         for role in a['roles']:
             if pve.role_privs(role) is None:
@@ -297,5 +321,136 @@ def build(source='default', password=None, time_factor=0.0, durations=None, faul
                 pve.set_acl(a['path'], role, u, 'user', a['propagate'])
             for t in a['tokens']:
                 pve.set_acl(a['path'], role, t, 'token', a['propagate'])
+    _build_services(pve, sc)
     pve.scenario = sc
     return pve
+
+
+# ------------------------------------------------------------------ base, PVE version, SDN, HA
+
+SDN_ZONE_KEYS = ('zone', 'type', 'nodes', 'peers', 'bridge', 'mtu', 'vxlan-port', 'ipam', 'applied')
+SDN_VNET_KEYS = ('vnet', 'zone', 'tag', 'alias', 'vlanaware', 'isolate-ports', 'applied')
+HA_KEYS = {'resources': ('sid', 'state', 'comment', 'group', 'max_restart', 'max_relocate', 'failback'),
+           'rules': ('rule', 'type', 'resources', 'nodes', 'strict', 'affinity', 'comment', 'disable'),
+           'groups': ('group', 'nodes', 'restricted', 'nofailback', 'comment')}
+PVE_RELEASES = {8: ('8.4.1', '8.4'), 9: ('9.0.10', '9.0')}
+
+
+def _with_base(c, raw):
+    """`base: <scenario>`: start from that scenario; the keys given here replace its keys."""
+    if raw.get('base') is None:
+        return raw
+    base = c.check(raw['base'], str, 'base')
+    merged = dict(_read(base)[1])
+    if merged.get('base') is not None:
+        c.fail('base', 'the base scenario {0!r} has a base itself'.format(base))
+    merged.update((k, v) for k, v in raw.items() if k != 'base')
+    c.keys(merged, '', TOP)
+    return merged
+
+
+def _joined(c, value, where):
+    """A list of strings or a comma-separated string, as PVE's list options take it."""
+    if isinstance(value, list):
+        return ','.join(c.check(x, str, '{0}[{1}]'.format(where, i)) for i, x in enumerate(value))
+    return c.check(value, str, where)
+
+
+def _items(c, data, key, where, allowed, required):
+    """[(where, item)] of a list of mappings with only `allowed` keys and the `required` ones present."""
+    out = []
+    for i, item in enumerate(c.get(data, key, where, list, [])):
+        w = '{0}{1}[{2}].'.format(where, key, i)
+        c.keys(item, w, allowed)
+        for name in required:
+            if item.get(name) is None:
+                c.fail(w + name, 'is required')
+        out.append((w, dict(item)))
+    return out
+
+
+def _load_services(c, raw, out, node_names):
+    version = c.get(raw, 'pve_version', '', int, 9)
+    if version not in PVE_RELEASES:
+        c.fail('pve_version', 'expected 8 or 9, got {0!r}'.format(version))
+    out['pve_version'] = version
+    sdn = c.get(raw, 'sdn', '', dict, {})
+    c.keys(sdn, 'sdn.', ('zones', 'vnets'))
+    zones = []
+    for w, zone in _items(c, sdn, 'zones', 'sdn.', SDN_ZONE_KEYS, ('zone', 'type')):
+        for key in ('nodes', 'peers'):
+            if zone.get(key) is not None:
+                zone[key] = _joined(c, zone[key], w + key)
+        for node in (zone.get('nodes') or '').split(','):
+            if node and node not in node_names:
+                c.fail(w + 'nodes', 'unknown node {0!r} (nodes: {1})'.format(node, ', '.join(node_names)))
+        zone['applied'] = c.get(zone, 'applied', w, bool, True)
+        zones.append((w, zone))
+    vnets = []
+    zone_ids = [z['zone'] for _w, z in zones]
+    for w, vnet in _items(c, sdn, 'vnets', 'sdn.', SDN_VNET_KEYS, ('vnet', 'zone')):
+        if vnet['zone'] not in zone_ids:
+            c.fail(w + 'zone', 'unknown zone {0!r} (zones: {1})'.format(vnet['zone'], ', '.join(zone_ids) or 'none'))
+        vnet['applied'] = c.get(vnet, 'applied', w, bool, True)
+        vnets.append((w, vnet))
+    out['sdn'] = {'zones': zones, 'vnets': vnets}
+    ha = c.get(raw, 'ha', '', dict, {})
+    c.keys(ha, 'ha.', tuple(HA_KEYS))
+    out['ha'] = {}
+    for kind, allowed in HA_KEYS.items():
+        out['ha'][kind] = []
+        for w, item in _items(c, ha, kind, 'ha.', allowed, allowed[:1]):
+            for key in ('resources', 'nodes'):
+                if item.get(key) is not None:
+                    item[key] = _joined(c, item[key], w + key)
+            out['ha'][kind].append((w, item))
+    if out['ha']['groups'] and version >= 9:
+        c.fail('ha.groups', 'PVE 9 has HA rules instead of groups (set pve_version: 8)')
+    if out['ha']['rules'] and version < 9:
+        c.fail('ha.rules', 'PVE 8 has no HA rules (use ha.groups)')
+
+
+def _build_services(pve, sc):
+    from fakepve.model import PveError
+    pve.pve_major = sc['pve_version']
+    pve.version, pve.release_version = PVE_RELEASES[sc['pve_version']]
+
+    def made(where, call, *args):
+        try:
+            call(*args)
+        except PveError as e:
+            raise ScenarioError('scenario {0}: {1}{2}'.format(
+                sc['source'], where.rstrip('.'), ': ' + e.message.replace('\n', ' ').strip())) from None
+
+    def options(item, drop):
+        return dict((k, v) for k, v in item.items() if k not in drop)
+    for applied in (True, False):
+        for w, zone in sc['sdn']['zones']:
+            if zone['applied'] == applied:
+                made(w, pve.sdn_create_zone, zone['zone'], zone['type'], options(zone, ('zone', 'type', 'applied')))
+        for w, vnet in sc['sdn']['vnets']:
+            if vnet['applied'] == applied:
+                made(w, pve.sdn_create_vnet, vnet['vnet'], options(vnet, ('vnet', 'applied')))
+        if applied and (sc['sdn']['zones'] or sc['sdn']['vnets']):
+            pve.sdn_commit()
+            for node in sorted(pve.nodes):
+                pve.sdn_generate(node)
+    for w, item in sc['ha']['groups']:
+        pve.ha['groups'][item['group']] = options(item, ('group',))
+    for w, item in sc['ha']['resources']:
+        sid = item['sid'] if ':' in str(item['sid']) else 'vm:{0}'.format(item['sid'])
+        vm = pve.vm(int(sid.partition(':')[2])) if sid.partition(':')[2].isdigit() else None
+        if vm is None:
+            raise ScenarioError('scenario {0}: {1}sid: no VM {2!r}'.format(sc['source'], w, item['sid']))
+        pve.ha['resources'][sid] = dict(options(item, ('sid',)), type='vm')
+        state = item.get('state') or 'started'
+        vm.ha_state = None if state == 'ignored' else state
+    for order, (w, item) in enumerate(sc['ha']['rules'], 1):
+        rule = options(item, ('rule',))
+        rule['resources'] = [r for r in str(rule.get('resources') or '').split(',') if r]
+        missing = [r for r in rule['resources'] if r not in pve.ha['resources']]
+        if missing:
+            raise ScenarioError('scenario {0}: {1}resources: not HA resources: {2}'.format(
+                sc['source'], w, ', '.join(missing)))
+        rule['order'] = order
+        pve.ha['rules'][item['rule']] = rule

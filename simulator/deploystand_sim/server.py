@@ -2,9 +2,11 @@
 
 fakepve (AGPL) is subclassed and called, never copied. What this adds: stateful users, tokens,
 roles and ACLs with PVE's permission model always enforced (access.py), staged node networks
-(network.py), durations, the storage lock, faults and counters (timing.py), plus the VM details
+(network.py), durations, the storage lock, faults and counters (timing.py), snapshots, rollback and
+power with PVE's locks (lifecycle.py), the guest agent (agent.py), plus the VM details
 fakepve 0.5.0 lacks: SDN.Use on bridges, a fresh MAC for a netN sent without one, tag
-normalisation, a start that needs its bridges, per-node memory.
+normalisation, a start that needs its bridges, per-node memory. SDN (sdn.py), a real migration
+(migrate.py) and HA (ha.py) are mixins of their own.
 """
 
 import base64
@@ -22,7 +24,12 @@ from fakepve.routing import split_list
 from fakepve.server import API, GENERIC, USER, error, params
 
 from .access import AccessModel, AccessRoutes, token_parts
+from .ha import HaApi
+from .migrate import MigrateApi
+from .agent import GuestAgent
+from .lifecycle import Lifecycle
 from .network import NetworkApi
+from .sdn import SdnApi
 from .timing import FULL_CLONE_REFERENCE, TASK_DURATION, Timing, failure_text
 
 GiB = 1024 ** 3
@@ -42,7 +49,8 @@ def normalise_tags(text):
     return ';'.join(sorted({t.lower() for t in re.split(r'[;,\s]+', str(text or '')) if t}))
 
 
-class LabPve(AccessRoutes, AccessModel, NetworkApi, Timing, FakePve):
+class LabPve(AccessRoutes, AccessModel, HaApi, MigrateApi, SdnApi, NetworkApi, Timing, GuestAgent, Lifecycle,
+             FakePve):
     """A simulated PVE 9 cluster; build one from a scenario with scenario.build()."""
 
     def __init__(self, user='root@pam', password='secret', host='127.0.0.1', port=0, time_factor=0.0,
@@ -50,7 +58,11 @@ class LabPve(AccessRoutes, AccessModel, NetworkApi, Timing, FakePve):
         super().__init__(user=user, password=password, host=host, port=port)
         self._init_access()
         self._init_network()
+        self._init_sdn()
+        self._init_ha()
         self._init_timing(time_factor, durations, faults)
+        self._init_lifecycle()
+        self._init_agent()
         # node -> {'maxmem': bytes, 'mem': bytes}
         self.node_memory = {}
         self._clone_ctx = None
@@ -184,8 +196,8 @@ class LabPve(AccessRoutes, AccessModel, NetworkApi, Timing, FakePve):
 
     def _hotplug_nics(self, vm, keys):
         """qemu-server vmconfig_update_net: on a running VM, a NIC whose model and MAC stay is changed
-        at once (tap unplugged, plugged into the new bridge); if the new bridge is not up, the change
-        stays pending and the update fails with 'hotplug problem - bridge ... does not exist'."""
+        at once (tap unplugged, plugged into the new bridge); if the tap cannot be plugged there (the
+        same check as a start), the change stays pending and the update fails with 'hotplug problem - ...'."""
         if vm.status != 'running':
             return
         errors = {}
@@ -196,8 +208,9 @@ class LabPve(AccessRoutes, AccessModel, NetworkApi, Timing, FakePve):
             (new_model, new_mac, new_bridge), (old_model, old_mac, old_bridge) = nic_parts(new), nic_parts(old)
             if (new_model, new_mac.upper()) != (old_model, old_mac.upper()) or not (new_bridge and old_bridge):
                 continue          # a new device: needs a hot-plug of the whole NIC (left pending here)
-            if new_bridge not in self.active_bridges(vm.node):
-                errors[key] = "hotplug problem - bridge '{0}' does not exist".format(new_bridge)
+            problem = self.tap_plug_check(vm.node, new_bridge)
+            if problem:
+                errors[key] = 'hotplug problem - {0}'.format(problem)
                 continue
             vm.config[key] = vm.pending.pop(key)
         if errors:
@@ -236,12 +249,11 @@ class LabPve(AccessRoutes, AccessModel, NetworkApi, Timing, FakePve):
             await self.pause(self.task_secs('linked_clone'))
 
     def _start_bridges_ok(self, vm):
-        up = self.active_bridges(vm.node)
         for _key, name in self.vm_bridges(dict(vm.config, **dict(
                 (k, x) for k, x in vm.pending.items() if x is not None))):
-            if name not in up:
-                # pve-common Network.pm (tap_plug / bridge setup)
-                raise TaskError("bridge '{0}' does not exist".format(name))
+            problem = self.tap_plug_check(vm.node, name)
+            if problem:
+                raise TaskError(problem)
 
     async def task(self, node, ttype, tid, user, body, vm=None, lock=True, log=()):
         """fakepve's task runner, with durations, injected failures and the clone's storage work."""
@@ -349,7 +361,7 @@ class LabPve(AccessRoutes, AccessModel, NetworkApi, Timing, FakePve):
             vms[vm.vmid] = {'name': vm.name, 'node': vm.node, 'pool': vm.pool, 'template': bool(vm.template),
                             'status': vm.status, 'lock': vm.lock,
                             'tags': [t for t in str(vm.config.get('tags') or '').split(';') if t],
-                            'config': dict(vm.config)}
+                            'config': dict(vm.config), 'snapshots': self.snapshot_dump(vm)}
         networks = {}
         for node in sorted(self.nodes):
             net = self.node_net(node)
@@ -361,7 +373,8 @@ class LabPve(AccessRoutes, AccessModel, NetworkApi, Timing, FakePve):
         volumes = dict((sid, sorted(n for n, vol in self._volumes(sid).items() if vol.get('content') == 'images'))
                        for sid in sorted(self.storages))
         return {'users': users, 'acl': acl, 'roles': roles, 'pools': pools, 'vms': vms, 'networks': networks,
-                'volumes': volumes}
+                'volumes': volumes, 'sdn': self.sdn_state(),
+                'ha': self.ha_state_dump()}
 
 
 __all__ = ['LabPve', 'DRIVE_KEY', 'GENERIC', 'token_parts', 'normalise_tags']

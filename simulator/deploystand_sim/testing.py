@@ -147,6 +147,10 @@ class Simulator(object):
                     pve.set_acl(path, role, t, 'token', propagate)
         self.call(apply)
 
+    def set_guest(self, vmid, **traits):
+        """What runs inside a VM's guest: agent, hangs, addresses, acpi, shutdown_secs (see GuestAgent.set_guest)."""
+        return self.call(lambda pve: pve.set_guest(vmid, **traits))
+
     def counters(self):
         return self.call(lambda pve: pve.counters())
 

@@ -21,23 +21,39 @@ DURATIONS = {
     'shutdown': 2.0,
     'destroy': 1.0,
     'network_apply': 3.0,
+    'sdn_apply': 1.0,           # per node: the SDN apply's pvesh call before that node's reload (network_apply)
+    'migrate': 60.0,            # copying 10 GiB of local disk in a migration; scaled by the local disks' size
+    'migrate_memory': 8.0,      # an online migration, per GiB of the VM's memory
+    'migrate_overhead': 2.0,    # every migration: checks, the config move, cleanup
+    'ha_delay': 10.0,           # the HA manager acting on a request (start, stop, migrate)
     'request_latency': 0.02,    # added to every response
     'storage_lock_hold': 0.5,   # per disk allocation under the storage lock
     'storage_lock_wait': 10.0,  # PVE's lock_file / cfs_lock acquire timeout
+    # The VM lifecycle between deploy and destroy (lifecycle.py, agent.py).
+    'snapshot': 2.0,            # qmsnapshot: the volume snapshots of one VM
+    'snapshot_vmstate': 4.0,    # saving (or, on rollback, loading) the RAM: per GiB of configured memory
+    'rollback': 3.0,            # qmrollback: the volumes back to the snapshot
+    'snapshot_delete': 2.0,     # qmdelsnapshot: the volume snapshots removed
+    'reboot': 2.0,              # qmreboot: the guest going down; the start that follows is `start`
+    'guest_boot': 15.0,         # from a start until the guest agent answers
 }
 FULL_CLONE_REFERENCE = 10 * 1024 ** 3
 
 FAULTS = {
     'drop_rate': 0.0,        # share of requests whose connection is reset (fakepve's flaky_network)
     'error_rate': 0.0,       # share of GET requests answered 503
+    'sdn_apply_fail_rate': 0.0,   # share of SDN applies whose commit fails (HTTP 500, nothing committed)
+    'sdn_reload_fail_rate': 0.0,  # share of node reloads inside an SDN apply that fail (the apply still ends OK)
+    'sdn_foreign_lock': 0.0,      # non-zero: someone else holds the SDN lock (until cleared or force-released)
     'task_fail_rate': 0.0,   # share of tasks that end with a PVE-like error
     'slow_factor': 1.0,      # multiplies every task duration
     'lock_contention': 0.0,  # share of clones that find the storage lock held past the wait
     'seed': None,            # makes the draws above repeatable
 }
 
-# Worker type -> durations key.
-TASK_DURATION = {'qmstart': 'start', 'qmstop': 'stop', 'qmshutdown': 'shutdown', 'qmdestroy': 'destroy',
+# Worker type -> durations key, paused before the task's work. qmshutdown, qmreboot and the snapshot
+# tasks time themselves (lifecycle.py): their duration depends on the timeout, the guest and the RAM.
+TASK_DURATION = {'qmstart': 'start', 'qmstop': 'stop', 'qmdestroy': 'destroy',
                  'srvreload': 'network_apply'}
 
 

@@ -22,3 +22,22 @@ def wait(api, node, upid, timeout=20):
             return status
         time.sleep(0.02)
 
+
+
+def raw(sim, method, path, user='root@pam', password=None, **data):
+    """(status, body) of one API request, so a test can read PVE's whole `message` (proxmoxer keeps one line)."""
+    import requests
+    login = requests.post(sim.url + '/api2/json/access/ticket', verify=sim.cafile,
+                          data={'username': user, 'password': password or sim.password}).json()['data']
+    response = requests.request(method, sim.url + '/api2/json' + path, verify=sim.cafile, data=data,
+                                cookies={'PVEAuthCookie': login['ticket']},
+                                headers={'CSRFPreventionToken': login['CSRFPreventionToken']})
+    return response.status_code, response.json()
+
+
+def vm_user(sim, vmid, roles, userid='st1@pve', node='pve1'):
+    """A new user holding `roles` on /vms/<vmid> only; returns its proxmoxer handle of that VM."""
+    root = client(sim)
+    root.access.users.post(userid=userid, password='password1')
+    root.access.acl.put(path='/vms/{0}'.format(vmid), roles=roles, users=userid)
+    return client(sim, userid, 'password1').nodes(node).qemu(vmid)

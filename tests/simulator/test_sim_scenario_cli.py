@@ -1,6 +1,7 @@
 """Scenario validation, the state dump and the CLI."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -67,3 +68,30 @@ def test_cli_serves_writes_env_and_control_endpoint(tmp_path):
         proc.send_signal(signal.SIGTERM)
         out, _err = proc.communicate(timeout=10)
     assert proc.returncode == 0 and 'stopped' in out
+
+
+def test_sdn_scenario_has_foreign_zones_vnets_and_ha(sim_factory):
+    state = sim_factory('sdn').state()
+    assert sorted(state['sdn']['zones']) == ['office', 'teach']
+    assert sorted(state['sdn']['running']['vnets']) == ['officenet', 'teachnet', 'vnother1']
+    # `applied: false` leaves a VNet written but pending
+    assert 'draft' in state['sdn']['vnets'] and state['sdn']['pending'] is True
+    assert sorted(state['sdn']['nodes']['pve2']['vnets']) == ['teachnet', 'vnother1']
+    assert state['sdn']['nodes']['pve1']['vnets']['teachnet']['segment'] == 'vxlan:100'
+    assert state['ha']['resources']['vm:100']['comment'] == 'gateway of the teachers'
+    assert state['ha']['rules']['gateway']['resources'] == ['vm:100']
+    assert state['vms'][100]['node'] == 'pve1' and 'linux-tpl' in {v['name'] for v in state['vms'].values()}
+
+
+@pytest.mark.parametrize('extra,message', [
+    ({'sdn': {'vnets': [{'vnet': 'v1', 'zone': 'nozone', 'tag': 1}]}},
+     "sdn.vnets[0].zone: unknown zone 'nozone' (zones: none)"),
+    ({'sdn': {'zones': [{'zone': 'z1', 'type': 'vxlan'}]}}, 'sdn.zones[0]: create sdn zone object failed'),
+    ({'sdn': {'zones': [{'zone': 'z1', 'type': 'simple', 'nodes': ['pve9']}]}}, "unknown node 'pve9'"),
+    ({'ha': {'groups': [{'group': 'g', 'nodes': 'pve1'}]}}, 'PVE 9 has HA rules instead of groups'),
+    ({'pve_version': 7}, 'pve_version: expected 8 or 9'),
+])
+def test_bad_sdn_or_ha_scenario_is_named(extra, message):
+    from deploystand_sim.scenario import build
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        build(dict({'base': 'tiny'}, **extra))
