@@ -102,7 +102,32 @@ def assert_isolated(sim, tmp_path, foreign=(ADMIN_UPLINK,)):
                                               **{key: 'virtio={0},bridge={1}'.format(mac, iface)}),
                               userid, key, iface)
                 assert err.status == 403 and 'SDN.Use' in err.message, (userid, key, iface, err.message)
+        assert_a_migrated_vm_reaches_no_other_bridge(sim, api, pool, own_node, own_iface)
     assert_unique_names(state)
+
+
+def assert_a_migrated_vm_reaches_no_other_bridge(sim, api, pool, own_node, own_iface):
+    """Its own (diskless) VM on its own bridge, migrated to every other node: PVE moves it (VM.Migrate,
+    no bridge check offline), but there no bridge has that name, so it does not start; an online
+    migration fails on the target's tap_plug and the VM stays running where it was."""
+    probe = free_vmid(sim)
+    api.post('nodes/{0}/qemu'.format(own_node), vmid=probe, pool=pool, name='probe',
+             net0='virtio,bridge={0}'.format(own_iface))
+    where = own_node
+    for target in (n for n in NODES if n != own_node):
+        api.run_task('POST', 'nodes/{0}/qemu/{1}/migrate'.format(where, probe), target=target)
+        where = target
+        err = refused(lambda: api.run_task('POST', 'nodes/{0}/qemu/{1}/status/start'.format(where, probe)),
+                      'start after migrate', target)
+        assert "bridge '{0}' does not exist".format(own_iface) in err.message, err.message
+    api.run_task('POST', 'nodes/{0}/qemu/{1}/migrate'.format(where, probe), target=own_node)
+    api.run_task('POST', 'nodes/{0}/qemu/{1}/status/start'.format(own_node, probe))
+    target = next(n for n in NODES if n != own_node)
+    err = refused(lambda: api.run_task('POST', 'nodes/{0}/qemu/{1}/migrate'.format(own_node, probe),
+                                       target=target, online=1), 'online migrate', target)
+    assert sim.state()['vms'][probe]['node'] == own_node and sim.state()['vms'][probe]['status'] == 'running'
+    api.run_task('POST', 'nodes/{0}/qemu/{1}/status/stop'.format(own_node, probe))
+    api.run_task('DELETE', 'nodes/{0}/qemu/{1}'.format(own_node, probe))
 
 
 def assert_unique_names(state):
