@@ -21,7 +21,7 @@ description:
     the lowest free N in O(bridge_range), that is no bridge on any online node, not in O(reserved), not named in an
     ACL entry, and in this node's share of the numbers (N mod the number of cluster nodes = the node's place among
     them by name), so that runs on different nodes at the same time never make the same name. A marked bridge
-    whose name also exists on another node is not reused: a new one is made and the old one is listed in
+    whose name also exists on another node is not reused; a new one is made and the old one is listed in
     RV(stale).
   - O(state=absent) deletes the bridges of the stand (or of some students or aliases of it) that no VM or
     container on the node still uses. Bridges without the stand's marker are never touched, even in

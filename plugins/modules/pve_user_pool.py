@@ -25,7 +25,7 @@ description:
     uses it (another marker, or another stand's pool naming it) and it holds no grant this stand did not
     give; otherwise it is kept and RV(user_kept) says why.
   - O(state=absent) keeps a pool that still has members, and then its owner too, with the grant on the
-    pool and on the bridges those members use: a marked pool is never left without its user.
+    pool and on the bridges those members use, so that a marked pool is never left without its user.
   - Idempotent; supports check mode (reads only and predicts the change) and diff mode (user and
     pool comments and the student's ACL entries on the managed paths; never a password).
 extends_documentation_fragment:
