@@ -261,7 +261,7 @@ class UserPool(object):
         # grants on bridges the stand no longer gives the student (a bridge name is one ACL path on
         # every node, so a grant left behind covers whatever bridge has that name next)
         stale = sorted(set(params.get('stale_bridges') or ()) - set(params.get('bridges') or ()))
-        self.stale = [w for w in wanted_acls(self.userid, self.pool, None, stale, params['bridge_role'])]
+        self.stale = wanted_acls(self.userid, self.pool, None, stale, params['bridge_role'])
         self.paths = set(w['path'] for w in self.wanted + self.stale)
         self.result = {'userid': self.userid, 'pool': self.pool, 'user_created': False, 'user_owned': False,
                        'pool_created': False, 'acls_added': [], 'acls_removed': [], 'password_set': False,
@@ -512,7 +512,7 @@ class UserPool(object):
             after['pool'] = None
 
         r['user_deleted'] = False
-        keep_reason = self._keep_reason(user, user_owner, members, acl) if user_owner == 'owned' else None
+        keep_reason, others = self._keep_reason(user, members, acl) if user_owner == 'owned' else (None, [])
         if user_owner == 'owned' and keep_reason is None:
             if not self.check_mode:
                 converge(lambda: self.client.delete('access/users/{0}'.format(self.userid)),
@@ -530,7 +530,7 @@ class UserPool(object):
                                                                                  self.userid))
                 else:
                     self._warn('user {0} is kept: {1}'.format(self.userid, keep_reason))
-                after['user'] = self._unmark_user(user, members)
+                after['user'] = self._unmark_user(user, members, others)
             ours = held_acls(acl, self._grants_to_remove(members))
             if ours and not self.check_mode:
                 self._write_acls(ours, delete=True)
@@ -540,24 +540,23 @@ class UserPool(object):
         r['diff'] = {'before': before, 'after': after}
         return r
 
-    def _keep_reason(self, user, user_owner, members, acl):
-        """Why a user this stand marked must not be deleted now, or None."""
+    def _keep_reason(self, user, members, acl):
+        """(why a user this stand marked must not be deleted now or None, the other stands that use it)."""
         if members:
             return 'its pool {0} still holds {1} (the stand keeps the pool and its owner)'.format(
-                self.pool, ', '.join(members))
+                self.pool, ', '.join(members)), []
         others = [st for st in user_stands(user.get('comment')) if st != self.stand]
         others += [st for st in pool_stands_of(self._read_pools(), self.userid, self.stand) if st not in others]
-        self._other_stands = others
         if others:
-            return 'stand {0} still use{1} it'.format(', '.join(others), 's' if len(others) == 1 else '')
+            return 'stand {0} still use{1} it'.format(', '.join(others), 's' if len(others) == 1 else ''), others
         # grants of the bridge role on bridges are what stands give (their bridges may be gone already after an
         # interrupted destroy); another stand that uses the account is found by its marker or its pool instead
         outside = [e for e in outside_entries(acl, self.userid, self.wanted)
                    if not (e.startswith(BRIDGE_ACL_PATH.format('')) and e.endswith(' ' + self.p['bridge_role']))]
         if outside:
             return 'it has grants that stand {0} did not give: {1} (remove them to let destroy delete it)'.format(
-                self.stand, ', '.join(outside))
-        return None
+                self.stand, ', '.join(outside)), []
+        return None, []
 
     def _read_pools(self):
         try:
@@ -567,12 +566,11 @@ class UserPool(object):
                 return []
             raise
 
-    def _unmark_user(self, user, members):
+    def _unmark_user(self, user, members, others):
         """A kept user loses this stand's marker when another stand uses it (that stand's marker is added
         if it lacks one: an account adopted before markers were per stand); with members left in the pool
         it keeps it, so that a later destroy takes it up."""
         comment = user.get('comment') or ''
-        others = getattr(self, '_other_stands', [])
         if members or not others:
             return self._user_view(user)
         new = without_marker(comment, self.user_marker)
