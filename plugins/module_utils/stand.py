@@ -1372,8 +1372,12 @@ def granted_bridge_names(acl):
     """Bridge names an ACL entry points at (/sdn/zones/localnetwork/<name>, or a VLAN below it):
     a new bridge of such a name would be usable by whoever holds the entry."""
     prefix = '/sdn/zones/localnetwork/'
-    return set(str(e.get('path'))[len(prefix):].split('/')[0] for e in acl or ()
-               if str(e.get('path') or '').startswith(prefix) and str(e.get('path'))[len(prefix):])
+    names = set()
+    for entry in acl or ():
+        path = str(entry.get('path') or '')
+        if path.startswith(prefix) and path[len(prefix):]:
+            names.add(path[len(prefix):].split('/', 1)[0])
+    return names
 
 
 def _allocate_node_bridges(stand, students, cluster, errors):
