@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import functools
+import re
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as standlib
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import (
@@ -135,6 +136,48 @@ def ownership(record, marker):
     return 'owned' if standlib.owns(record.get('comment'), marker) else 'foreign'
 
 
+def user_stands(comment):
+    """Stands whose user marker (deploystand:<stand>) the comment carries: one token per stand that
+    uses the account."""
+    out = []
+    for token in str(comment or '').split():
+        found = standlib.parse_marker(token)
+        if found and found['userid'] is None and token == standlib.user_marker(found['stand']):
+            out.append(found['stand'])
+    return out
+
+
+def with_marker(comment, marker):
+    """The comment with the marker token added (after what it holds)."""
+    text = str(comment or '').rstrip()
+    return '{0} {1}'.format(text, marker) if text else marker
+
+
+def without_marker(comment, marker):
+    """The comment without the marker token; everything else is kept as it was."""
+    kept = re.sub(r'(^|\s)' + re.escape(marker) + r'(?=\s|$)', r'\1', str(comment or ''))
+    return re.sub(r'[ \t]{2,}', ' ', kept).strip()
+
+
+def pool_stands_of(pools, userid, stand):
+    """Other stands whose pool marker names this user: they still use the account."""
+    out = []
+    for record in pools or ():
+        for token in str(record.get('comment') or '').split():
+            found = standlib.parse_marker(token)
+            if (found and found['userid'] == userid and found['alias'] is None and found['stand'] != stand
+                    and token == standlib.pool_marker(found['stand'], userid) and found['stand'] not in out):
+                out.append(found['stand'])
+    return out
+
+
+def outside_entries(acl, userid, wanted):
+    """The user's ACL entries that are not the stand's own grants (wanted): labels, sorted."""
+    own = set((w['path'], w['roleid']) for w in wanted)
+    return sorted(set(acl_label(e) for e in acl or ()
+                      if _is_user_entry(e, userid) and (e.get('path'), e.get('roleid')) not in own))
+
+
 def pool_members(record):
     """Members of a pool record as 'qemu/101'-style ids (empty for an empty pool)."""
     out = []
@@ -170,9 +213,10 @@ def check_params(params):
             continue
         if not standlib.ROLE_RE.match(str(value)):
             errors.append('%s: %r is not a role id' % (key, value))
-    for iface in params.get('bridges') or ():
-        if not isinstance(iface, str) or not standlib.BRIDGE_ID_RE.match(iface):
-            errors.append("bridges: %r is not a bridge name (letters, digits, '_', '-', '.')" % (iface,))
+    for key in ('bridges', 'stale_bridges'):
+        for iface in params.get(key) or ():
+            if not isinstance(iface, str) or not standlib.BRIDGE_ID_RE.match(iface):
+                errors.append("%s: %r is not a bridge name (letters, digits, '_', '-', '.')" % (key, iface))
     password = params.get('password')
     if password is not None and not standlib.PASSWORD_LEN[0] <= len(password) <= standlib.PASSWORD_LEN[1]:
         errors.append('password: must be %d-%d characters (PVE rule), got %d'
@@ -214,7 +258,11 @@ class UserPool(object):
         self.pool_marker = standlib.pool_marker(self.stand, self.userid)
         self.wanted = wanted_acls(self.userid, self.pool, params['role'], params.get('bridges') or [],
                                   params['bridge_role'], params.get('pool_audit_role'))
-        self.paths = set(w['path'] for w in self.wanted)
+        # grants on bridges the stand no longer gives the student (a bridge name is one ACL path on
+        # every node, so a grant left behind covers whatever bridge has that name next)
+        stale = sorted(set(params.get('stale_bridges') or ()) - set(params.get('bridges') or ()))
+        self.stale = wanted_acls(self.userid, self.pool, None, stale, params['bridge_role'])
+        self.paths = set(w['path'] for w in self.wanted + self.stale)
         self.result = {'userid': self.userid, 'pool': self.pool, 'user_created': False, 'user_owned': False,
                        'pool_created': False, 'acls_added': [], 'acls_removed': [], 'password_set': False,
                        'foreign': [], 'changed': False}
@@ -305,12 +353,17 @@ class UserPool(object):
         after_user = self._ensure_user(user)
         after_pool = self._ensure_pool(pool)
         missing = missing_acls(acl, self.wanted)
+        stale = held_acls(acl, self.stale)
         if missing and not self.check_mode:
             self._write_acls(missing)
+        if stale and not self.check_mode:
+            self._write_acls(stale, delete=True)
         r['acls_added'] = [acl_label(e) for e in missing]
+        r['acls_removed'] = [acl_label(e) for e in stale]
         after = {'user': after_user, 'pool': after_pool,
-                 'acl': sorted(set(before['acl']) | set(r['acls_added']))}
-        r['changed'] = bool(r['user_created'] or r['password_set'] or r['pool_created'] or missing)
+                 'acl': sorted((set(before['acl']) | set(r['acls_added'])) - set(r['acls_removed']))}
+        r['changed'] = bool(r['user_created'] or r['password_set'] or r['pool_created'] or missing or stale
+                            or r.get('user_marked'))
         r['diff'] = {'before': before, 'after': after}
         return r
 
@@ -333,7 +386,9 @@ class UserPool(object):
                 r['password'] = password
             r.update(user_created=True, user_owned=True, password_set=True)
             return {'comment': self.user_marker}
-        if owner == 'foreign':
+        if owner == 'foreign' and user_stands(user.get('comment')):
+            user = self._add_marker(user)
+        elif owner == 'foreign':
             self._foreign('user {0} existed before the stand (its comment {1!r} has no marker {2}): used as is, '
                           'only ACLs are added, never modified or deleted'.format(
                               self.userid, user.get('comment') or '', self.user_marker))
@@ -349,6 +404,22 @@ class UserPool(object):
                 self._warn('update_password=always: {0} is not in realm {1}; its password is not managed here'.format(
                     self.userid, CREATED_REALM))
         return self._user_view(user)
+
+    def _add_marker(self, user):
+        """A user another deploystand stand made (or uses): this stand adds its own marker token, so that
+        destroying either stand keeps the account while the other still uses it. The password stays the
+        one the other stand set (unless update_password=always)."""
+        r = self.result
+        others = user_stands(user.get('comment'))
+        comment = with_marker(user.get('comment'), self.user_marker)
+        if not self.check_mode:
+            def write():
+                current = self.read_user() or user
+                self.client.put('access/users/{0}'.format(self.userid),
+                                comment=with_marker(current.get('comment'), self.user_marker))
+            converge(write, lambda: ownership(self.read_user(), self.user_marker) == 'owned')
+        r.update(user_marked=True, user_shared_with=others)
+        return dict(user, comment=comment)
 
     def _reset_password(self):
         """update_password=always: a given password that already works is left alone; otherwise
@@ -409,6 +480,11 @@ class UserPool(object):
     # ----------------------------------------------------------------- absent
 
     def absent(self):
+        """Remove what the stand gave the student. The pool goes when it is empty; a pool that still
+        holds something (the student's own VMs kept, anything that could not be removed) keeps its
+        owner too, with its grants on the pool and on the bridges those members use. The user goes
+        only when no other stand uses it (its marker, a pool of another stand naming it) and it has
+        no grant outside this stand; otherwise it is kept and the result says why (user_kept)."""
         r = self.result
         user = self.read_user()
         pool = self.read_pool()
@@ -426,34 +502,114 @@ class UserPool(object):
             self._foreign('pool {0} has no marker {1} (comment {2!r}): not touched'.format(
                 self.pool, self.pool_marker, pool.get('comment') or ''))
 
-        ours = held_acls(acl, self.wanted)
-        # Deleting the user drops all its ACL entries (User.pm delete_user); otherwise remove ours.
-        if ours and user_owner != 'owned' and not self.check_mode:
-            self._write_acls(ours, delete=True)
-        r['acls_removed'] = [acl_label(e) for e in ours]
-        after['acl'] = sorted(set(before['acl']) - set(r['acls_removed']))
-
+        members = pool_members(pool) if pool_owner == 'owned' else []
         r['pool_deleted'] = False
-        if pool_owner == 'owned':
-            members = pool_members(pool)
-            if members:
-                self._foreign('pool {0} is not empty ({1}): kept; remove its members first'.format(
-                    self.pool, ', '.join(members)))
-            else:
-                if not self.check_mode:
-                    path, params = self.client.pool_path(self.pool)
-                    converge(lambda: self.client.delete(path, **params), lambda: self.read_pool() is None)
-                r['pool_deleted'] = True
-                after['pool'] = None
+        if pool_owner == 'owned' and not members:
+            if not self.check_mode:
+                path, params = self.client.pool_path(self.pool)
+                converge(lambda: self.client.delete(path, **params), lambda: self.read_pool() is None)
+            r['pool_deleted'] = True
+            after['pool'] = None
 
         r['user_deleted'] = False
-        if user_owner == 'owned':
+        keep_reason, others = self._keep_reason(user, members, acl) if user_owner == 'owned' else (None, [])
+        if user_owner == 'owned' and keep_reason is None:
             if not self.check_mode:
                 converge(lambda: self.client.delete('access/users/{0}'.format(self.userid)),
                          lambda: self.read_user() is None)
+            # deleting the user drops all its ACL entries (User.pm delete_user)
+            r['acls_removed'] = [acl_label(e) for e in held_acls(acl, self.wanted)]
             r['user_deleted'] = True
-            after['user'] = None
-            after['acl'] = []
-        r['changed'] = bool(r['acls_removed'] or r['pool_deleted'] or r['user_deleted'])
+            after.update(user=None, acl=[])
+        else:
+            if keep_reason is not None:
+                r['user_kept'] = keep_reason
+                if members:
+                    self._foreign('pool {0} still holds {1}: kept, and so is its owner {2} with its grants on the '
+                                  'pool and on the bridges those VMs use'.format(self.pool, ', '.join(members),
+                                                                                 self.userid))
+                else:
+                    self._warn('user {0} is kept: {1}'.format(self.userid, keep_reason))
+                after['user'] = self._unmark_user(user, members, others)
+            ours = held_acls(acl, self._grants_to_remove(members))
+            if ours and not self.check_mode:
+                self._write_acls(ours, delete=True)
+            r['acls_removed'] = [acl_label(e) for e in ours]
+            after['acl'] = sorted(set(before['acl']) - set(r['acls_removed']))
+        r['changed'] = bool(r['acls_removed'] or r['pool_deleted'] or r['user_deleted'] or r.get('user_unmarked'))
         r['diff'] = {'before': before, 'after': after}
         return r
+
+    def _keep_reason(self, user, members, acl):
+        """(why a user this stand marked must not be deleted now or None, the other stands that use it)."""
+        if members:
+            return 'its pool {0} still holds {1} (the stand keeps the pool and its owner)'.format(
+                self.pool, ', '.join(members)), []
+        others = [st for st in user_stands(user.get('comment')) if st != self.stand]
+        others += [st for st in pool_stands_of(self._read_pools(), self.userid, self.stand) if st not in others]
+        if others:
+            return 'stand {0} still use{1} it'.format(', '.join(others), 's' if len(others) == 1 else ''), others
+        # grants of the bridge role on bridges are what stands give (their bridges may be gone already after an
+        # interrupted destroy); another stand that uses the account is found by its marker or its pool instead
+        outside = [e for e in outside_entries(acl, self.userid, self.wanted)
+                   if not (e.startswith(BRIDGE_ACL_PATH.format('')) and e.endswith(' ' + self.p['bridge_role']))]
+        if outside:
+            return 'it has grants that stand {0} did not give: {1} (remove them to let destroy delete it)'.format(
+                self.stand, ', '.join(outside)), []
+        return None, []
+
+    def _read_pools(self):
+        try:
+            return self.client.get('pools') or []
+        except PveApiError as err:
+            if err.kind == NOT_FOUND:
+                return []
+            raise
+
+    def _unmark_user(self, user, members, others):
+        """A kept user loses this stand's marker when another stand uses it (that stand's marker is added
+        if it lacks one: an account adopted before markers were per stand); with members left in the pool
+        it keeps it, so that a later destroy takes it up."""
+        comment = user.get('comment') or ''
+        if members or not others:
+            return self._user_view(user)
+        new = without_marker(comment, self.user_marker)
+        for other in others:
+            if other not in user_stands(new):
+                new = with_marker(new, standlib.user_marker(other))
+        if not self.check_mode:
+            def write():
+                self.client.put('access/users/{0}'.format(self.userid), comment=new)
+            converge(write, lambda: ownership(self.read_user(), self.user_marker) != 'owned')
+        self.result['user_unmarked'] = True
+        return {'comment': new}
+
+    def _grants_to_remove(self, members):
+        """This stand's grants of a kept user: all, except, while the pool keeps members, those on the pool
+        and on the bridges the members' NICs use (the student keeps working on what it keeps)."""
+        if not members:
+            return self.wanted
+        used = self._member_bridges(members)
+        pool_path = pool_acl_path(self.pool)
+        return [w for w in self.wanted if w['path'] != pool_path
+                and w['path'] not in set(bridge_acl_path(b) for b in used)]
+
+    def _member_bridges(self, members):
+        """Bridges the NICs of the pool's VMs use (their configs, pending changes included)."""
+        used = set()
+        record = self.read_pool() or {}
+        for member in record.get('members') or ():
+            if member.get('type') != 'qemu' or member.get('vmid') is None:
+                continue
+            try:
+                config = self.client.get('nodes/{0}/qemu/{1}/config'.format(member.get('node'), member['vmid']))
+            except PveApiError as err:
+                if err.kind == NOT_FOUND:
+                    continue
+                raise
+            for key, value in (config or {}).items():
+                if re.match(r'^net\d+$', str(key)):
+                    bridge = standlib.parse_net(value).get('bridge')
+                    if bridge:
+                        used.add(bridge)
+        return used

@@ -2,8 +2,8 @@
 # Copyright (c) deploystand.proxmox contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Reads the cluster facts the stand logic plans with (shape: docs/CONTRACTS.md), in few calls:
-one /cluster/resources, one bridge list per online node, the users, the pools, and the config of
-the templates the stand names (to know whether their disks are on shared storage)."""
+one /cluster/resources, one bridge list per online node, the users, the pools, the ACL entries on
+bridges, and the config of the templates the stand names (to know whether their disks are on shared storage)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -50,7 +50,17 @@ def read_cluster(client, template_names=(), template_vmids=()):
                 client.get('nodes/{0}/qemu/{1}/config'.format(vm['node'], vm['vmid'])))
     facts['users'] = dict((u['userid'], {'comment': u.get('comment') or ''}) for u in client.get('access/users'))
     facts['pools'] = dict((p['poolid'], {'comment': p.get('comment') or ''}) for p in _pools(client))
+    facts['bridge_acl'] = bridge_acl(client.get('access/acl') or [])
     return facts
+
+
+def bridge_acl(acl):
+    """The ACL entries on bridges (/sdn/zones/localnetwork/...): a bridge name is one path on every
+    node, so a new bridge must never take a name somebody already holds a grant on. (GET /access/acl
+    lists the entries on paths where the caller may modify permissions: ACL.pm read_acl.)"""
+    prefix = '/sdn/zones/localnetwork/'
+    return [dict((k, e.get(k)) for k in ('path', 'type', 'ugid', 'roleid', 'propagate'))
+            for e in acl if str(e.get('path') or '').startswith(prefix)]
 
 
 def _pools(client):

@@ -293,6 +293,22 @@ class MachineRun(object):
         return self.result
 
 
+def remove_own_vm(vms, vm, pool, shutdown_timeout, check_mode=False):
+    """A VM the student made in its stand pool (destroy, student_vms=remove): checked again to be in the
+    pool under the same name (never one moved out meanwhile), shut down softly (then stopped, as a
+    stand VM), destroyed. Returns {vmid, name, node, action: removed|gone}."""
+    entry = vms.entries().get(int(vm['vmid']))
+    out = {'vmid': int(vm['vmid']), 'name': vm.get('name'), 'node': vm.get('node'), 'action': 'gone'}
+    if entry is None or entry.get('pool') != pool or entry.get('name') != vm.get('name'):
+        return out
+    out.update(node=entry['node'], action='removed')
+    if not check_mode:
+        if vms.status(entry['node'], entry['vmid']) == 'running':
+            vms.stop(entry['node'], entry['vmid'], shutdown_timeout)
+        vms.destroy(entry['node'], entry['vmid'])
+    return out
+
+
 # ------------------------------------------------------------------------------------ EcoRouter
 
 ECOROUTER_ARGSPEC = dict(

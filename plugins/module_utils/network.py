@@ -58,6 +58,12 @@ def check_params(params):
         if not isinstance(alias, str) or not standlib.ALIAS_RE.match(alias):
             errors.append("%s.alias: %r is not an alias (a lower-case letter, then a-z, 0-9 or _, at most 15 "
                           "characters)" % (field, alias))
+        if item.get('iface') is not None and not standlib.VMBR_RE.match(str(item['iface'])):
+            errors.append('%s.iface: %r is not a vmbrN name' % (field, item['iface']))
+    for key in ('reserved', 'ifaces'):
+        for index, name in enumerate(params.get(key) or ()):
+            if not standlib.BRIDGE_ID_RE.match(str(name)):
+                errors.append("%s[%d]: %r is not a bridge name (letters, digits, '_', '-', '.')" % (key, index, name))
     for field, userid in userids:
         _students, problems = standlib.normalize_users([{'name': userid}])
         errors.extend(p.replace('users[0].name', field).replace('users[0]', field) for p in problems)
@@ -99,11 +105,24 @@ def select_owned(bridges, stand, userids=None, pairs=None):
     return out
 
 
-def next_candidate(taken, marker, alias, bridge_range):
-    """The lowest free vmbrN in range for one marker, with `taken` ({iface: comments}) as the node
-    has it; raises StandError when the range is exhausted."""
-    mapping, _to_create = standlib.allocate_bridges(taken, [(marker, alias)], bridge_range)
+def next_candidate(taken, marker, alias, bridge_range, elsewhere=(), reserved=(), share=(0, 1)):
+    """The lowest free vmbrN in range (and in the node's share) for one marker, with `taken`
+    ({iface: comments}) as the node has it and `elsewhere` the names of the other nodes; raises
+    StandError when the range is exhausted."""
+    mapping, _to_create = standlib.allocate_bridges(taken, [(marker, alias)], bridge_range, elsewhere=elsewhere,
+                                                    reserved=reserved, share=share)
     return mapping[marker]
+
+
+def stale_owned(existing, entries, mapping):
+    """Bridges of the node that carry a wanted marker but are not (any more) the bridge of it: their
+    name exists on another node, or a second bridge has the marker. [{userid, alias, marker, iface}]"""
+    out = []
+    for e in entries:
+        for iface in sorted(existing, key=_vmbr_key):
+            if iface != mapping.get(e['marker']) and standlib.owns(existing[iface], e['marker']):
+                out.append({'userid': e['userid'], 'alias': e['alias'], 'marker': e['marker'], 'iface': iface})
+    return out
 
 
 def vm_bridges(config):
@@ -297,10 +316,42 @@ class NodeBridges(object):
 
     # ---------------------------------------------------------------- present
 
-    def present(self, wanted, bridge_range):
-        """wanted: [{'userid', 'alias'}]; every alias gets its marked bridge (created when missing)."""
+    def cluster_nodes(self):
+        """(all node names, the other online ones): the share of new names is counted over every node,
+        the name check over the online ones (an offline node's bridges cannot be read)."""
+        nodes = self.client.get('nodes') or []
+        names = sorted(set(n['node'] for n in nodes if n.get('node')) | {self.node})
+        online = sorted(n['node'] for n in nodes if n.get('node') and n['node'] != self.node
+                        and n.get('status', 'online') == 'online')
+        return names, online
+
+    def names_elsewhere(self, others):
+        """Bridge names of the other online nodes (their lists, as the caller may see them)."""
+        return set(i['iface'] for node in others
+                   for i in self.client.get('nodes/{0}/network'.format(node), type='bridge') or () if i.get('iface'))
+
+    def exists_elsewhere(self, iface, others):
+        """The other node that has `iface` (GET …/network/{iface}, Sys.Audit only: sees hidden ones too)."""
+        for node in others:
+            try:
+                self.client.get('nodes/{0}/network/{1}'.format(node, iface))
+                return node
+            except PveApiError as err:
+                if err.kind != NOT_FOUND:
+                    raise
+        return None
+
+    def present(self, wanted, bridge_range, reserved=()):
+        """wanted: [{'userid', 'alias', 'iface' (a proposal, optional)}]; every alias gets its marked
+        bridge (created when missing). A bridge name is one ACL path on every node, so a new name is
+        unique in the cluster: not on any online node, not in `reserved` (other nodes' plans), not
+        named in an ACL entry, and in this node's share (stand.bridge_share)."""
         r = self.result
         existing = self.read_bridges()
+        names, others = self.cluster_nodes()
+        rules = {'elsewhere': self.names_elsewhere(others),
+                 'reserved': set(reserved or ()) | standlib.granted_bridge_names(self.client.get('access/acl')),
+                 'share': standlib.bridge_share(self.node, names)}
         entries = []
         seen = set()
         for item in wanted:
@@ -309,15 +360,16 @@ class NodeBridges(object):
                 continue
             seen.add(key)
             entries.append(dict(item, marker=standlib.bridge_marker(self.stand, item['userid'], item['alias'])))
-        mapping, to_create = standlib.allocate_bridges(existing, [(e['marker'], e['alias']) for e in entries],
-                                                       bridge_range)
+        mapping, to_create = standlib.allocate_bridges(
+            existing, [(e['marker'], e['alias']) for e in entries], bridge_range,
+            preferred=dict((e['marker'], e['iface']) for e in entries if e.get('iface')), **rules)
         taken = dict(existing)
         taken.update((iface, marker) for iface, marker in to_create)   # planned names stay reserved
         alias_of = dict((e['marker'], e['alias']) for e in entries)
         created = {}
         skipped = []
         for iface, marker in to_create:
-            iface, new = self._create(iface, marker, alias_of[marker], taken, bridge_range, skipped)
+            iface, new = self._create(iface, marker, alias_of[marker], taken, bridge_range, skipped, others, rules)
             mapping[marker] = iface
             taken[iface] = marker
             if not new:
@@ -326,6 +378,8 @@ class NodeBridges(object):
             created[marker] = iface
             if not self.check_mode:
                 r['created'].append(iface)       # known even if a later bridge fails
+        # reported, not deleted here: their VMs move to the new bridge first (the deploy deletes them after)
+        r['stale'] = stale_owned(existing, entries, mapping)
         before = dict((mapping[e['marker']], existing[mapping[e['marker']]]) for e in entries
                       if e['marker'] not in created)
         after = dict(before)
@@ -342,18 +396,23 @@ class NodeBridges(object):
         r['diff'] = {'before': {'node': self.node, 'bridges': before}, 'after': {'node': self.node, 'bridges': after}}
         return r
 
-    def _create(self, iface, marker, alias, taken, bridge_range, skipped):
-        """Create one marked bridge at iface or, if that name is taken meanwhile or hidden from the
-        filtered list, at the next free number. Returns (iface, created): a hidden bridge that
-        already carries the marker is reused (created False)."""
+    def _create(self, iface, marker, alias, taken, bridge_range, skipped, others, rules):
+        """Create one marked bridge at iface or, if that name is taken meanwhile, hidden from the filtered
+        list, or a bridge on another node, at the next free number. Returns (iface, created): a hidden
+        bridge here that already carries the marker is reused (created False)."""
+        def skip(name):
+            skipped.append(name)
+            taken[name] = '?'
+            return next_candidate(taken, marker, alias, bridge_range, **rules)
         while True:
+            if self.exists_elsewhere(iface, others):
+                iface = skip(iface)
+                continue
             found = self.read_iface(iface)
             if found is not None:
                 if standlib.owns(found.get('comments'), marker):
                     return iface, False
-                skipped.append(iface)          # exists but the (filtered) list did not show it
-                taken[iface] = '?'
-                iface = next_candidate(taken, marker, alias, bridge_range)
+                iface = skip(iface)            # exists but the (filtered) list did not show it
                 continue
             if self.check_mode:
                 return iface, True
@@ -372,16 +431,16 @@ class NodeBridges(object):
             except PveApiError as err:
                 if err.kind != EXISTS:
                     raise
-                skipped.append(iface)          # a concurrent run took the name: next number
-                taken[iface] = '?'
-                iface = next_candidate(taken, marker, alias, bridge_range)
+                iface = skip(iface)            # a concurrent run took the name: next number
 
     # ----------------------------------------------------------------- absent
 
-    def absent(self, userids=None, pairs=None):
+    def absent(self, userids=None, pairs=None, ifaces=None):
+        """Delete the stand's bridges of these students/pairs (all of the stand without either), only
+        those named in `ifaces` when it is given, and only where no VM or container uses them."""
         r = self.result
         existing = self.read_bridges()
-        chosen = select_owned(existing, self.stand, userids, pairs)
+        chosen = [c for c in select_owned(existing, self.stand, userids, pairs) if not ifaces or c[0] in ifaces]
         r['in_use'] = []
         before = dict((iface, existing[iface]) for iface, _owned in chosen)
         after = dict(before)

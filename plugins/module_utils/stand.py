@@ -788,39 +788,76 @@ def _vmbr_number(iface):
     return int(match.group(1)) if match else None
 
 
-def allocate_bridges(existing, wanted, bridge_range):
+def bridge_share(node, all_nodes):
+    """(index, count): new bridges on `node` take only the numbers N with N % count == index, where
+    index is the node's place among ALL the cluster's nodes (online or not) sorted by name.
+
+    A bridge name is one ACL path for every node (/sdn/zones/localnetwork/<name>), so names must be
+    unique in the cluster; runs that create bridges on different nodes at the same time (the
+    network play, two teachers) can then never pick the same new name, whatever they read."""
+    names = sorted(set(all_nodes or ()) | {node})
+    return names.index(node), len(names)
+
+
+def _bridge_sort_key(iface):
+    number = _vmbr_number(iface)
+    return (number is None, number if number is not None else 0, iface)
+
+
+def _share_rule(share):
+    index, count = share
+    if count <= 1:
+        return ''
+    return ' (new bridges on this node take only the numbers N with N mod %d = %d, so that no other ' \
+           'node can make the same name)' % (count, index)
+
+
+def allocate_bridges(existing, wanted, bridge_range, elsewhere=(), reserved=(), share=(0, 1), preferred=None):
     """Private bridges on one node.
 
-    existing: {iface: comments}; wanted: [(marker, alias)]. An iface whose comments own a wanted
-    marker is reused (lowest vmbrN first if several), so alias->bridge is stable whatever the
-    class list does; the others get the lowest free vmbrN with N in bridge_range, skipping any
-    name that exists. Returns ({marker: iface}, [(iface, marker)] to create); raises StandError
-    when the range is exhausted."""
-    def sort_key(iface):
-        number = _vmbr_number(iface)
-        return (number is None, number if number is not None else 0, iface)
-
+    existing: {iface: comments} of the node; wanted: [(marker, alias)]. An iface whose comments own
+    a wanted marker is reused (lowest vmbrN first if several), so alias->bridge is stable whatever
+    the class list does; but not when its name is also a bridge on another node (`elsewhere`): the
+    student's grant on that name would cover the other bridge too. The others get a new vmbrN with
+    N in bridge_range and in the node's `share` (bridge_share): the `preferred` name of the marker
+    when it is free, else the lowest free one. A new name is never one that exists on the node or
+    elsewhere, nor one of `reserved` (planned for other nodes, or named in an ACL entry).
+    Returns ({marker: iface}, [(iface, marker)] to create); raises StandError when the range is
+    exhausted."""
+    elsewhere = set(elsewhere or ())
     mapping = {}
     missing = []
     for marker, _alias in wanted:
         if marker in mapping or marker in missing:
             continue
-        owned = sorted((i for i, c in existing.items() if owns(c, marker)), key=sort_key)
+        owned = sorted((i for i, c in existing.items() if owns(c, marker) and i not in elsewhere),
+                       key=_bridge_sort_key)
         if owned:
             mapping[marker] = owned[0]
         else:
             missing.append(marker)
     lo, hi = bridge_range
-    free = (('vmbr%d' % n) for n in range(lo, hi + 1) if 'vmbr%d' % n not in existing)
-    to_create = []
+    index, count = share
+    taken = set(existing) | elsewhere | set(reserved or ())
+
+    def usable(iface):
+        number = _vmbr_number(iface)
+        return (number is not None and lo <= number <= hi and number % count == index
+                and iface not in taken and iface == 'vmbr%d' % number)
+    free = [c for c in ('vmbr%d' % n for n in range(lo, hi + 1)) if usable(c)]
+    if len(missing) > len(free):
+        raise StandError('bridge_range [%d, %d] has %d free vmbrN%s but %d new bridges are needed'
+                         % (lo, hi, len(free), _share_rule(share), len(missing)))
+    # the proposals first, so that the lowest-free picks of the others cannot take them
     for marker in missing:
-        iface = next(free, None)
-        if iface is None:
-            free_count = sum(1 for n in range(lo, hi + 1) if 'vmbr%d' % n not in existing)
-            raise StandError('bridge_range [%d, %d] has %d free vmbrN but %d new bridges are needed'
-                             % (lo, hi, free_count, len(missing)))
-        mapping[marker] = iface
-        to_create.append((iface, marker))
+        wish = (preferred or {}).get(marker)
+        if wish in free:
+            mapping[marker] = wish
+            free.remove(wish)
+    for marker in missing:
+        if marker not in mapping:
+            mapping[marker] = free.pop(0)
+    to_create = [(mapping[marker], marker) for marker in missing]
     return mapping, to_create
 
 
@@ -1325,27 +1362,115 @@ def _classify_all_bridges(stand, nodes, cluster):
     return classes, errors
 
 
+def _bridge_names_elsewhere(cluster, node):
+    """Names of the bridges of every other (online) node: a name is one ACL path on all nodes."""
+    return set(iface for other in (cluster.get('bridges') or {}) if other != node
+               for iface in _node_bridges(cluster, other))
+
+
+def granted_bridge_names(acl):
+    """Bridge names an ACL entry points at (/sdn/zones/localnetwork/<name>, or a VLAN below it):
+    a new bridge of such a name would be usable by whoever holds the entry."""
+    prefix = '/sdn/zones/localnetwork/'
+    names = set()
+    for entry in acl or ():
+        path = str(entry.get('path') or '')
+        if path.startswith(prefix) and path[len(prefix):]:
+            names.add(path[len(prefix):].split('/', 1)[0])
+    return names
+
+
 def _allocate_node_bridges(stand, students, cluster, errors):
+    """{node: [{userid, alias, marker, iface, exists}]}: each node's bridges, with names unique in the
+    cluster (docs/stand-model.md §5)."""
     by_node = {}
     for student in students:
         by_node.setdefault(student['node'], []).extend(
             (b['marker'], b['alias'], student) for b in student['bridges'])
+    all_nodes = sorted(cluster.get('nodes') or {})
+    reserved = granted_bridge_names(cluster.get('bridge_acl'))
     nodes = {}
     for node in sorted(by_node):
         wanted = by_node[node]
         try:
             mapping, to_create = allocate_bridges(_bridge_comments(cluster, node),
-                                                  [(m, a) for m, a, _s in wanted],
-                                                  stand['bridge_range'])
+                                                  [(m, a) for m, a, _s in wanted], stand['bridge_range'],
+                                                  elsewhere=_bridge_names_elsewhere(cluster, node),
+                                                  reserved=reserved, share=bridge_share(node, all_nodes))
         except StandError as exc:
             errors.append('stand.bridge_range: on node %s: %s' % (node, exc))
             continue
         created = set(iface for iface, _m in to_create)
+        reserved |= created                         # never planned twice, on any node
         nodes[node] = [{'userid': s['userid'], 'alias': a, 'marker': m, 'iface': mapping[m],
                         'exists': mapping[m] not in created} for m, a, s in wanted]
         for _m, _a, student in wanted:
             _fill_bridge_ifaces(student, mapping)
     return nodes
+
+
+def _stale_reason(stand, student, node, iface, alias, cluster):
+    others = sorted(n for n in (cluster.get('bridges') or {}) if n != node and iface in _node_bridges(cluster, n))
+    if others:
+        return ('its name is also a bridge on %s (%s), and a grant on a bridge name covers that name on every node'
+                % (', '.join(others), '; '.join('%r' % _bridge_comments(cluster, n)[iface] for n in others)))
+    if alias not in [b['alias'] for b in student['bridges']]:
+        return 'the stand no longer uses the network %r' % alias
+    if node != student['node']:
+        return "the student's stand is on %s" % student['node']
+    return 'another bridge of that network is used'
+
+
+def _stale_bridges(stand, students, node_plan, cluster):
+    """{node: [{userid, alias, marker, iface, reason}]}: bridges carrying the marker of this stand and
+    a planned student that the plan does not give that student (any more): a name clash with
+    another node, a network the stand dropped, a second bridge of one network. The deploy removes
+    the student's grant on each and deletes the bridge once no VM uses it."""
+    given = set((node, b['iface'], b['marker']) for node in node_plan for b in node_plan[node])
+    planned = dict((s['userid'], s) for s in students)
+    out = {}
+    for node in sorted(cluster.get('bridges') or {}):
+        for iface, comments in sorted(_bridge_comments(cluster, node).items(), key=lambda i: _bridge_sort_key(i[0])):
+            for token in _marker_tokens(comments):
+                marker = parse_marker(token)
+                if (not marker or marker['stand'] != stand['name'] or not marker['alias']
+                        or marker['userid'] not in planned or (node, iface, token) in given):
+                    continue
+                student = planned[marker['userid']]
+                out.setdefault(node, []).append({
+                    'userid': marker['userid'], 'alias': marker['alias'], 'marker': token, 'iface': iface,
+                    'reason': _stale_reason(stand, student, node, iface, marker['alias'], cluster)})
+    return out
+
+
+def _other_stands_bridges_of(userid, stand_name, cluster):
+    """Bridge names that carry a marker of this user from ANOTHER stand: that stand's grant, kept."""
+    names = set()
+    for node in cluster.get('bridges') or {}:
+        for iface, comments in _bridge_comments(cluster, node).items():
+            for token in _marker_tokens(comments):
+                marker = parse_marker(token)
+                if marker and marker['userid'] == userid and marker['alias'] and marker['stand'] != stand_name:
+                    names.add(iface)
+    return names
+
+
+def _fill_stale(stand, students, stale, cluster, warnings):
+    """Each student's `stale_grants` (bridge names it must no longer be granted), and one warning
+    per stale bridge saying what happens to it."""
+    for student in students:
+        own = set(b['iface'] for b in student['bridges'])
+        keep = own | _other_stands_bridges_of(student['userid'], stand['name'], cluster)
+        mine = [(node, b) for node in sorted(stale) for b in stale[node] if b['userid'] == student['userid']]
+        student['stale_grants'] = sorted(set(b['iface'] for _n, b in mine if b['iface'] not in keep),
+                                         key=_bridge_sort_key)
+        for node, bridge in mine:
+            new = [b['iface'] for b in student['bridges'] if b['alias'] == bridge['alias']]
+            moved = ' its network %r moves to %s (the NICs follow);' % (bridge['alias'], new[0]) if new else ''
+            warnings.append('%s: bridge %s on %s is no longer given to it: %s;%s its grant on %s is removed and '
+                            'the bridge is deleted once no VM uses it'
+                            % (_user_label(student), bridge['iface'], node, bridge['reason'], moved,
+                               bridge['iface']))
 
 
 def _fill_bridge_ifaces(student, mapping):
@@ -1407,15 +1532,18 @@ def _derive_plan(stand, students, cluster):
     _assign_preferred_vmids(stand, planned, cluster, errors)
     if errors:
         return None, _unique(errors)
+    stale = _stale_bridges(stand, planned, node_bridges, cluster)
+    stale_warnings = []
+    _fill_stale(stand, planned, stale, cluster, stale_warnings)
     plan = {
         'stand': stand['name'], 'tags': [MANAGED_TAG, stand_tag(stand['name'])],
         'role': stand['role'], 'start': stand['start'],
         'vmid_range': list(stand['vmid_range']), 'bridge_range': list(stand['bridge_range']),
         'management_bridge': stand['management_bridge'],
-        'students': planned, 'nodes': node_bridges,
+        'students': planned, 'nodes': node_bridges, 'stale_bridges': stale,
         'foreign': _unique(foreign + _same_name_elsewhere(stand, students, cluster)
                            + _unmarked_bridges(stand, sorted(node_bridges), cluster)),
-        'warnings': _placement_warnings(stand, students, placement, cluster),
+        'warnings': _placement_warnings(stand, students, placement, cluster) + stale_warnings,
     }
     return plan, []
 
@@ -1465,25 +1593,32 @@ def _removal_student(stand, student, cluster, foreign, warnings):
     pool = pool_id(name, student['userid'])
     tag = stand_tag(name)
     owned = list(_stand_vms_of(stand, student, cluster))
+    pool_info = (cluster.get('pools') or {}).get(pool)
+    pool_owned = pool_info is not None and owns(pool_info.get('comment'), pool_marker(name, student['userid']))
     # A VM of a stand machine's name in the pool without the tag may be a clone an interrupted deploy
     # made and never tagged: the removal step removes it only if its notes carry the pending marker.
     names = set(vm_name(student['userid'], m['name']) for m in stand['machines']
                 if not vm_name_problem(student['userid'], m['name']))
+    own_vms = []
     for vm in _vms(cluster):
-        if vm.get('pool') == pool and tag not in _vm_tags(vm):
-            if vm.get('name') in names:
-                owned.append(vm)
-                foreign.append('VM %s (%s) in pool %s has no tag %s; removed only if an interrupted deploy '
-                               'of this stand cloned it (its notes say so)' % (vm['vmid'], vm.get('name'), pool, tag))
-            else:
-                foreign.append('VM %s (%s) in pool %s has no tag %s; not removed'
-                               % (vm['vmid'], vm.get('name'), pool, tag))
+        if vm.get('pool') != pool or tag in _vm_tags(vm):
+            continue
+        if vm.get('name') in names:
+            owned.append(vm)
+            foreign.append('VM %s (%s) in pool %s has no tag %s; removed only if an interrupted deploy '
+                           'of this stand cloned it (its notes say so)' % (vm['vmid'], vm.get('name'), pool, tag))
+        elif pool_owned and not _other_stand_vm(vm, name):
+            # made by the student in the stand's own pool: part of the lab, gone with it unless kept
+            own_vms.append(vm)
+        else:
+            foreign.append('VM %s (%s) in pool %s has no tag %s; not removed'
+                           % (vm['vmid'], vm.get('name'), pool, tag))
     owned.sort(key=lambda vm: int(vm['vmid']))
-    pool_info = (cluster.get('pools') or {}).get(pool)
-    if pool_info is not None and not owns(pool_info.get('comment'), pool_marker(name, student['userid'])):
+    own_vms.sort(key=lambda vm: int(vm['vmid']))
+    if pool_info is not None and not pool_owned:
         foreign.append('pool %s exists without the stand marker (comment: %r); not removed'
                        % (pool, pool_info.get('comment') or ''))
-    for node in sorted(set(vm.get('node') for vm in owned)):
+    for node in sorted(set(vm.get('node') for vm in owned + own_vms)):
         problem = _node_problem(cluster, node)
         if problem:
             warnings.append('%s: VMs on node %s cannot be removed now: %s'
@@ -1500,7 +1635,13 @@ def _removal_student(stand, student, cluster, foreign, warnings):
         'machines': [{'name': vm.get('name'), 'vmid': int(vm['vmid']), 'node': vm.get('node'),
                       'device_type': 'ecorouter' if 'ecorouter' in _vm_tags(vm) else 'linux'}
                      for vm in owned],
+        'own_vms': [{'name': vm.get('name'), 'vmid': int(vm['vmid']), 'node': vm.get('node')} for vm in own_vms],
     }
+
+
+def _other_stand_vm(vm, stand_name):
+    """A VM carrying another stand's tag: that stand's, never this one's to remove."""
+    return any(t.startswith('stand-') and t != stand_tag(stand_name) for t in _vm_tags(vm))
 
 
 def plan_removal(stand_raw, users_raw, cluster):

@@ -19,7 +19,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.access import 
     UserPool, UserPoolError, check_params)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.machine import (
     CLONE_ARGSPEC, ECOROUTER_ARGSPEC, MachineFailed, MachineRun, clone_problems, configure_ecorouter,
-    ecorouter_problems, with_defaults)
+    ecorouter_problems, remove_own_vm, with_defaults)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import StandError, machine_nics, stand_name_problem
 from ansible_collections.deploystand.proxmox.plugins.module_utils import vms as V
@@ -41,6 +41,7 @@ def access_params(p):
     params = dict((key, p[key]) for key in ('stand', 'userid', 'pool', 'role', 'pool_audit_role', 'bridge_role',
                                             'password', 'update_password', 'password_length', 'state'))
     params['bridges'] = sorted(set((p['bridges'] or {}).values()))
+    params['stale_bridges'] = list(p.get('stale_bridges') or [])
     return params
 
 
@@ -137,11 +138,12 @@ class StudentRun(object):
     def _keep_access(self, access):
         """The user/pool outcome, the password set in this run included (it cannot be read back later)."""
         for key in ('pool', 'user_created', 'user_owned', 'password_set', 'password', 'pool_created',
-                    'acls_added', 'acls_removed', 'pool_deleted', 'user_deleted'):
+                    'acls_added', 'acls_removed', 'pool_deleted', 'user_deleted', 'user_kept', 'user_marked',
+                    'user_shared_with'):
             if key in access:
                 self.result[key] = access[key]
         if access.get('changed') or (not self.check_mode and any(access.get(k) for k in (
-                'user_created', 'password_set', 'pool_created', 'acls_added', 'acls_removed'))):
+                'user_created', 'password_set', 'pool_created', 'acls_added', 'acls_removed', 'user_marked'))):
             self.result['changed'] = True
 
     def _machine(self, machine, entries):
@@ -197,6 +199,34 @@ class StudentRun(object):
                 failures.append('{0}: {1}'.format(machine['name'], failure))
         return failures
 
+    def _own_vms(self):
+        """The VMs the student made in its stand pool: removed (after a soft shutdown) unless
+        student_vms=keep; either way the result and a warning say which. Returns failure messages."""
+        own = self.p.get('own_vms') or []
+        self.result['own_vms'] = []
+        if not own:
+            return []
+        if self.p['student_vms'] == 'keep':
+            self.result['own_vms'] = [dict(vm, action='kept') for vm in own]
+            self.warn('{0}: kept {1} (made by the student in its pool {2}; student_vms=keep): the pool, the user and '
+                      'the bridges those VMs use stay'.format(self.p['userid'], _vm_list(own), self.p['pool']))
+            return []
+        vms = V.Vms(self.client, timeout=self.p['timeout'], warn=self.warn)
+        failures = []
+        for vm in own:
+            try:
+                done = remove_own_vm(vms, vm, self.p['pool'], self.p['shutdown_timeout'], self.check_mode)
+            except PveApiError as err:
+                failures.append('{0} (made by the student): {1}'.format(vm.get('name'), err.message))
+                continue
+            self.result['own_vms'].append(done)
+            self.result['changed'] = self.result['changed'] or done['action'] == 'removed'
+        removed = [vm for vm in self.result['own_vms'] if vm['action'] == 'removed']
+        if removed:
+            self.warn('{0}: removed {1}, made by the student in its pool {2} (student_vms=keep keeps them)'.format(
+                self.p['userid'], _vm_list(removed), self.p['pool']))
+        return failures
+
     def _fail_on(self, failures):
         if failures:
             raise StudentFailed('{0}: {1}'.format(self.p['userid'], '; '.join(failures)), self.result)
@@ -209,7 +239,12 @@ class StudentRun(object):
         return self.result
 
     def absent(self):
-        """The machines first; the pool, ACLs and user only once every machine is gone."""
-        self._fail_on(self._machines())
+        """The machines first (the stand's, then those the student made in its pool); the pool, ACLs and
+        user only once every machine is gone. A pool that keeps VMs keeps its owner (access.UserPool)."""
+        self._fail_on(self._machines() + self._own_vms())
         self._access('absent')
         return self.result
+
+
+def _vm_list(vms):
+    return ', '.join('VM {0} ({1})'.format(vm['vmid'], vm.get('name')) for vm in vms)

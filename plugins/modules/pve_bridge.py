@@ -12,10 +12,17 @@ module: pve_bridge
 short_description: The private lab bridges of a stand on one Proxmox VE node, and applying the node's network config
 version_added: 0.1.0
 description:
-  - O(state=present) ensures one isolated Linux bridge per student alias on O(node) (C(vmbrN), the lowest
-    free N in O(bridge_range), C(autostart), no ports). Each bridge carries the marker
-    C(deploystand:<stand>:<userid>:<alias>) in its comments; a bridge that already carries the marker is
-    reused, so alias to bridge stays stable across runs and when students are added or removed.
+  - O(state=present) ensures one isolated Linux bridge per student alias on O(node) (C(vmbrN), C(autostart),
+    no ports). Each bridge carries the marker C(deploystand:<stand>:<userid>:<alias>) in its comments; a bridge
+    that already carries the marker is reused, so alias to bridge stays stable across runs and when students are
+    added or removed.
+  - Bridge names are unique in the cluster, because the grant C(SDN.Use) on C(/sdn/zones/localnetwork/vmbrN) names
+    no node and covers a bridge of that name on every node. A new bridge takes the proposed O(bridges[].iface), or
+    the lowest free N in O(bridge_range), that is no bridge on any online node, not in O(reserved), not named in an
+    ACL entry, and in this node's share of the numbers (N mod the number of cluster nodes = the node's place among
+    them by name), so that runs on different nodes at the same time never make the same name. A marked bridge
+    whose name also exists on another node is not reused; a new one is made and the old one is listed in
+    RV(stale).
   - O(state=absent) deletes the bridges of the stand (or of some students or aliases of it) that no VM or
     container on the node still uses. Bridges without the stand's marker are never touched, even in
     O(bridge_range) and unused.
@@ -55,6 +62,23 @@ options:
           - The alias the stand's machines use for this network (C([a-z][a-z0-9_]*), at most 15 characters).
         type: str
         required: true
+      iface:
+        description:
+          - The name proposed for a new bridge (the plan's, disjoint across nodes). Taken when it is free;
+            otherwise the next free name is used. Ignored for a bridge that exists already.
+        type: str
+  reserved:
+    description:
+      - Names a new bridge must not take (those the plan gives bridges on other nodes).
+    type: list
+    elements: str
+    default: []
+  ifaces:
+    description:
+      - With O(state=absent), remove only the stand's bridges of these names (the stale ones a deploy replaced).
+    type: list
+    elements: str
+    default: []
   userids:
     description:
       - With O(state=absent), remove every bridge of the stand that belongs to these students.
@@ -91,6 +115,10 @@ notes:
   - New bridges are created with C(type=bridge), C(autostart=1) and the marker in C(comments), without
     C(bridge_ports) (PVE writes C(bridge-ports none), an isolated bridge) and without any C(bridge_vlan_aware)
     key, because PVE's writer makes a bridge VLAN-aware whenever that key is present, even as C(0).
+  - The other nodes' bridges are read from their lists (one C(GET /nodes/{n}/network) per online node), and a name
+    about to be created is checked on each other online node with C(GET /nodes/{n}/network/{iface}). A name an
+    administrator creates on another node between that check and the creation is found by the next plan, which
+    moves the student to a new bridge.
   - "C(GET /nodes/{node}/network) drops bridges the caller may not audit or use (C(SDN.Audit)/C(SDN.Use) on
     C(/sdn/zones/localnetwork/<bridge>)), so before creating C(vmbrN) the module also checks
     C(GET /nodes/{node}/network/vmbrN), which only needs C(Sys.Audit), and skips a name that exists. A name a
@@ -176,6 +204,19 @@ taken:
   returned: when state=present
   type: list
   elements: str
+stale:
+  description:
+    - Bridges of the node that carry a wanted marker but are not its bridge any more (their name is also a bridge
+      on another node, or a second bridge carries the marker). They are not deleted here; remove the grant on them
+      and delete them (O(state=absent) with O(ifaces)) once the VMs use the new bridge.
+  returned: when state=present
+  type: list
+  elements: dict
+  contains:
+    userid: {description: The student., type: str}
+    alias: {description: The alias., type: str}
+    marker: {description: The marker., type: str}
+    iface: {description: The stale bridge., type: str}
 in_use:
   description: Bridges of the stand that were not deleted because a VM or container still uses them.
   returned: when state=absent
@@ -216,7 +257,10 @@ def main():
             bridges=dict(type='list', elements='dict', default=[], options=dict(
                 userid=dict(type='str', required=True),
                 alias=dict(type='str', required=True),
+                iface=dict(type='str'),
             )),
+            reserved=dict(type='list', elements='str', default=[]),
+            ifaces=dict(type='list', elements='str', default=[]),
             userids=dict(type='list', elements='str', default=[]),
             bridge_range=dict(type='list', elements='int', default=[1000, 9999]),
             state=dict(type='str', choices=['present', 'absent', 'applied'], default='present'),
@@ -232,9 +276,9 @@ def main():
     work = NodeBridges(module.client(), p['node'], p['stand'], check_mode=module.check_mode, warn=module.warn)
     try:
         if p['state'] == 'present':
-            result = work.present(p['bridges'], p['bridge_range'])
+            result = work.present(p['bridges'], p['bridge_range'], p['reserved'])
         elif p['state'] == 'absent':
-            result = work.absent(p['userids'], [(b['userid'], b['alias']) for b in p['bridges']])
+            result = work.absent(p['userids'], [(b['userid'], b['alias']) for b in p['bridges']], p['ifaces'])
         else:
             result = work.applied(p['apply_foreign_pending'], p['apply_timeout'])
     except PveApiError as err:

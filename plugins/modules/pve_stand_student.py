@@ -19,8 +19,10 @@ description:
   - The deploy and destroy playbooks use it (role C(stand_student)). One run per student instead of one per
     machine saves the controller about a second of CPU per machine and lists the cluster once per student;
     clones still queue on the clone slots and PVE's storage locks (docs/performance.md).
-  - O(state=absent) removes the owned machines first, then the pool, the ACLs and the user where their
-    markers say the stand made them; nothing is removed from a student whose machines could not all be removed.
+  - O(state=absent) removes the owned machines first, then the VMs the student made in its stand pool
+    (O(own_vms), unless O(student_vms=keep)), then the pool, the ACLs and the user where their markers say the
+    stand made them; nothing is removed from a student whose machines could not all be removed. A pool that
+    keeps VMs keeps its user, and a user another stand still uses is kept (RV(user_kept) says why).
   - When a part fails the others still run; the module then fails with every failed part in one message, and
     the result still carries what was done (the password set in this run included).
   - Idempotent; supports check mode. Diff mode is not supported here; use the single modules to see a diff.
@@ -120,6 +122,32 @@ options:
         returned). The student may use each of them (O(bridge_role)); NICs on an alias go to its interface.
     type: dict
     default: {}
+  stale_bridges:
+    description:
+      - Bridges the stand no longer gives the student (the plan's C(stale_grants)); the student's O(bridge_role)
+        grant on each is removed (see M(deploystand.proxmox.pve_user_pool)).
+    type: list
+    elements: str
+    default: []
+  own_vms:
+    description:
+      - With O(state=absent), the VMs the student made itself in its stand pool (the removal plan's
+        C(students[].own_vms)). Each is checked again to be in the pool under that name before anything is done.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      vmid: {description: The VM id., type: int, required: true}
+      name: {description: Its name., type: str}
+      node: {description: Its node., type: str}
+  student_vms:
+    description:
+      - What O(state=absent) does with O(own_vms). V(remove) shuts them down softly (then stops them, like the
+        stand's VMs) and destroys them; V(keep) leaves them, and with them the pool, the user and the bridges
+        they use. Either way a warning names them.
+    type: str
+    choices: [remove, keep]
+    default: remove
   vmid_range:
     description: VMIDs new VMs may take.
     type: list
@@ -238,6 +266,17 @@ password:
   description: The password set in this run (only then). Register the result with no_log.
   returned: when a password was set
   type: str
+own_vms:
+  description: With O(state=absent), the VMs the student made in its pool and what happened to each
+    (C(action) V(removed), V(kept), or V(gone) when it was no longer in the pool).
+  returned: with state=absent
+  type: list
+  elements: dict
+  sample: [{vmid: 10050, name: my-test, node: pve1, action: removed}]
+user_kept:
+  description: Why the user was not deleted (another stand uses it, grants outside the stand, or its pool keeps VMs).
+  returned: when state=absent kept a user the stand marked
+  type: str
 machines:
   description: One result per machine, as M(deploystand.proxmox.pve_stand_clone) returns it (EcoRouters with
     the NICs and status after pve_ecorouter_nic's part).
@@ -270,6 +309,10 @@ ARGSPEC = dict(
     node=dict(type='str'),
     machines=dict(type='list', elements='dict', default=[], options=MACHINE_SPEC),
     bridges=dict(type='dict', default={}),
+    stale_bridges=dict(type='list', elements='str', default=[]),
+    own_vms=dict(type='list', elements='dict', default=[], options=dict(
+        vmid=dict(type='int', required=True), name=dict(type='str'), node=dict(type='str'))),
+    student_vms=dict(type='str', choices=['remove', 'keep'], default='remove'),
     vmid_range=dict(type='list', elements='int', default=[10000, 19999]),
     start=dict(type='bool', default=True),
     management_bridge=dict(type='str', default='vmbr0'),

@@ -19,6 +19,13 @@ description:
     user, C(deploystand:<stand>:<userid>) on the pool), and O(state=absent) removes only objects
     that carry it. A user or pool that exists without the marker is reported in RV(foreign) and a
     warning, never modified or deleted.
+  - A user that carries another stand's user marker (the same class in two stands) gets this stand's
+    marker added to its comment (one token per stand that uses it; RV(user_marked)); its password is
+    left alone. O(state=absent) removes this stand's token and deletes the user only when no other stand
+    uses it (another marker, or another stand's pool naming it) and it holds no grant this stand did not
+    give; otherwise it is kept and RV(user_kept) says why.
+  - O(state=absent) keeps a pool that still has members, and then its owner too, with the grant on the
+    pool and on the bridges those members use, so that a marked pool is never left without its user.
   - Idempotent; supports check mode (reads only and predicts the change) and diff mode (user and
     pool comments and the student's ACL entries on the managed paths; never a password).
 extends_documentation_fragment:
@@ -63,6 +70,14 @@ options:
     type: list
     elements: str
     default: []
+  stale_bridges:
+    description:
+      - Bridges the stand no longer gives the student (the plan's C(stale_grants)). With O(state=present), the
+        student's O(bridge_role) grant on each is removed; a bridge name is one ACL path on every node, so a
+        grant left behind would cover whatever bridge takes that name next. Names also in O(bridges) are kept.
+    type: list
+    elements: str
+    default: []
   bridge_role:
     description:
       - Role granted on each bridge of O(bridges). Must hold C(SDN.Use).
@@ -94,8 +109,8 @@ options:
     description:
       - V(present) ensures user, pool and ACL entries.
       - V(absent) removes the ACL entries it manages, deletes the pool when it carries the marker and is
-        empty (a non-empty pool is kept and reported), and deletes the user when its comment holds the
-        stand's user marker.
+        empty (a non-empty pool is kept with its owner and reported), and deletes the user when its comment
+        holds the stand's user marker and nothing else uses it (see RV(user_kept)).
     type: str
     choices: [present, absent]
     default: present
@@ -189,10 +204,31 @@ acls_added:
   elements: str
   sample: ["/pool/netlab-student1 PVEVMAdmin", "/sdn/zones/localnetwork/vmbr1001 PVESDNUser"]
 acls_removed:
-  description: ACL entries removed (state=absent), as C(<path> <role>); includes those PVE drops with the user.
+  description:
+    - ACL entries removed, as C(<path> <role>); with O(state=absent) includes those PVE drops with the user, with
+      O(state=present) the grants on O(stale_bridges).
   returned: always
   type: list
   elements: str
+user_marked:
+  description: This stand's marker was added to a user another stand made (predicted in check mode).
+  returned: when it happened
+  type: bool
+user_shared_with:
+  description: The other stands whose marker the user carries.
+  returned: when user_marked
+  type: list
+  elements: str
+user_kept:
+  description: Why a user this stand marked was not deleted (another stand uses it, it has grants outside the
+    stand, or its pool still holds members). Also a warning.
+  returned: when state=absent kept such a user
+  type: str
+  sample: stand netlab2 still uses it
+user_unmarked:
+  description: This stand's marker was removed from a kept user (another stand's marker stays on it).
+  returned: when it happened
+  type: bool
 password_set:
   description: A password was set in this run (at creation or by a reset; predicted in check mode).
   returned: always
@@ -225,6 +261,7 @@ def main():
             pool_audit_role=dict(type='str', default='PVEPoolUser'),
             bridges=dict(type='list', elements='str', default=[]),
             bridge_role=dict(type='str', default='PVESDNUser'),
+            stale_bridges=dict(type='list', elements='str', default=[]),
             password=dict(type='str', no_log=True),
             update_password=dict(type='str', choices=['on_create', 'always'], default='on_create', no_log=False),
             password_length=dict(type='int', default=20, no_log=False),
@@ -252,7 +289,8 @@ def _partial(result, check_mode):
     again later); `changed` says whether anything was written."""
     out = dict((k, v) for k, v in result.items() if k not in ('diff', 'changed'))
     out['changed'] = not check_mode and any(result.get(k) for k in (
-        'user_created', 'password_set', 'pool_created', 'acls_added', 'acls_removed', 'pool_deleted', 'user_deleted'))
+        'user_created', 'password_set', 'pool_created', 'acls_added', 'acls_removed', 'pool_deleted', 'user_deleted',
+        'user_marked', 'user_unmarked'))
     return out
 
 

@@ -37,6 +37,13 @@ NET_KEY = re.compile(r'^net\d+$')
 TOKEN_HEADER = re.compile(r'^PVEAPIToken[= ](.+)$')
 
 
+def nic_parts(value):
+    """(model, MAC, bridge) of a netN value (`virtio=MAC,bridge=vmbr1,...`)."""
+    parts = dict(p.partition('=')[::2] for p in str(value).split(',') if p)
+    first = str(value).split(',')[0].partition('=')
+    return first[0], first[2], parts.get('bridge')
+
+
 def normalise_tags(text):
     """GuestHelpers::get_unique_tags with the default tag-style: lower-case, sorted, unique, ';'-joined."""
     return ';'.join(sorted({t.lower() for t in re.split(r'[;,\s]+', str(text or '')) if t}))
@@ -183,7 +190,31 @@ class LabPve(AccessRoutes, AccessModel, HaApi, MigrateApi, SdnApi, NetworkApi, T
                 p[key] = with_mac(p[key])
         if p.get('tags') is not None:
             p['tags'] = normalise_tags(p['tags'])
-        return await super()._apply_config(vm, user, p)
+        result = await super()._apply_config(vm, user, p)
+        self._hotplug_nics(vm, [k for k in touched if k in p])
+        return result
+
+    def _hotplug_nics(self, vm, keys):
+        """qemu-server vmconfig_update_net: on a running VM, a NIC whose model and MAC stay is changed
+        at once (tap unplugged, plugged into the new bridge); if the tap cannot be plugged there (the
+        same check as a start), the change stays pending and the update fails with 'hotplug problem - ...'."""
+        if vm.status != 'running':
+            return
+        errors = {}
+        for key in keys:
+            new, old = vm.pending.get(key), vm.config.get(key)
+            if new is None or old is None:
+                continue
+            (new_model, new_mac, new_bridge), (old_model, old_mac, old_bridge) = nic_parts(new), nic_parts(old)
+            if (new_model, new_mac.upper()) != (old_model, old_mac.upper()) or not (new_bridge and old_bridge):
+                continue          # a new device: needs a hot-plug of the whole NIC (left pending here)
+            problem = self.tap_plug_check(vm.node, new_bridge)
+            if problem:
+                errors[key] = 'hotplug problem - {0}'.format(problem)
+                continue
+            vm.config[key] = vm.pending.pop(key)
+        if errors:
+            raise PveError(400, 'Parameter verification failed.', errors)
 
     async def _qm_clone(self, v, user):
         node, vmid = v['node'], int(v['vmid'])

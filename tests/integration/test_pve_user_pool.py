@@ -205,3 +205,38 @@ def test_dropped_connections_converge_to_one_user_pool_and_acl_set(sim_factory, 
                                          ('/sdn/zones/localnetwork/vmbr1001', 'PVESDNUser')]
     third = playbook(play(*tasks), lab)
     assert third.changed_total == 0, third
+
+
+def test_two_stands_share_one_account_and_a_stale_bridge_grant_goes(sim, playbook):
+    other = dict(student(bridges=['vmbr1004']), stand='netlab2')
+    run = playbook(play(('netlab', student(bridges=['vmbr1001'])), ('netlab2', other)), sim)
+    assert run.rc == 0, run
+    password = run.result('netlab')['password']
+    shared = run.result('netlab2')
+    assert shared['user_marked'] and shared['user_shared_with'] == ['netlab'] and not shared['password_set']
+    assert sim.state()['users']['student1@pve']['comment'] == 'deploystand:netlab deploystand:netlab2'
+
+    # netlab moves the student from vmbr1001 to vmbr1002: the old grant goes, netlab2's stays
+    moved = student(bridges=['vmbr1002'], stale_bridges=['vmbr1001'])
+    run = playbook(play(('moved', moved)), sim, check=True, diff=True)
+    assert run.result('moved')['acls_removed'] == ['/sdn/zones/localnetwork/vmbr1001 PVESDNUser']
+    assert ('/sdn/zones/localnetwork/vmbr1001', 'PVESDNUser') in acl_of(sim.state(), 'student1@pve')
+    run = playbook(play(('moved', moved), ('again', moved)), sim)
+    assert run.rc == 0 and not run.result('again')['changed'], run
+    bridges = [p for p, r in acl_of(sim.state(), 'student1@pve') if p.startswith('/sdn/')]
+    assert bridges == ['/sdn/zones/localnetwork/vmbr1002', '/sdn/zones/localnetwork/vmbr1004']
+
+    # netlab's absent keeps the account for netlab2 (and says so); netlab2's absent then deletes it
+    run = playbook(play(('netlab absent', student(state='absent', bridges=['vmbr1002']))), sim)
+    result = run.result('netlab absent')
+    assert result['user_kept'] == 'stand netlab2 still uses it' and not result['user_deleted'], run
+    assert 'user student1@pve is kept: stand netlab2 still uses it' in run.output
+    state = sim.state()
+    assert state['users']['student1@pve']['comment'] == 'deploystand:netlab2'
+    assert acl_of(state, 'student1@pve') == [('/pool/netlab2-student1', 'PVEPoolUser'),
+                                             ('/pool/netlab2-student1', 'PVEVMAdmin'),
+                                             ('/sdn/zones/localnetwork/vmbr1004', 'PVESDNUser')]
+    as_student(sim, 'student1@pve', password).version.get()
+    run = playbook(play(('netlab2 absent', dict(other, state='absent'))), sim)
+    assert run.result('netlab2 absent')['user_deleted'], run
+    assert 'student1@pve' not in sim.state()['users']

@@ -177,6 +177,7 @@ class FakeClient(object):
         self.acl = acl or []
         self.token_name = token
         self.identity = identity
+        self.configs = {}
         self.writes = []
 
     def pool_path(self, poolid):
@@ -189,12 +190,16 @@ class FakeClient(object):
             if userid not in self.users:
                 raise PveApiError('no such user', kind='not_found')
             return dict(self.users[userid])
+        if path == 'pools' and 'poolid' not in params:
+            return [dict(rec, poolid=pid) for pid, rec in sorted(self.pools.items())]
         if path == 'pools':
             if params['poolid'] not in self.pools:
                 raise PveApiError('does not exist', kind='not_found')
             return [dict(self.pools[params['poolid']], poolid=params['poolid'])]
         if path == 'access/acl':
             return list(self.acl)
+        if path.startswith('nodes/'):
+            return dict(self.configs[int(path.split('/')[3])])
         if path == 'access/roles':
             return [{'roleid': r} for r in ('PVEVMAdmin', 'PVEVMUser', 'PVESDNUser', 'PVEPoolUser')]
         raise AssertionError(path)
@@ -210,6 +215,8 @@ class FakeClient(object):
     def put(self, api_path, **params):
         path = api_path
         self.writes.append(('PUT', path, params))
+        if path.startswith('access/users/'):
+            self.users[path.split('/', 2)[2]]['comment'] = params['comment']
         if path == 'access/acl':
             for role in params['roles']:
                 self.acl = [e for e in self.acl if (e['path'], e['roleid'], e['ugid']) !=
@@ -337,9 +344,103 @@ def test_absent_keeps_a_non_empty_pool_and_says_why():
                                                    'members': [{'id': 'qemu/10001'}]}})
     result = run(client, state='absent')
     assert not result['pool_deleted'] and any('qemu/10001' in f for f in result['foreign'])
-    assert result['user_deleted']
+    # never a marked pool without its owner: the user stays, with its marker, for a later destroy
+    assert not result['user_deleted'] and 'netlab-student1 still holds qemu/10001' in result['user_kept']
+    assert client.users[USER]['comment'] == 'deploystand:netlab'
 
 
 def test_the_student_also_gets_the_pool_audit_role_so_it_sees_its_pool():
     wanted = A.wanted_acls(USER, 'p', 'PVEVMAdmin', [], 'PVESDNUser', 'PVEPoolUser')
     assert sorted(w['roleid'] for w in wanted if w['path'] == '/pool/p') == ['PVEPoolUser', 'PVEVMAdmin']
+
+
+# --- accounts shared by stands, stale grants, kept pools (issue 13) --------------------------------
+
+POOL = 'netlab-student1'
+OWN_POOL = {'comment': 'deploystand:netlab:student1@pve', 'members': []}
+
+
+def test_marker_tokens_are_added_and_removed_without_touching_the_rest():
+    assert A.user_stands('course deploystand:a deploystand:b:x@pve deploystand:c') == ['a', 'c']
+    assert A.with_marker('course deploystand:a', 'deploystand:b') == 'course deploystand:a deploystand:b'
+    assert A.with_marker('', 'deploystand:b') == 'deploystand:b'
+    assert A.without_marker('course deploystand:a deploystand:ab', 'deploystand:a') == 'course deploystand:ab'
+    assert A.pool_stands_of([{'comment': 'deploystand:b:student1@pve'}, {'comment': 'deploystand:c:x@pve'},
+                             {'comment': 'deploystand:netlab:student1@pve'}], USER, 'netlab') == ['b']
+
+
+def test_stale_bridge_grants_are_removed_on_deploy_and_only_those():
+    client = FakeClient(users={USER: {'comment': 'deploystand:netlab'}}, pools={POOL: dict(OWN_POOL)},
+                        acl=[entry('/pool/' + POOL, 'PVEVMAdmin'), entry('/sdn/zones/localnetwork/vmbr1000', 'PVESDNUser'),
+                             entry('/sdn/zones/localnetwork/vmbr1001', 'PVESDNUser', ugid='student2@pve')])
+    result = run(client, bridges=['vmbr1002'], stale_bridges=['vmbr1000', 'vmbr1001', 'vmbr1002'])
+    assert result['acls_added'] == ['/sdn/zones/localnetwork/vmbr1002 PVESDNUser']
+    assert result['acls_removed'] == ['/sdn/zones/localnetwork/vmbr1000 PVESDNUser'] and result['changed']
+    assert sorted((e['path'], e['ugid']) for e in client.acl) == [
+        ('/pool/' + POOL, USER), ('/sdn/zones/localnetwork/vmbr1001', 'student2@pve'),
+        ('/sdn/zones/localnetwork/vmbr1002', USER)]
+    assert not run(client, bridges=['vmbr1002'], stale_bridges=['vmbr1000'])['changed']
+
+
+def test_a_user_another_stand_made_gets_this_stands_marker_too_and_keeps_its_password():
+    client = FakeClient(users={USER: {'comment': 'deploystand:other'}})
+    predicted = run(client, check_mode=True)
+    assert predicted['user_marked'] and client.writes == []
+    result = run(client)
+    assert result['user_owned'] and result['user_marked'] and result['user_shared_with'] == ['other']
+    assert not result['password_set'] and not result['foreign'] and 'password' not in result
+    assert client.users[USER]['comment'] == 'deploystand:other deploystand:netlab'
+    assert not run(client)['changed']
+
+
+def test_destroying_one_of_two_stands_keeps_the_account_and_removes_only_its_own_marker_and_grants():
+    client = FakeClient(users={USER: {'comment': 'deploystand:other deploystand:netlab'}},
+                        pools={POOL: dict(OWN_POOL), 'other-student1': {'comment': 'deploystand:other:student1@pve',
+                                                                          'members': [{'id': 'qemu/20000'}]}},
+                        acl=[entry('/pool/' + POOL, 'PVEVMAdmin'), entry('/pool/other-student1', 'PVEVMAdmin'),
+                             entry('/sdn/zones/localnetwork/vmbr1000', 'PVESDNUser')])
+    result = run(client, state='absent', bridges=['vmbr1000'])
+    assert not result['user_deleted'] and result['user_kept'] == 'stand other still uses it'
+    assert result['pool_deleted'] and client.users[USER]['comment'] == 'deploystand:other'
+    assert client.acl == [entry('/pool/other-student1', 'PVEVMAdmin')]
+
+
+def test_an_account_adopted_by_another_stand_before_markers_per_stand_is_kept_and_handed_over():
+    # made by netlab (its marker only); stand other adopted it as "existed before" and has its pool
+    client = FakeClient(users={USER: {'comment': 'deploystand:netlab'}},
+                        pools={POOL: dict(OWN_POOL), 'other-student1': {'comment': 'deploystand:other:student1@pve',
+                                                                          'members': []}},
+                        acl=[entry('/pool/' + POOL, 'PVEVMAdmin'), entry('/pool/other-student1', 'PVEVMAdmin')])
+    result = run(client, state='absent')
+    assert result['user_kept'] == 'stand other still uses it'
+    assert client.users[USER]['comment'] == 'deploystand:other'
+
+
+def test_an_account_with_grants_outside_the_stand_is_kept_and_says_which():
+    client = FakeClient(users={USER: {'comment': 'deploystand:netlab'}}, pools={POOL: dict(OWN_POOL)},
+                        acl=[entry('/pool/' + POOL, 'PVEVMAdmin'), entry('/vms/100', 'PVEVMUser'),
+                             entry('/sdn/zones/localnetwork/vmbr1009', 'PVESDNUser')])
+    result = run(client, state='absent')
+    assert not result['user_deleted'] and '/vms/100 PVEVMUser' in result['user_kept']
+    assert 'vmbr1009' not in result['user_kept']       # a bridge grant is what a stand gives, not "outside"
+    assert entry('/vms/100', 'PVEVMUser') in client.acl and client.users[USER]['comment'] == 'deploystand:netlab'
+
+
+def test_a_pool_that_keeps_vms_keeps_its_owner_the_pool_grant_and_the_grants_of_the_bridges_they_use():
+    pool = {'comment': 'deploystand:netlab:student1@pve',
+            'members': [{'id': 'qemu/10050', 'type': 'qemu', 'vmid': 10050, 'node': 'pve1'}]}
+    client = FakeClient(users={USER: {'comment': 'deploystand:netlab'}}, pools={POOL: pool},
+                        acl=[entry('/pool/' + POOL, 'PVEVMAdmin'), entry('/sdn/zones/localnetwork/vmbr1000', 'PVESDNUser'),
+                             entry('/sdn/zones/localnetwork/vmbr1002', 'PVESDNUser')])
+    client.configs[10050] = {'net0': 'virtio=BC:24:11:00:00:01,bridge=vmbr1002'}
+    result = run(client, state='absent', bridges=['vmbr1000', 'vmbr1002'])
+    assert not result['pool_deleted'] and not result['user_deleted'] and 'qemu/10050' in result['user_kept']
+    assert result['acls_removed'] == ['/sdn/zones/localnetwork/vmbr1000 PVESDNUser']
+    assert sorted(e['path'] for e in client.acl) == ['/pool/' + POOL, '/sdn/zones/localnetwork/vmbr1002']
+
+
+def test_bridge_grants_left_by_an_interrupted_destroy_do_not_keep_the_account():
+    client = FakeClient(users={USER: {'comment': 'deploystand:netlab'}},
+                        acl=[entry('/sdn/zones/localnetwork/vmbr1009', 'PVESDNUser')])
+    result = run(client, state='absent')
+    assert result['user_deleted'] and client.users == {}

@@ -237,8 +237,12 @@ def test_good_input_has_no_problems():
 class FakeClient(object):
     """A node network: visible/hidden bridges, POST/DELETE staging, a pending diff, VM configs."""
 
-    def __init__(self, bridges=None, hidden=(), vms=None, race=(), changes=None):
+    def __init__(self, bridges=None, hidden=(), vms=None, race=(), changes=None, others=None, offline=(),
+                 acl=()):
         self.bridges = dict(bridges or {})
+        self.others = dict(others or {})     # other nodes: {node: {iface: comments}}
+        self.offline = set(offline)
+        self.acl = list(acl)
         self.hidden = set(hidden)            # exist, but the filtered list does not show them
         self.race = list(race)               # names a concurrent run takes just before our POST
         self.vms = vms or {}
@@ -247,6 +251,19 @@ class FakeClient(object):
 
     def get(self, api_path, **params):
         parts = api_path.split('/')
+        if api_path == 'nodes':
+            return [{'node': n, 'status': 'offline' if n in self.offline else 'online'}
+                    for n in ['pve1'] + sorted(self.others)]
+        if api_path == 'access/acl':
+            return list(self.acl)
+        if parts[0] == 'nodes' and parts[1] in self.others and parts[2] == 'network':
+            assert parts[1] not in self.offline, 'an offline node is never read'
+            names = self.others[parts[1]]
+            if len(parts) == 3:
+                return [bridge(i, c) for i, c in sorted(names.items()) if i not in self.hidden]
+            if parts[3] not in names:
+                raise PveApiError('interface does not exist', kind='not_found')
+            return {'comments': names[parts[3]], 'type': 'bridge'}
         if api_path == 'nodes/pve1/network':
             return [bridge(i, c) for i, c in sorted(self.bridges.items()) if i not in self.hidden]
         if parts[:3] == ['nodes', 'pve1', 'network']:
@@ -357,3 +374,50 @@ def test_a_hidden_bridge_that_carries_our_marker_is_reused_not_duplicated():
                                                              [1000, 9999])
     assert result['mapping'] == {'student1@pve': {'lan': 'vmbr1000'}} and not result['changed']
     assert client.writes == []
+
+
+# --- names unique in the cluster (issue 13 item 1) ----------------------------------------------
+
+def present(client, wanted=(('student1@pve', 'lan'),), node='pve1', **kwargs):
+    return N.NodeBridges(client, node, 'netlab').present(
+        [dict(userid=u, alias=a, **({'iface': i[0]} if i else {})) for u, a, *i in wanted], [1000, 9999], **kwargs)
+
+
+def test_a_name_that_is_a_bridge_on_another_node_is_never_made_here():
+    # listed there, or hidden from the list (then found by the single GET before the POST)
+    client = FakeClient({'vmbr0': ''}, others={'pve3': {'vmbr1000': 'lab uplink', 'vmbr1003': 'hidden'},
+                                              'pve2': {}}, hidden=['vmbr1003'])
+    result = present(client)
+    # pve1 is the first of three nodes: its new names are N mod 3 = 0 (1002, 1005, ...)
+    assert result['created'] == ['vmbr1002'] and result['taken'] == []
+    client = FakeClient({'vmbr0': ''}, others={'pve2': {'vmbr1000': 'hidden'}}, hidden=['vmbr1000'])
+    result = present(client)
+    assert result['created'] == ['vmbr1002'] and result['taken'] == ['vmbr1000']     # two nodes: even numbers
+
+
+def test_an_owned_bridge_whose_name_exists_on_another_node_is_replaced_and_reported_stale():
+    client = FakeClient({'vmbr0': '', 'vmbr1000': LAN}, others={'pve2': {'vmbr1000': 'lab uplink'}})
+    result = present(client)
+    assert result['mapping'] == {'student1@pve': {'lan': 'vmbr1002'}} and result['created'] == ['vmbr1002']
+    assert result['stale'] == [{'userid': 'student1@pve', 'alias': 'lan', 'marker': LAN, 'iface': 'vmbr1000'}]
+    assert 'vmbr1000' in client.bridges, 'the stale bridge is deleted later, once its VMs moved'
+    again = present(client)
+    assert not again['changed'] and again['mapping'] == result['mapping'] and again['stale'] == result['stale']
+
+
+def test_the_plans_proposal_is_made_and_reserved_or_granted_names_are_never_taken():
+    client = FakeClient({'vmbr0': ''})
+    assert present(client, [('student1@pve', 'lan', 'vmbr1007')])['created'] == ['vmbr1007']
+    client = FakeClient({'vmbr0': ''}, acl=[{'path': '/sdn/zones/localnetwork/vmbr1001', 'ugid': 'x@pve'}])
+    assert present(client, reserved=['vmbr1000'])['created'] == ['vmbr1002']
+
+
+def test_an_offline_node_counts_for_the_share_but_is_not_read():
+    client = FakeClient({'vmbr0': ''}, others={'pve2': {}, 'pve3': {}}, offline=['pve3'])
+    assert present(client, node='pve1')['created'] == ['vmbr1002']
+
+
+def test_absent_with_ifaces_deletes_only_those_marked_bridges():
+    client = FakeClient({'vmbr0': '', 'vmbr1000': LAN, 'vmbr1002': LAN, 'vmbr1004': 'lab'})
+    result = N.NodeBridges(client, 'pve1', 'netlab').absent(ifaces=['vmbr1000', 'vmbr1004'])
+    assert result['deleted'] == ['vmbr1000'] and sorted(client.bridges) == ['vmbr0', 'vmbr1002', 'vmbr1004']

@@ -32,7 +32,7 @@ def test_an_alias_without_a_bridge_is_a_clear_error():
 def test_only_students_in_scope_get_bridges_and_only_the_keys_pve_bridge_takes():
     node = [{'userid': 'a@pve', 'alias': 'lan', 'marker': 'm', 'iface': 'vmbr1000', 'exists': False},
             {'userid': 'b@pve', 'alias': 'lan', 'marker': 'n', 'iface': 'vmbr1001', 'exists': False}]
-    assert stand_node_bridges(node, ['b@pve']) == [{'userid': 'b@pve', 'alias': 'lan'}]
+    assert stand_node_bridges(node, ['b@pve']) == [{'userid': 'b@pve', 'alias': 'lan', 'iface': 'vmbr1001'}]
 
 
 def test_stand_settings_never_carry_the_students_and_their_passwords():

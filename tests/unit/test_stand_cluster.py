@@ -132,9 +132,11 @@ def test_vmid_range_too_small_for_the_class_is_reported():
 
 
 def test_bridge_range_too_small_on_a_node_is_reported():
-    message = one_error(errors_for(make_stand(node='pve1', bridge_range=[1000, 1001]),
+    # two nodes: pve1 makes only even numbers (1000, 1002), pve2 the odd ones
+    message = one_error(errors_for(make_stand(node='pve1', bridge_range=[1000, 1003]),
                                    ['s1@pve', 's2@pve', 's3@pve']))
     assert message.startswith('stand.bridge_range: on node pve1:') and '2 free' in message and '3 new' in message
+    assert 'N mod 2 = 0' in message
 
 
 def test_vmid_range_overlapping_foreign_vms_lists_a_few_ids():
@@ -375,6 +377,43 @@ def test_alias_keeps_its_bridge_when_a_student_is_removed():
     existing = dict((iface, marker) for iface, marker in created)
     second, to_create = S.allocate_bridges(existing, [(M1, 'lan'), (M3, 'lan')], [1000, 1999])
     assert second == {M1: first[M1], M3: first[M3]} and to_create == []
+
+
+def test_an_owned_bridge_whose_name_exists_on_another_node_is_not_reused():
+    # a grant names no node: keeping vmbr1000 would let s1 use the other node's vmbr1000 too
+    mapping, to_create = S.allocate_bridges({'vmbr1000': M1}, [(M1, 'lan')], [1000, 1999],
+                                            elsewhere={'vmbr1000'})
+    assert mapping == {M1: 'vmbr1001'} and to_create == [('vmbr1001', M1)]
+
+
+def test_new_names_skip_names_on_other_nodes_and_reserved_names():
+    mapping, _ = S.allocate_bridges({}, [(M1, 'lan'), (M2, 'lan')], [1000, 1999],
+                                    elsewhere={'vmbr1000'}, reserved={'vmbr1001', 'vmbr1003'})
+    assert mapping == {M1: 'vmbr1002', M2: 'vmbr1004'}
+
+
+def test_new_names_stay_in_the_nodes_share_so_two_nodes_never_make_the_same_name():
+    shares = [S.bridge_share(n, ['pve3', 'pve1', 'pve2']) for n in ('pve1', 'pve2', 'pve3')]
+    assert shares == [(0, 3), (1, 3), (2, 3)]
+    made = [S.allocate_bridges({}, [(M1, 'lan'), (M2, 'lan')], [1000, 1999], share=share)[0]
+            for share in shares]
+    # N mod 3 over the number itself (not over the range), so stands with other ranges keep to it too
+    assert [sorted(m.values()) for m in made] == [['vmbr1002', 'vmbr1005'], ['vmbr1000', 'vmbr1003'],
+                                                   ['vmbr1001', 'vmbr1004']]
+
+
+def test_the_proposed_name_is_taken_when_free_and_kept_from_the_others():
+    mapping, to_create = S.allocate_bridges({}, [(M1, 'lan'), (M2, 'lan')], [1000, 1999],
+                                            preferred={M2: 'vmbr1000', M1: 'vmbr1007'})
+    assert mapping == {M1: 'vmbr1007', M2: 'vmbr1000'} and [i for i, _m in to_create] == ['vmbr1007', 'vmbr1000']
+    taken, _ = S.allocate_bridges({'vmbr1007': 'uplink'}, [(M1, 'lan')], [1000, 1999], preferred={M1: 'vmbr1007'})
+    assert taken == {M1: 'vmbr1000'}
+
+
+def test_granted_bridge_names_are_read_from_bridge_acl_paths_and_vlans_below_them():
+    acl = [{'path': '/sdn/zones/localnetwork/vmbr1005'}, {'path': '/sdn/zones/localnetwork/vmbr1006/42'},
+           {'path': '/sdn/zones/localnetwork'}, {'path': '/pool/x'}, {'path': '/sdn/zones/other/vmbr7'}]
+    assert S.granted_bridge_names(acl) == {'vmbr1005', 'vmbr1006'}
 
 
 # --- VMIDs -----------------------------------------------------------------------------------

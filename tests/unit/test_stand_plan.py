@@ -1,7 +1,7 @@
 """build_plan end to end: shape, existing objects, look-alikes, errors."""
 from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as S
 
-from test_stand_support import make_cluster, make_stand, vm
+from test_stand_support import make_cluster, make_stand, node, vm
 
 
 def plan_of(users, stand=None, cluster=None):
@@ -30,14 +30,15 @@ def test_plan_student_carries_names_markers_and_node():
         'userid': 's1@pve', 'name': 's1', 'realm': 'pve', 'password': None, 'node': 'pve2',
         'pool': 'netlab-s1', 'pool_comment': 'deploystand:netlab:s1@pve',
         'user_comment': 'deploystand:netlab', 'user_exists': False, 'pool_exists': False}
-    assert student['bridges'] == [{'alias': 'lan', 'marker': 'deploystand:netlab:s1@pve:lan', 'iface': 'vmbr1000'}]
+    # pve2 is the second of two nodes: its new bridges take the odd numbers (bridge_share)
+    assert student['bridges'] == [{'alias': 'lan', 'marker': 'deploystand:netlab:s1@pve:lan', 'iface': 'vmbr1001'}]
 
 
 def test_plan_ecorouter_gets_the_management_nic_first_with_link_down():
     router = plan_of(['s1@pve'])['students'][0]['machines'][0]
     assert router['networks'] == [
         {'bridge': 'vmbr0', 'alias': None, 'link_down': True, 'management': True},
-        {'bridge': 'vmbr1000', 'alias': 'lan', 'link_down': False, 'management': False}]
+        {'bridge': 'vmbr1001', 'alias': 'lan', 'link_down': False, 'management': False}]
 
 
 def test_plan_machine_carries_template_clone_mode_and_vmid():
@@ -59,7 +60,7 @@ def test_plan_full_clone_takes_storage_and_format_from_the_stand():
 def test_plan_lists_private_bridges_per_node():
     plan = plan_of(['a@pve', 'b@pve', 'c@pve'], make_stand(node='pve1'))
     assert [(b['userid'], b['iface'], b['exists']) for b in plan['nodes']['pve1']] == [
-        ('a@pve', 'vmbr1000', False), ('b@pve', 'vmbr1001', False), ('c@pve', 'vmbr1002', False)]
+        ('a@pve', 'vmbr1000', False), ('b@pve', 'vmbr1002', False), ('c@pve', 'vmbr1004', False)]
 
 
 def test_plan_real_bridges_are_used_as_is_and_not_listed_as_private():
@@ -163,3 +164,81 @@ def test_existing_stand_on_an_offline_node_is_an_error():
     cluster['nodes']['pve1']['online'] = False
     plan, errors = S.build_plan(make_stand(), ['s1@pve'], cluster)
     assert plan is None and errors == ["users[0] (s1@pve): its stand's VMs are on node pve1: node 'pve1' is offline"]
+
+
+# --- bridge names unique in the cluster (issue 13 item 1) ---------------------------------------
+
+def three_nodes(bridges):
+    """pve1..pve3 with vmbr0 each, plus the given {node: {iface: comments}}."""
+    nodes = dict((n, node(64, 8)) for n in ('pve1', 'pve2', 'pve3'))
+    out = dict((n, {'vmbr0': {'comments': ''}}) for n in nodes)
+    for n, extra in bridges.items():
+        out[n].update((i, {'comments': c}) for i, c in extra.items())
+    cluster = make_cluster(nodes=nodes, bridges=out)
+    cluster['storages'] = dict((n, {'local-lvm': {'shared': False}, 'nfs': {'shared': True}}) for n in nodes)
+    return cluster
+
+
+PINNED = [{'name': 's1@pve', 'node': 'pve1'}, {'name': 's2@pve', 'node': 'pve2'}, {'name': 's3@pve', 'node': 'pve3'}]
+LINUX = {'name': 'netlab', 'machines': [{'name': 'host1', 'template': 'alpine-tpl', 'networks': ['lan']}]}
+
+
+def test_new_bridges_avoid_every_name_on_every_node_and_are_disjoint_across_nodes():
+    cluster = three_nodes({'pve2': {'vmbr1000': 'lab uplink'}, 'pve3': {'vmbr1002': 'admin test'}})
+    plan = plan_of(PINNED, LINUX, cluster)
+    names = dict((n, [b['iface'] for b in plan['nodes'][n]]) for n in plan['nodes'])
+    assert names == {'pve1': ['vmbr1005'], 'pve2': ['vmbr1003'], 'pve3': ['vmbr1001']}
+    assert plan['stale_bridges'] == {} and [s['stale_grants'] for s in plan['students']] == [[], [], []]
+
+
+def test_a_name_someone_holds_a_grant_on_is_never_taken_for_a_new_bridge():
+    cluster = three_nodes({})
+    cluster['bridge_acl'] = [{'path': '/sdn/zones/localnetwork/vmbr1002', 'ugid': 'old@pve', 'roleid': 'PVESDNUser'}]
+    plan = plan_of(PINNED[:1], LINUX, cluster)
+    assert plan['nodes']['pve1'][0]['iface'] == 'vmbr1005'
+
+
+def test_an_owned_bridge_whose_name_clashes_with_another_node_moves_and_the_old_one_is_stale():
+    # made before the fix: s1 got vmbr1000 on pve1 while the admin's uplink is vmbr1000 on pve2,
+    # and s3 got vmbr1001 on pve3 like s2 on pve2 (all three of this stand)
+    lan = 'deploystand:netlab:{0}:lan'
+    cluster = three_nodes({'pve1': {'vmbr1000': lan.format('s1@pve')},
+                           'pve2': {'vmbr1000': 'lab uplink', 'vmbr1001': lan.format('s2@pve')},
+                           'pve3': {'vmbr1001': lan.format('s3@pve')}})
+    plan = plan_of(PINNED, LINUX, cluster)
+    new = dict((s['userid'], s['bridges'][0]['iface']) for s in plan['students'])
+    assert all(iface not in ('vmbr1000', 'vmbr1001') for iface in new.values()), new
+    assert len(set(new.values())) == 3
+    assert dict((s['userid'], s['stale_grants']) for s in plan['students']) == {
+        's1@pve': ['vmbr1000'], 's2@pve': ['vmbr1001'], 's3@pve': ['vmbr1001']}
+    stale = dict((n, [(b['userid'], b['iface']) for b in bs]) for n, bs in plan['stale_bridges'].items())
+    assert stale == {'pve1': [('s1@pve', 'vmbr1000')], 'pve2': [('s2@pve', 'vmbr1001')],
+                     'pve3': [('s3@pve', 'vmbr1001')]}
+    warning = [w for w in plan['warnings'] if 'vmbr1000 on pve1' in w][0]
+    assert "also a bridge on pve2 ('lab uplink')" in warning and 'moves to ' + new['s1@pve'] in warning
+    # the host NIC follows the new bridge
+    assert plan['students'][0]['machines'][0]['networks'][0]['bridge'] == new['s1@pve']
+
+
+def test_a_bridge_of_a_network_the_stand_dropped_loses_its_grant():
+    cluster = three_nodes({'pve1': {'vmbr1002': 'deploystand:netlab:s1@pve:lan',
+                                    'vmbr1005': 'deploystand:netlab:s1@pve:dmz'}})
+    plan = plan_of(PINNED[:1], LINUX, cluster)
+    assert plan['students'][0]['bridges'][0]['iface'] == 'vmbr1002'
+    assert plan['students'][0]['stale_grants'] == ['vmbr1005']
+    assert plan['stale_bridges']['pve1'][0]['reason'] == "the stand no longer uses the network 'dmz'"
+
+
+def test_a_grant_another_stand_gives_the_same_student_on_that_name_is_kept():
+    cluster = three_nodes({'pve1': {'vmbr1000': 'deploystand:netlab:s1@pve:lan'},
+                           'pve2': {'vmbr1000': 'deploystand:other:s1@pve:lan'}})
+    plan = plan_of(PINNED[:1], LINUX, cluster)
+    assert plan['students'][0]['bridges'][0]['iface'] != 'vmbr1000'
+    assert plan['students'][0]['stale_grants'] == []       # stand other still gives s1 vmbr1000
+    assert [b['iface'] for b in plan['stale_bridges']['pve1']] == ['vmbr1000']
+
+
+def test_bridges_of_students_not_in_the_class_list_are_not_stale():
+    cluster = three_nodes({'pve1': {'vmbr1002': 'deploystand:netlab:s9@pve:lan'}})
+    plan = plan_of(PINNED[:1], LINUX, cluster)
+    assert plan['stale_bridges'] == {} and plan['nodes']['pve1'][0]['iface'] == 'vmbr1005'

@@ -69,3 +69,19 @@ def test_removal_warns_about_vms_on_an_offline_node():
     cluster['nodes']['pve1']['online'] = False
     assert removal(['s1@pve'], cluster)['warnings'] == [
         "users[0] (s1@pve): VMs on node pve1 cannot be removed now: node 'pve1' is offline"]
+
+
+def test_vms_the_student_made_in_its_stand_pool_are_listed_as_its_own_vms():
+    pools = {'netlab-s1': {'comment': 'deploystand:netlab:s1@pve'}, 'netlab-s2': {'comment': 'made by hand'}}
+    cluster = make_cluster(pools=pools, vms=[
+        vm(10050, 'my-test', 'pve1', pool='netlab-s1'), vm(10051, 'tpl', 'pve1', pool='netlab-s1', template=True),
+        tagged(10052, 'x', 'pve1', 'netlab-s1', stand='netlab2'), vm(10060, 'mine', 'pve1', pool='netlab-s2'),
+        vm(10070, 'elsewhere', 'pve1', pool='other')])
+    plan = removal(['s1@pve', 's2@pve'], cluster)
+    s1, s2 = plan['students']
+    assert s1['own_vms'] == [{'name': 'my-test', 'vmid': 10050, 'node': 'pve1'},
+                             {'name': 'tpl', 'vmid': 10051, 'node': 'pve1'}]
+    assert s1['machines'] == [] and s2['own_vms'] == []          # a pool without the marker is not the stand's
+    assert any('VM 10052' in f and 'not removed' in f for f in plan['foreign'])
+    assert any('VM 10060' in f and 'not removed' in f for f in plan['foreign'])
+    assert not any('10070' in f for f in plan['foreign'])
