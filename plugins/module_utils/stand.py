@@ -1157,15 +1157,23 @@ def _check_names(stand, students):
     return errors
 
 
+def _pool_owner(stand_name, pool, info):
+    """The userid whose student pool of this stand `pool` is (its id is `<stand>-<name>` and its
+    comment carries that student's pool marker), or None."""
+    for token in _marker_tokens((info or {}).get('comment')):
+        marker = parse_marker(token)
+        if (marker and marker['stand'] == stand_name and marker['userid'] and not marker['alias']
+                and pool == pool_id(stand_name, marker['userid'])):
+            return marker['userid']
+    return None
+
+
 def _in_own_pool(stand_name, vm, cluster):
     """The VM is in a student pool of this stand (the pool carries the stand's pool marker): e.g. a
     clone an interrupted run left before it was tagged, which the clone module adopts."""
     pool = vm.get('pool')
     info = (cluster.get('pools') or {}).get(pool) if pool else None
-    marker = parse_marker(info.get('comment')) if info else None
-    return bool(marker and marker['stand'] == stand_name and marker['userid'] and not marker['alias']
-                and pool == pool_id(stand_name, marker['userid'])
-                and owns(info.get('comment'), pool_marker(stand_name, marker['userid'])))
+    return info is not None and _pool_owner(stand_name, pool, info) is not None
 
 
 def _being_cloned(vm):
@@ -1282,10 +1290,7 @@ def _plan_machine(stand, student, machine, node, classes, cluster, errors, forei
 def _plan_student(stand, student, node, classes, cluster, errors, foreign):
     name = stand['name']
     pool = pool_id(name, student['userid'])
-    pool_info = (cluster.get('pools') or {}).get(pool)
-    if pool_info is not None and not owns(pool_info.get('comment'), pool_marker(name, student['userid'])):
-        foreign.append('pool %s exists without the stand marker (comment: %r); not touched'
-                       % (pool, pool_info.get('comment') or ''))
+    pool_info = (cluster.get('pools') or {}).get(pool)     # a foreign pool's student was skipped before
     user_info = (cluster.get('users') or {}).get(student['userid'])
     machines = [_plan_machine(stand, student, m, node, classes, cluster, errors, foreign)
                 for m in stand['machines']]
@@ -1383,8 +1388,90 @@ def _placement_warnings(stand, students, placement, cluster):
     return warnings
 
 
+# ---------------------------------------------------------------------------------------------
+# What the plan tells before any write (issue 13)
+# ---------------------------------------------------------------------------------------------
+
+def stand_students_on_cluster(stand_name, cluster):
+    """Userids that have a student pool of this stand on the cluster (found by the pool marker)."""
+    found = set()
+    for pool, info in (cluster.get('pools') or {}).items():
+        userid = _pool_owner(stand_name, pool, info)
+        if userid:
+            found.add(userid)
+    return sorted(found)
+
+
+def class_changes(stand_name, students, cluster):
+    """How this class list differs from the stand's students on the cluster:
+    {'added': userids in the list without a pool of the stand yet,
+     'not_in_list': userids with a pool of the stand that the list leaves out (kept, not destroyed)}."""
+    listed = [s['userid'] for s in students]
+    on_cluster = stand_students_on_cluster(stand_name, cluster)
+    return {'added': [u for u in listed if u not in on_cluster],
+            'not_in_list': [u for u in on_cluster if u not in listed]}
+
+
+def _class_change_warnings(stand_name, changes, cluster):
+    """One warning when the stand exists on the cluster with another class; none for a first deploy."""
+    if not stand_students_on_cluster(stand_name, cluster) or not (changes['added'] or changes['not_in_list']):
+        return []
+    parts = []
+    if changes['added']:
+        parts.append('%d added by this list (%s)' % (len(changes['added']), ', '.join(changes['added'])))
+    if changes['not_in_list']:
+        parts.append('%d on the cluster but not in this list, kept as they are (destroy_stand.yml with them in '
+                     'users removes them): %s' % (len(changes['not_in_list']), ', '.join(changes['not_in_list'])))
+    return ['the class differs from the students of stand %s on the cluster: %s'
+            % (stand_name, '; '.join(parts))]
+
+
+def _foreign_pool_of(stand_name, student, cluster):
+    """The pool with this student's pool id when it exists without the student's marker, else None."""
+    pool = pool_id(stand_name, student['userid'])
+    info = (cluster.get('pools') or {}).get(pool)
+    if info is None or owns(info.get('comment'), pool_marker(stand_name, student['userid'])):
+        return None
+    return {'userid': student['userid'], 'pool': pool, 'comment': info.get('comment') or ''}
+
+
+def skip_students_with_foreign_pools(stand_name, students, cluster):
+    """(students to deploy, skipped): a student whose pool id is taken by a pool the stand did not make
+    cannot be deployed (its VMs would go into somebody else's pool), so it gets nothing at all - no
+    user, no bridges, no VMs - and the rest of the class converges. skipped: [{userid, pool, comment,
+    reason}]."""
+    kept, skipped = [], []
+    for student in students:
+        foreign = _foreign_pool_of(stand_name, student, cluster)
+        if foreign is None:
+            kept.append(student)
+            continue
+        foreign['reason'] = ('pool %s exists without the marker %s (comment: %r): not touched; rename or remove '
+                             'that pool to deploy this student' % (foreign['pool'], pool_marker(stand_name, student['userid']),
+                                                                    foreign['comment']))
+        skipped.append(foreign)
+    return kept, skipped
+
+
+def _skipped_foreign(skipped, cluster):
+    """The foreign pools of skipped students and the VMs in them: never touched, reported."""
+    out = []
+    for entry in skipped:
+        out.append('pool %s exists without the stand marker (comment: %r); not touched' % (entry['pool'], entry['comment']))
+        out.extend('VM %s (%s) is in pool %s, which the stand did not make; not touched'
+                   % (vm['vmid'], vm.get('name'), entry['pool'])
+                   for vm in sorted(_vms(cluster), key=lambda v: int(v['vmid'])) if vm.get('pool') == entry['pool'])
+    return out
+
+
+def _skipped_warnings(skipped):
+    return ['%s is skipped (no user, bridges or VMs are made for it): %s' % (s['userid'], s['reason'])
+            for s in skipped]
+
+
 def _derive_plan(stand, students, cluster):
     """Placement, templates, bridges and VMIDs -> (plan, errors); plan is None on errors."""
+    students, skipped = skip_students_with_foreign_pools(stand['name'], students, cluster)
     try:
         placement = place_students(stand, students, cluster)
     except StandError as exc:
@@ -1413,10 +1500,14 @@ def _derive_plan(stand, students, cluster):
         'vmid_range': list(stand['vmid_range']), 'bridge_range': list(stand['bridge_range']),
         'management_bridge': stand['management_bridge'],
         'students': planned, 'nodes': node_bridges,
-        'foreign': _unique(foreign + _same_name_elsewhere(stand, students, cluster)
+        'foreign': _unique(_skipped_foreign(skipped, cluster) + foreign + _same_name_elsewhere(stand, students, cluster)
                            + _unmarked_bridges(stand, sorted(node_bridges), cluster)),
         'warnings': _placement_warnings(stand, students, placement, cluster),
+        'class_changes': class_changes(stand['name'], students, cluster),
+        'skipped': skipped,
     }
+    plan['warnings'] += _skipped_warnings(skipped)
+    plan['warnings'] += _class_change_warnings(stand['name'], plan['class_changes'], cluster)
     return plan, []
 
 

@@ -1,0 +1,86 @@
+"""What the plan says up front (issue 13): a class that differs from the stand on the cluster,
+students skipped for a foreign pool, foreign VMIDs allocated around, bridges outside a changed
+bridge_range, and look-alikes summarised by stand."""
+from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as S
+
+from test_stand_support import linux_stand, make_cluster, vm
+
+
+def plan_of(users, stand=None, cluster=None):
+    plan, errors = S.build_plan(stand or linux_stand(), users, cluster or make_cluster())
+    assert errors == []
+    return plan
+
+
+def stand_pool(userid, stand='netlab'):
+    return {S.pool_id(stand, userid): {'comment': S.pool_marker(stand, userid)}}
+
+
+def pools_of(*userids, **kwargs):
+    out = {}
+    for userid in userids:
+        out.update(stand_pool(userid, **kwargs))
+    return out
+
+
+# ----------------------------------------------------------------------------- class changes
+
+def test_a_first_deploy_adds_everyone_and_warns_nothing():
+    plan = plan_of(['a@pve', 'b@pve'])
+    assert plan['class_changes'] == {'added': ['a@pve', 'b@pve'], 'not_in_list': []}
+    assert not [w for w in plan['warnings'] if 'class differs' in w]
+
+
+def test_the_same_class_again_has_no_changes():
+    plan = plan_of(['a@pve', 'b@pve'], cluster=make_cluster(pools=pools_of('a@pve', 'b@pve')))
+    assert plan['class_changes'] == {'added': [], 'not_in_list': []}
+    assert not [w for w in plan['warnings'] if 'class differs' in w]
+
+
+def test_a_different_class_names_the_added_and_the_kept_students_in_one_warning():
+    cluster = make_cluster(pools=pools_of('a@pve', 'b@pve', 'c@pve'))
+    plan = plan_of(['a@pve', 'd@pve'], cluster=cluster)
+    assert plan['class_changes'] == {'added': ['d@pve'], 'not_in_list': ['b@pve', 'c@pve']}
+    warnings = [w for w in plan['warnings'] if 'class differs' in w]
+    assert len(warnings) == 1
+    assert '1 added by this list (d@pve)' in warnings[0]
+    assert '2 on the cluster but not in this list, kept' in warnings[0] and 'b@pve, c@pve' in warnings[0]
+
+
+def test_only_pools_with_this_stands_marker_and_id_count_as_students_on_the_cluster():
+    pools = pools_of('a@pve')
+    pools.update(pools_of('b@pve', stand='otherlab'))                        # another stand's student
+    pools['netlab-c'] = {'comment': 'made by hand'}                           # no marker
+    pools['netlab-x'] = {'comment': S.pool_marker('netlab', 'd@pve')}          # marker of another pool id
+    pools['netlab-e'] = {'comment': 'see deploystand:netlab:e@pve:lan'}       # a bridge marker
+    assert S.stand_students_on_cluster('netlab', make_cluster(pools=pools)) == ['a@pve']
+
+
+# ------------------------------------------------------------------ students with a foreign pool
+
+def test_a_student_whose_pool_id_is_taken_by_a_foreign_pool_is_skipped_and_the_rest_planned():
+    cluster = make_cluster(pools={'netlab-b': {'comment': 'made by hand'}},
+                           vms=[vm(600, 'b-host1', 'pve1', pool='netlab-b')])
+    plan = plan_of(['a@pve', 'b@pve', 'c@pve'], cluster=cluster)
+    assert [s['userid'] for s in plan['students']] == ['a@pve', 'c@pve']
+    assert sorted(b['userid'] for bridges in plan['nodes'].values() for b in bridges) == ['a@pve', 'c@pve']
+    assert [(s['userid'], s['pool'], s['comment']) for s in plan['skipped']] == [('b@pve', 'netlab-b', 'made by hand')]
+    skipped = [w for w in plan['warnings'] if 'b@pve is skipped' in w]
+    assert len(skipped) == 1 and 'netlab-b' in skipped[0] and 'rename or remove that pool' in skipped[0]
+    assert "pool netlab-b exists without the stand marker (comment: 'made by hand'); not touched" in plan['foreign']
+    assert any(line.startswith('VM 600 (b-host1) is in pool netlab-b') for line in plan['foreign'])
+    assert 'b@pve' not in plan['class_changes']['added']
+
+
+def test_a_skipped_student_takes_no_memory_bridge_or_vmid_from_the_others():
+    pools = {'netlab-a': {'comment': 'deploystand:netlab2:a@pve'}}       # another stand's pool with our id
+    with_skip = plan_of(['a@pve', 'b@pve'], cluster=make_cluster(pools=pools))
+    alone = plan_of(['b@pve'])
+    assert with_skip['students'] == alone['students']
+    assert with_skip['nodes'] == alone['nodes']
+
+
+def test_a_class_of_only_skipped_students_plans_nothing_without_an_error():
+    plan = plan_of(['a@pve'], cluster=make_cluster(pools={'netlab-a': {'comment': ''}}))
+    assert plan['students'] == [] and plan['nodes'] == {}
+    assert [s['userid'] for s in plan['skipped']] == ['a@pve']
