@@ -1192,20 +1192,22 @@ def clones_in_flight(raw_stand, cluster):
     return sorted(int(vm['vmid']) for vm in _vms(cluster) if lo <= int(vm['vmid']) <= hi and _being_cloned(vm))
 
 
-def _check_vmid_range_foreign(stand, cluster):
-    """VMIDs in the range held by VMs no deploystand stand manages: the range is meant to be
-    the labs' own. VMs of other deploystand stands may share it (they are skipped anyway), and so
-    may clones still in progress (another stand's, started after the plan waited for those it saw)."""
+IN_VMID_RANGE = 'has its VMID in vmid_range'
+
+
+def _foreign_vms_in_vmid_range(stand, cluster):
+    """VMs no deploystand stand manages whose VMIDs are in the range: reported, never touched. The stand
+    finds its VMs by pool, name and tag, never by VMID, so new VMs simply take other ids (the plan's
+    preferred VMIDs and the clone step skip every id in use). Not listed: VMs of other deploystand stands
+    (they share ranges by design), clones in progress (their owner shows when they end) and untagged
+    clones in the stand's own pools (an interrupted run's, adopted by the clone step)."""
     lo, hi = stand['vmid_range']
-    foreign = sorted(int(vm['vmid']) for vm in _vms(cluster)
-                     if lo <= int(vm['vmid']) <= hi and not _managed_by_deploystand(vm)
-                     and not _being_cloned(vm) and not _in_own_pool(stand['name'], vm, cluster))
-    if not foreign:
-        return []
-    shown = ', '.join(str(v) for v in foreign[:5])
-    more = ' and %d more' % (len(foreign) - 5) if len(foreign) > 5 else ''
-    return ['stand.vmid_range: [%d, %d] overlaps VMs this stand does not own (%s%s); choose a '
-            'range that only lab VMs use' % (lo, hi, shown, more)]
+    found = sorted((vm for vm in _vms(cluster)
+                    if lo <= int(vm['vmid']) <= hi and not _managed_by_deploystand(vm)
+                    and not _being_cloned(vm) and not _in_own_pool(stand['name'], vm, cluster)),
+                   key=lambda vm: int(vm['vmid']))
+    return ['VM %s (%s) %s [%d, %d] but is not managed by deploystand: its id is skipped, the VM is not touched'
+            % (vm['vmid'], vm.get('name'), IN_VMID_RANGE, lo, hi) for vm in found]
 
 
 def _check_users_exist(students, cluster):
@@ -1225,7 +1227,6 @@ def validate_against_cluster(stand, students, cluster):
     errors += _check_users_exist(students, cluster)
     errors += _check_templates_exist(stand, cluster)
     errors += _check_names(stand, students)
-    errors += _check_vmid_range_foreign(stand, cluster)
     if errors:
         return _unique(errors)
     _plan, derive_errors = _derive_plan(stand, students, cluster)
@@ -1426,6 +1427,61 @@ def _class_change_warnings(stand_name, changes, cluster):
             % (stand_name, '; '.join(parts))]
 
 
+_FOREIGN_VM_RE = re.compile(r'^VM (\d+) ')
+_FOREIGN_BRIDGE_RE = re.compile(r'^bridge (\S+) on (\S+) ')
+SUMMARY_SHOWN_IDS = 10
+
+
+def _other_stand_of(stand_name, line, cluster):
+    """The other deploystand stand a look-alike line is about (its VM's stand tag, its bridge's
+    marker), or None when the object belongs to no other stand (an admin's object: shown alone)."""
+    found = _FOREIGN_VM_RE.match(line)
+    if found:
+        vm = _vm_by_id(cluster, int(found.group(1))) or {}
+        tags = _vm_tags(vm)
+        others = [t[len('stand-'):] for t in tags if t.startswith('stand-') and t != stand_tag(stand_name)]
+        return others[0] if MANAGED_TAG in tags and len(others) == 1 else None
+    found = _FOREIGN_BRIDGE_RE.match(line)
+    if found:
+        comments = _bridge_comments(cluster, found.group(2)).get(found.group(1))
+        others = set(m['stand'] for m in (parse_marker(t) for t in _marker_tokens(comments))
+                     if m and m['alias'] and m['stand'] != stand_name)
+        return others.pop() if len(others) == 1 else None
+    return None
+
+
+def _count_of(number, plural):
+    return '%d %s' % (number, plural if number != 1 else plural[:-1])
+
+
+def summarize_foreign(stand_name, lines, cluster):
+    """The look-alike report shown as warnings: an admin's objects one line each, VMs in the VMID range
+    in one line, and one line per other stand with counts. The full list stays in plan.foreign."""
+    alone, in_range, by_stand = [], [], {}
+    for line in lines:
+        other = _other_stand_of(stand_name, line, cluster)
+        if IN_VMID_RANGE in line:
+            in_range.append(_FOREIGN_VM_RE.match(line).group(1))
+        elif other:
+            kind = 'bridges' if _FOREIGN_BRIDGE_RE.match(line) else 'VMs'
+            counts = by_stand.setdefault(other, {})
+            counts[kind] = counts.get(kind, 0) + 1
+        else:
+            alone.append(line)
+    out = list(alone)
+    if in_range:
+        more = ' and %d more' % (len(in_range) - SUMMARY_SHOWN_IDS) if len(in_range) > SUMMARY_SHOWN_IDS else ''
+        one = len(in_range) == 1
+        out.append('vmid_range holds %s not managed by deploystand (%s%s): new VMs skip %s, and %s not touched'
+                   % (_count_of(len(in_range), 'VMs'), ', '.join(in_range[:SUMMARY_SHOWN_IDS]), more,
+                      'its id' if one else 'their ids', 'it is' if one else 'they are'))
+    for other in sorted(by_stand):
+        counts = by_stand[other]
+        out.append('stand %s: %s with names or numbers like this stand\'s; they are its own and not touched'
+                   % (other, ', '.join(_count_of(counts[k], k) for k in ('VMs', 'bridges') if k in counts)))
+    return out
+
+
 def _foreign_pool_of(stand_name, student, cluster):
     """The pool with this student's pool id when it exists without the student's marker, else None."""
     pool = pool_id(stand_name, student['userid'])
@@ -1439,7 +1495,7 @@ def skip_students_with_foreign_pools(stand_name, students, cluster):
     """(students to deploy, skipped): a student whose pool id is taken by a pool the stand did not make
     cannot be deployed (its VMs would go into somebody else's pool), so it gets nothing at all - no
     user, no bridges, no VMs - and the rest of the class converges. skipped: [{userid, pool, comment,
-    reason}]."""
+    reason, message}]."""
     kept, skipped = [], []
     for student in students:
         foreign = _foreign_pool_of(stand_name, student, cluster)
@@ -1449,6 +1505,8 @@ def skip_students_with_foreign_pools(stand_name, students, cluster):
         foreign['reason'] = ('pool %s exists without the marker %s (comment: %r): not touched; rename or remove '
                              'that pool to deploy this student' % (foreign['pool'], pool_marker(stand_name, student['userid']),
                                                                     foreign['comment']))
+        foreign['message'] = '%s is skipped (no user, bridges or VMs are made for it): %s' % (
+            student['userid'], foreign['reason'])
         skipped.append(foreign)
     return kept, skipped
 
@@ -1462,11 +1520,6 @@ def _skipped_foreign(skipped, cluster):
                    % (vm['vmid'], vm.get('name'), entry['pool'])
                    for vm in sorted(_vms(cluster), key=lambda v: int(v['vmid'])) if vm.get('pool') == entry['pool'])
     return out
-
-
-def _skipped_warnings(skipped):
-    return ['%s is skipped (no user, bridges or VMs are made for it): %s' % (s['userid'], s['reason'])
-            for s in skipped]
 
 
 def _derive_plan(stand, students, cluster):
@@ -1501,12 +1554,14 @@ def _derive_plan(stand, students, cluster):
         'management_bridge': stand['management_bridge'],
         'students': planned, 'nodes': node_bridges,
         'foreign': _unique(_skipped_foreign(skipped, cluster) + foreign + _same_name_elsewhere(stand, students, cluster)
-                           + _unmarked_bridges(stand, sorted(node_bridges), cluster)),
+                           + _unmarked_bridges(stand, sorted(node_bridges), cluster)
+                           + _foreign_vms_in_vmid_range(stand, cluster)),
         'warnings': _placement_warnings(stand, students, placement, cluster),
         'class_changes': class_changes(stand['name'], students, cluster),
         'skipped': skipped,
     }
-    plan['warnings'] += _skipped_warnings(skipped)
+    plan['foreign_summary'] = summarize_foreign(stand['name'], plan['foreign'], cluster)
+    plan['warnings'] += [entry['message'] for entry in skipped]
     plan['warnings'] += _class_change_warnings(stand['name'], plan['class_changes'], cluster)
     return plan, []
 
@@ -1624,4 +1679,5 @@ def plan_removal(stand_raw, users_raw, cluster):
                            + _unmarked_bridges(stand, sorted(cluster.get('bridges') or {}), cluster)),
         'warnings': warnings,
     }
+    plan['foreign_summary'] = summarize_foreign(stand['name'], plan['foreign'], cluster)
     return plan, []

@@ -87,6 +87,28 @@ plan:
       description: Objects that look like the stand's but carry no marker; they are never touched.
       type: list
       elements: str
+    foreign_summary:
+      description:
+        - The O(plan.foreign) list as it is shown in the warnings - an administrator's objects one line
+          each, the VMs in the VMID range in one line, and one line per other stand with counts.
+      type: list
+      elements: str
+    skipped:
+      description:
+        - Students that get nothing in this run (no user, bridges or VMs) because a pool the stand did not
+          make holds their pool id, each with C(userid), C(pool), C(comment), C(reason) and C(message).
+      type: list
+      elements: dict
+    class_changes:
+      description:
+        - C(added) lists the students of this list without a pool of the stand yet; C(not_in_list) the
+          students of the stand on the cluster (found by the pool marker) that this list leaves out.
+          Those are kept, not destroyed.
+      type: dict
+    warnings:
+      description: What the plan tells before any write (placement kept, class changes, skipped students).
+      type: list
+      elements: str
 '''
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.cluster import read_cluster
@@ -136,7 +158,8 @@ def main():
                                           len(errors), '' if len(errors) == 1 else 's',
                                           '\n'.join('- ' + e for e in errors)),
                          problems=errors)
-    for line in plan.get('foreign', []):
+    # one line per other stand and one for the VMID range (issue 13): the full list is plan.foreign
+    for line in plan.get('foreign_summary', []):
         module.warn('left alone (not made by this stand): ' + line)
     for line in plan.get('warnings', []):
         module.warn(line)

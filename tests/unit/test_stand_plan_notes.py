@@ -84,3 +84,45 @@ def test_a_class_of_only_skipped_students_plans_nothing_without_an_error():
     plan = plan_of(['a@pve'], cluster=make_cluster(pools={'netlab-a': {'comment': ''}}))
     assert plan['students'] == [] and plan['nodes'] == {}
     assert [s['userid'] for s in plan['skipped']] == ['a@pve']
+
+
+# ------------------------------------------------------------------------- look-alike summary
+
+def other_stand_cluster(students=4):
+    """Another stand (weblab) of the same class beside netlab: same VM names in its pools, its
+    bridges in the range; plus an admin's VM with a stand VM's name and two VMs in the VMID range."""
+    vms = [vm(11000 + n, 's%d-host1' % n, 'pve2', pool='weblab-s%d' % n, tags=['deploystand', 'stand-weblab'])
+           for n in range(students)]
+    vms += [vm(500, 's0-host1', 'pve2', pool='other'), vm(10000, 'prod-db', 'pve1'), vm(10001, 'prod-web', 'pve1')]
+    bridges = {n: {'vmbr0': {'comments': '', 'active': True}} for n in ('pve1', 'pve2')}
+    for n in range(students):
+        bridges['pve2']['vmbr%d' % (1000 + n)] = {'comments': S.bridge_marker('weblab', 's%d@pve' % n, 'lan'),
+                                                 'active': True}
+    return make_cluster(vms=vms, bridges=bridges)
+
+
+def test_look_alikes_of_another_stand_are_one_line_with_counts_and_the_full_list_stays():
+    plan = plan_of(['s%d@pve' % n for n in range(4)], linux_stand(node='pve2'), other_stand_cluster())
+    assert len(plan['foreign']) == 4 + 1 + 4 + 2
+    summary = plan['foreign_summary']
+    assert summary[0].startswith('VM 500 (s0-host1) in pool other')          # an admin's VM: on its own
+    assert summary[1] == ('vmid_range holds 2 VMs not managed by deploystand (10000, 10001): new VMs skip their '
+                          'ids, and they are not touched')
+    assert summary[2] == "stand weblab: 4 VMs, 4 bridges with names or numbers like this stand's; they are its own " \
+                         "and not touched"
+    assert len(summary) == 3
+
+
+def test_the_summary_of_many_vms_in_the_range_shows_a_few_ids():
+    cluster = make_cluster(vms=[vm(10000 + n, 'prod%d' % n, 'pve1') for n in range(12)])
+    summary = plan_of(['s1@pve'], cluster=cluster)['foreign_summary']
+    assert summary == ['vmid_range holds 12 VMs not managed by deploystand (10000, 10001, 10002, 10003, 10004, '
+                       '10005, 10006, 10007, 10008, 10009 and 2 more): new VMs skip their ids, and they are not '
+                       'touched']
+
+
+def test_the_removal_plan_summarises_look_alikes_the_same_way():
+    plan, errors = S.plan_removal(linux_stand(), ['s%d@pve' % n for n in range(4)], other_stand_cluster())
+    assert errors == []
+    assert [line for line in plan['foreign_summary'] if line.startswith('stand weblab')] == [
+        "stand weblab: 4 VMs, 4 bridges with names or numbers like this stand's; they are its own and not touched"]
