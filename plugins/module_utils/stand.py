@@ -1482,6 +1482,27 @@ def summarize_foreign(stand_name, lines, cluster):
     return out
 
 
+def _bridges_outside_range(stand, node_bridges):
+    """One warning naming the stand's existing bridges whose numbers a changed bridge_range leaves out.
+
+    They are kept, not renumbered: moving a bridge re-plugs the students' running VMs (cutting their
+    traffic) and changes their grants, while the range only says where new bridges go."""
+    lo, hi = stand['bridge_range']
+    outside = []
+    for node in sorted(node_bridges):
+        for entry in node_bridges[node]:
+            number = _vmbr_number(entry['iface'])
+            if entry['exists'] and (number is None or not lo <= number <= hi):
+                outside.append('%s on %s (%s %s)' % (entry['iface'], node, entry['userid'], entry['alias']))
+    if not outside:
+        return []
+    return ['stand.bridge_range [%d, %d]: %s of this stand %s outside it and %s kept as %s (moving a bridge would '
+            're-plug the running VMs); only new bridges take numbers in the range. Destroy and deploy the stand '
+            'to renumber: %s' % (lo, hi, _count_of(len(outside), 'bridges'), 'is' if len(outside) == 1 else 'are',
+                                 'is' if len(outside) == 1 else 'are', 'it is' if len(outside) == 1 else 'they are',
+                                 ', '.join(outside))]
+
+
 def _foreign_pool_of(stand_name, student, cluster):
     """The pool with this student's pool id when it exists without the student's marker, else None."""
     pool = pool_id(stand_name, student['userid'])
@@ -1562,6 +1583,7 @@ def _derive_plan(stand, students, cluster):
     }
     plan['foreign_summary'] = summarize_foreign(stand['name'], plan['foreign'], cluster)
     plan['warnings'] += [entry['message'] for entry in skipped]
+    plan['warnings'] += _bridges_outside_range(stand, node_bridges)
     plan['warnings'] += _class_change_warnings(stand['name'], plan['class_changes'], cluster)
     return plan, []
 

@@ -126,3 +126,31 @@ def test_the_removal_plan_summarises_look_alikes_the_same_way():
     assert errors == []
     assert [line for line in plan['foreign_summary'] if line.startswith('stand weblab')] == [
         "stand weblab: 4 VMs, 4 bridges with names or numbers like this stand's; they are its own and not touched"]
+
+
+# ------------------------------------------------------------------------ changed bridge_range
+
+def with_bridges(*entries):
+    """pve2 carrying netlab's bridges: (iface, userid, alias)."""
+    bridges = {n: {'vmbr0': {'comments': '', 'active': True}} for n in ('pve1', 'pve2')}
+    for iface, userid, alias in entries:
+        bridges['pve2'][iface] = {'comments': S.bridge_marker('netlab', userid, alias), 'active': True}
+    return bridges
+
+
+def test_bridges_outside_a_changed_bridge_range_are_kept_and_named_in_one_warning():
+    cluster = make_cluster(bridges=with_bridges(('vmbr1000', 'a@pve', 'lan'), ('vmbr1001', 'b@pve', 'lan')))
+    plan = plan_of(['a@pve', 'b@pve', 'c@pve'], linux_stand(node='pve2', bridge_range=[2000, 2999]), cluster)
+    assert [(b['userid'], b['iface'], b['exists']) for b in plan['nodes']['pve2']] == [
+        ('a@pve', 'vmbr1000', True), ('b@pve', 'vmbr1001', True), ('c@pve', 'vmbr2000', False)]
+    warnings = [w for w in plan['warnings'] if w.startswith('stand.bridge_range')]
+    assert warnings == ['stand.bridge_range [2000, 2999]: 2 bridges of this stand are outside it and are kept as '
+                        'they are (moving a bridge would re-plug the running VMs); only new bridges take numbers in '
+                        'the range. Destroy and deploy the stand to renumber: vmbr1000 on pve2 (a@pve lan), '
+                        'vmbr1001 on pve2 (b@pve lan)']
+
+
+def test_bridges_inside_the_range_give_no_warning():
+    cluster = make_cluster(bridges=with_bridges(('vmbr1000', 'a@pve', 'lan')))
+    plan = plan_of(['a@pve'], linux_stand(node='pve2'), cluster)
+    assert not [w for w in plan['warnings'] if w.startswith('stand.bridge_range')]
