@@ -32,7 +32,7 @@ DEFAULT_ROLE = 'PVEVMAdmin'
 DEFAULT_MANAGEMENT_BRIDGE = 'vmbr0'
 
 STAND_KEYS = ('name', 'clone', 'vmid_range', 'bridge_range', 'start', 'node', 'role',
-              'management_bridge', 'storage', 'format', 'machines')
+              'management_bridge', 'storage', 'format', 'memory_overcommit', 'machines')
 MACHINE_KEYS = ('name', 'device_type', 'template', 'template_vmid', 'template_node',
                 'networks', 'full_clone', 'storage', 'format')
 NETWORK_KEYS = ('bridge', 'link_down')
@@ -59,6 +59,7 @@ STORAGE_RE = re.compile(r'^[A-Za-z][A-Za-z0-9\-_.]*[A-Za-z0-9]$')
 MAC_RE = re.compile(r'^[a-f0-9][02468ace](:[a-f0-9]{2}){5}$', re.IGNORECASE)
 
 VMID_MIN, VMID_MAX = 100, 999999999
+OVERCOMMIT_MAX = 10.0             # stand.memory_overcommit: at most 10x a node's memory
 BRIDGE_NUMBER_MAX = 9999          # vmbr0..vmbr9999: the bridge name every PVE 8.x/9.x accepts
 USERID_LEN = (3, 64)
 PASSWORD_LEN = (8, 64)
@@ -283,6 +284,21 @@ def _range_field(field, raw, key, default, lowest, highest, errors):
                       % (field, key, lo, hi, lowest, highest))
         return list(default)
     return [lo, hi]
+
+
+def _ratio_field(field, raw, key, default, highest, errors):
+    """A number 1.0..highest (the strings Ansible and AWX surveys give too)."""
+    value = raw.get(key)
+    if value is None:
+        return default
+    try:
+        ratio = float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        ratio = None
+    if ratio is None or not 1.0 <= ratio <= highest:
+        errors.append('%s.%s: expected a number from 1.0 (no overcommit) to %g, got %r' % (field, key, highest, value))
+        return default
+    return ratio
 
 
 def _unique(messages):
@@ -541,7 +557,7 @@ def normalize_stand(raw):
     """The `stand` value -> (stand, errors); stand is None when anything is wrong.
 
     stand: {'name', 'clone', 'vmid_range', 'bridge_range', 'start', 'node', 'role',
-            'management_bridge', 'storage', 'format', 'machines': [{'name', 'device_type',
+            'management_bridge', 'storage', 'format', 'memory_overcommit', 'machines': [{'name', 'device_type',
             'template', 'template_vmid', 'template_node', 'networks': [{'bridge', 'link_down'}],
             'full_clone', 'storage', 'format'}]}"""
     if not isinstance(raw, dict):
@@ -569,6 +585,7 @@ def normalize_stand(raw):
                                            DEFAULT_MANAGEMENT_BRIDGE),
         'storage': _string_field('stand', raw, 'storage', STORAGE_RE, 'a storage id', errors),
         'format': _choice_field('stand', raw, 'format', DISK_FORMATS, None, errors),
+        'memory_overcommit': _ratio_field('stand', raw, 'memory_overcommit', 1.0, OVERCOMMIT_MAX, errors),
         'machines': _normalize_machines(raw.get('machines'), errors,
                                         'machines' in _misspelled(raw, STAND_KEYS)),
     }
@@ -740,9 +757,49 @@ def _nodes_that_can_host(stand, cluster):
     return hosts, reasons
 
 
+def _used_memory(cluster, node):
+    """Memory in use on a node: PVE's `mem`, or the memory the running VMs there may take when that is
+    more (`mem` is current usage, and a VM that has just started uses little of its maxmem yet)."""
+    info = _node_info(cluster, node) or {}
+    committed = sum(int(vm.get('maxmem') or 0) for vm in _vms(cluster)
+                    if vm.get('node') == node and vm.get('status') == 'running' and not vm.get('template'))
+    return max(int(info.get('mem') or 0), committed)
+
+
 def _free_memory(cluster, node, placed_memory):
     info = _node_info(cluster, node) or {}
-    return int(info.get('maxmem') or 0) - int(info.get('mem') or 0) - placed_memory.get(node, 0)
+    return int(info.get('maxmem') or 0) - _used_memory(cluster, node) - placed_memory.get(node, 0)
+
+
+def _room(stand, cluster, node, placed_memory):
+    """Memory the stand may still place on the node: memory_overcommit x maxmem, less what is used."""
+    info = _node_info(cluster, node) or {}
+    ratio = stand.get('memory_overcommit') or 1.0
+    return ratio * int(info.get('maxmem') or 0) - _used_memory(cluster, node) - placed_memory.get(node, 0)
+
+
+def student_memory_need(stand, student, cluster):
+    """Memory this run adds for the student: its templates' maxmem for the VMs still to clone, and the
+    maxmem of its stopped stand VMs that the run starts. Running stand VMs are placed already."""
+    existing = dict((vm.get('name'), vm) for vm in _stand_vms_of(stand, student, cluster))
+    need = 0
+    for machine in stand['machines']:
+        vm = existing.get(vm_name(student['userid'], machine['name'])) \
+            if not vm_name_problem(student['userid'], machine['name']) else None
+        if vm is None:
+            need += _machine_memory(machine, cluster)
+        elif vm.get('status') != 'running' and stand.get('start', True):
+            need += int(vm.get('maxmem') or 0)
+    return need
+
+
+def _best_node(stand, cluster, hosts, placed_memory, need):
+    """The host with the most free memory among those with room for `need`; the most free one when
+    none has room (the capacity check then refuses with the numbers)."""
+    def most_free(nodes):
+        return min(nodes, key=lambda n: (-_free_memory(cluster, n, placed_memory), n))
+    fitting = [n for n in hosts if _room(stand, cluster, n, placed_memory) >= need]
+    return most_free(fitting or hosts)
 
 
 def place_students(stand, students, cluster):
@@ -750,20 +807,18 @@ def place_students(stand, students, cluster):
 
     Order of rules: keep a stand where its VMs already are; else the student's `node` pin; else
     `stand.node`; else the online node (that can host the templates) with the most free memory
-    after what this run already placed, ties by node name. Pins are counted before balancing.
-    Raises StandError when a balanced student has no node to go to."""
-    need = sum(_machine_memory(m, cluster) for m in stand['machines'])
+    after what this run already placed, among those with room for the student's stand, ties by node
+    name. Pins and kept stands are counted before balancing. Raises StandError when a balanced student
+    has no node to go to."""
     placed_memory = {}
     placement = {}
     balanced = []
     for student in students:
         kept = current_node(stand, student, cluster)
-        fixed = student.get('node') or stand.get('node')
-        if kept:
-            placement[student['userid']] = kept
-        elif fixed:
-            placement[student['userid']] = fixed
-            placed_memory[fixed] = placed_memory.get(fixed, 0) + need
+        node = kept or student.get('node') or stand.get('node')
+        if node:
+            placement[student['userid']] = node
+            placed_memory[node] = placed_memory.get(node, 0) + student_memory_need(stand, student, cluster)
         else:
             balanced.append(student)
     if not balanced:
@@ -773,10 +828,54 @@ def place_students(stand, students, cluster):
         raise StandError('no online node can host the stand%s'
                          % (': ' + ' | '.join(reasons) if reasons else ' (no node is online)'))
     for student in balanced:
-        best = min(hosts, key=lambda n: (-_free_memory(cluster, n, placed_memory), n))
+        need = student_memory_need(stand, student, cluster)
+        best = _best_node(stand, cluster, hosts, placed_memory, need)
         placement[student['userid']] = best
         placed_memory[best] = placed_memory.get(best, 0) + need
     return placement
+
+
+def _gib(value):
+    return '%.1f GiB' % (value / float(1024 ** 3))
+
+
+def capacity_problems(stand, students, placement, cluster):
+    """(errors, warnings) of the memory the placement adds per node, against what the nodes have free.
+
+    Refused when a node gets more than memory_overcommit x maxmem minus what is used there (with the
+    numbers per node and in total); with an overcommit ratio above 1, going past the free memory is
+    one warning. Nodes whose memory is unknown (no stats: maxmem 0) are not judged."""
+    needed, counts = {}, {}
+    for student in students:
+        node = placement[student['userid']]
+        need = student_memory_need(stand, student, cluster)
+        if need:
+            needed[node] = needed.get(node, 0) + need
+            counts[node] = counts.get(node, 0) + 1
+    short, over = [], []
+    for node in sorted(needed):
+        info = _node_info(cluster, node) or {}
+        if not int(info.get('maxmem') or 0):
+            continue
+        free = _free_memory(cluster, node, {})
+        line = '%s: %s free, %s needed by %d student%s' % (node, _gib(max(free, 0)), _gib(needed[node]), counts[node],
+                                                          '' if counts[node] == 1 else 's')
+        if needed[node] > _room(stand, cluster, node, {}):
+            short.append(line)
+        elif needed[node] > free:
+            over.append(line)
+    ratio = stand.get('memory_overcommit') or 1.0
+    if short:
+        online = [n for n in _online_nodes(cluster) if int((_node_info(cluster, n) or {}).get('maxmem') or 0)]
+        total_free = sum(max(_free_memory(cluster, n, {}), 0) for n in online)
+        return ['capacity: the stand needs more memory than the nodes have free (memory_overcommit %g): %s; in total '
+                '%s free on %d online node%s, %s needed. Use fewer or smaller machines, other nodes, or allow '
+                'overcommit with stand.memory_overcommit (e.g. 1.5)'
+                % (ratio, '; '.join(short), _gib(total_free), len(online), '' if len(online) == 1 else 's',
+                   _gib(sum(needed.values())))], []
+    if over:
+        return [], ['stand.memory_overcommit %g: memory is overcommitted on %s' % (ratio, '; '.join(over))]
+    return [], []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1556,6 +1655,8 @@ def _derive_plan(stand, students, cluster):
         if _node_problem(cluster, node):
             errors.append("%s: its stand's VMs are on node %s: %s"
                           % (_user_label(student), node, _node_problem(cluster, node)))
+    capacity_errors, capacity_warnings = capacity_problems(stand, students, placement, cluster)
+    errors += capacity_errors
     nodes_used = sorted(set(placement.values()))
     classes, bridge_errors = _classify_all_bridges(stand, nodes_used, cluster)
     errors += bridge_errors
@@ -1572,7 +1673,7 @@ def _derive_plan(stand, students, cluster):
         'stand': stand['name'], 'tags': [MANAGED_TAG, stand_tag(stand['name'])],
         'role': stand['role'], 'start': stand['start'],
         'vmid_range': list(stand['vmid_range']), 'bridge_range': list(stand['bridge_range']),
-        'management_bridge': stand['management_bridge'],
+        'management_bridge': stand['management_bridge'], 'memory_overcommit': stand['memory_overcommit'],
         'students': planned, 'nodes': node_bridges,
         'foreign': _unique(_skipped_foreign(skipped, cluster) + foreign + _same_name_elsewhere(stand, students, cluster)
                            + _unmarked_bridges(stand, sorted(node_bridges), cluster)
@@ -1584,6 +1685,7 @@ def _derive_plan(stand, students, cluster):
     plan['foreign_summary'] = summarize_foreign(stand['name'], plan['foreign'], cluster)
     plan['warnings'] += [entry['message'] for entry in skipped]
     plan['warnings'] += _bridges_outside_range(stand, node_bridges)
+    plan['warnings'] += capacity_warnings
     plan['warnings'] += _class_change_warnings(stand['name'], plan['class_changes'], cluster)
     return plan, []
 
