@@ -34,8 +34,7 @@ def read_cluster(client, template_names=(), template_vmids=()):
                 'template': bool(int(item.get('template') or 0)), 'status': item.get('status'),
                 'maxmem': int(item.get('maxmem') or 0), 'lock': item.get('lock') or None}
         elif kind == 'storage':
-            facts['storages'].setdefault(item['node'], {})[item['storage']] = {
-                'shared': bool(int(item.get('shared') or 0))}
+            facts['storages'].setdefault(item['node'], {})[item['storage']] = storage_facts(item)
     for node, state in sorted(facts['nodes'].items()):
         if state['online']:
             facts['bridges'][node] = dict(
@@ -51,6 +50,14 @@ def read_cluster(client, template_names=(), template_vmids=()):
     facts['users'] = dict((u['userid'], {'comment': u.get('comment') or ''}) for u in client.get('access/users'))
     facts['pools'] = dict((p['poolid'], {'comment': p.get('comment') or ''}) for p in _pools(client))
     return facts
+
+
+def storage_facts(item):
+    """A /cluster/resources storage entry (one per node the storage is enabled on; pve-manager
+    API2/Cluster.pm, API2Tools.pm extract_storage_stats) -> {shared, content, status, plugintype}."""
+    return {'shared': bool(int(item.get('shared') or 0)),
+            'content': sorted(c for c in str(item.get('content') or '').split(',') if c),
+            'status': item.get('status'), 'plugintype': item.get('plugintype')}
 
 
 def _pools(client):

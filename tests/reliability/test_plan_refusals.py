@@ -63,3 +63,32 @@ def test_overcommit_deploys_with_one_warning_and_the_rerun_changes_nothing(sim_f
     again = playbook(DEPLOY, sim, extra_vars=deploy_vars(tmp_path, students(3), stand=stand))
     assert again.rc == 0 and again.changed_total == 0, again
     assert 'overcommitted' not in again.output
+
+
+# ---------------------------------------------------------------------------- full-clone storage
+
+STORAGE_CASES = [
+    ('missing', None, 'nosuch', "storage 'nosuch' does not exist"),
+    ('no_images', {'type': 'dir', 'path': '/mnt/isos', 'content': 'iso,backup'}, 'isos',
+     "storage 'isos' does not take VM disks (content: backup,iso"),
+    ('not_on_the_node', {'type': 'dir', 'path': '/mnt/fast', 'content': 'images', 'nodes': 'pve1'}, 'fast',
+     "storage 'fast' is not available on node pve2 (it is enabled on pve1)"),
+    ('format', None, 'local-lvm', "format 'qcow2': storage 'local-lvm' (lvmthin) holds raw only"),
+]
+
+
+@pytest.mark.parametrize('case,storage,name,needle', STORAGE_CASES, ids=[c[0] for c in STORAGE_CASES])
+def test_a_full_clone_to_a_storage_that_cannot_take_it_is_refused_by_the_plan(sim, playbook, tmp_path, case,
+                                                                             storage, name, needle):
+    from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveClient
+    if storage:
+        api = PveClient(sim.host, user='root@pam', password=sim.password, port=sim.port, ca_path=sim.cafile)
+        api.post('storage', storage=name, **storage)
+    before = comparable(sim.state())
+    stand = dict(SMALL_STAND, clone='full', storage=name, format='qcow2' if case == 'format' else None)
+    stand = dict((k, v) for k, v in stand.items() if v is not None)
+    run = playbook(DEPLOY, sim, extra_vars=deploy_vars(tmp_path, [{'name': 'student1@pve', 'node': 'pve2'},
+                                                                  'student2@pve'], stand=stand))
+    message = assert_refused_by_the_plan(run, before, comparable(sim.state()), 'stand.storage (machine router',
+                                         'stand.storage (machine host1', needle)
+    assert message.count(needle) == 2, message

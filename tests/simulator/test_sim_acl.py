@@ -91,3 +91,14 @@ def test_pool_delete_and_vm_destroy_drop_their_acls(sim, root):
 def test_pool_names_must_start_with_a_letter(root):
     with pytest.raises(ResourceException, match='pool name must start with a letter'):
         root.pools.post(poolid='2024-group')
+
+
+def test_storages_in_cluster_resources_need_datastore_audit_and_carry_pve_fields(sim, root):
+    # pve-manager API2/Cluster.pm resources + API2Tools.pm extract_storage_stats
+    root.access.users.post(userid='aud@pve', password='password1')
+    root.access.acl.put(path='/storage/shared-nfs', roles='PVEDatastoreUser', users='aud@pve')
+    seen = client(sim, 'aud@pve', 'password1').cluster.resources.get(type='storage')
+    assert sorted(set(s['storage'] for s in seen)) == ['shared-nfs']
+    entry = [s for s in root.cluster.resources.get(type='storage') if s['storage'] == 'local-lvm'][0]
+    assert {k: entry[k] for k in ('type', 'plugintype', 'content', 'shared', 'status')} == {
+        'type': 'storage', 'plugintype': 'lvmthin', 'content': 'images,rootdir', 'shared': 0, 'status': 'available'}
