@@ -961,6 +961,16 @@ def _same_name_elsewhere(stand, students, cluster):
     return out
 
 
+def _bridge_invisible(cluster, name):
+    """Why the caller may not see bridge `name` in the node bridge lists (PVE's Network.pm leaves out
+    bridges without SDN.Audit or SDN.Use on /sdn/zones/localnetwork/<bridge>), or None."""
+    path = SDN_BRIDGE_PATH % name
+    if _caller_lacks(cluster, 'SDN.Audit', path) and _caller_lacks(cluster, 'SDN.Use', path):
+        return ('%s lacks SDN.Audit and SDN.Use on %s, so it cannot see bridge %r (PVE lists only the bridges '
+                'the caller may audit or use; see docs/permissions.md)' % (cluster.get('identity'), path, name))
+    return None
+
+
 def _classify_bridge(name, nodes, cluster):
     """('real'|'alias', problem-or-None) for a network bridge value on the stand's nodes.
 
@@ -980,7 +990,7 @@ def _classify_bridge(name, nodes, cluster):
             return None, ('%r does not exist on %s (only on %s)'
                           % (name, ', '.join(nodes), ', '.join(elsewhere)))
         if VMBR_RE.match(name):
-            return None, '%r looks like a bridge but exists on no node' % name
+            return None, _bridge_invisible(cluster, name) or '%r looks like a bridge but exists on no node' % name
         return None, ('%r is neither an existing bridge nor a valid alias (a lower-case letter, '
                       'then a-z, 0-9 or _, at most 15 characters)' % name)
     return 'alias', None
@@ -1207,11 +1217,15 @@ def _check_templates_exist(stand, cluster):
                     errors.append('%s.template: %r is VM %s on %s, which is not a template'
                                   % (field, name, vms[0]['vmid'], vms[0].get('node')))
                 else:
-                    errors.append('%s.template: no template named %r in the cluster' % (field, name))
+                    errors.append('%s.template: %s' % (field, _invisible(
+                        cluster, 'VM.Audit', '/vms', 'template %r' % name, 'VMs')
+                        or 'no template named %r in the cluster' % name))
             continue
         vm = _vm_by_id(cluster, machine.get('template_vmid'))
         if vm is None:
-            errors.append('%s.template_vmid: no VM %s in the cluster' % (field, machine['template_vmid']))
+            vmid = machine['template_vmid']
+            errors.append('%s.template_vmid: %s' % (field, _invisible(
+                cluster, 'VM.Audit', '/vms/%s' % vmid, 'VM %s' % vmid, 'VMs') or 'no VM %s in the cluster' % vmid))
         elif not vm.get('template'):
             errors.append('%s.template_vmid: VM %s (%s) is not a template'
                           % (field, vm['vmid'], vm.get('name')))
@@ -1219,6 +1233,16 @@ def _check_templates_exist(stand, cluster):
             errors.append('%s.template_node: template %s is on node %s, not %s'
                           % (field, vm['vmid'], vm.get('node'), machine['template_node']))
     return errors
+
+
+def _invisible(cluster, privilege, path, what, things):
+    """'<caller> lacks <privilege> on <path>, so it cannot see <what> ...' when that explains why an object
+    is missing from PVE's filtered lists; None otherwise."""
+    who = _caller_lacks(cluster, privilege, path)
+    if who is None:
+        return None
+    return ('%s lacks %s on %s, so it cannot see %s (PVE lists only the %s the caller may audit; see '
+            'docs/permissions.md)' % (who, privilege, path, what, things))
 
 
 def _check_names(stand, students):
@@ -1425,8 +1449,9 @@ def _classify_all_bridges(stand, nodes, cluster):
     if any(m['device_type'] == 'ecorouter' for m in stand['machines']):
         missing = [n for n in nodes if stand['management_bridge'] not in _node_bridges(cluster, n)]
         if missing:
-            errors.append('stand.management_bridge: %r (EcoRouter net0) does not exist on %s'
-                          % (stand['management_bridge'], ', '.join(missing)))
+            errors.append('stand.management_bridge: %s' % (
+                _bridge_invisible(cluster, stand['management_bridge'])
+                or '%r (EcoRouter net0) does not exist on %s' % (stand['management_bridge'], ', '.join(missing))))
     return classes, errors
 
 
@@ -1632,6 +1657,10 @@ def _storage_problem(cluster, storage, fmt, source, target):
         known = sorted(set(s for stores in (cluster.get('storages') or {}).values() for s in (stores or {})))
         close = difflib.get_close_matches(storage, known, n=1, cutoff=0.6)
         hint = " (did you mean '%s'?)" % close[0] if close else ' (storages: %s)' % ', '.join(known)
+        invisible = _invisible(cluster, 'Datastore.Audit', '/storage/%s' % storage, 'storage %r' % storage,
+                               'storages')
+        if invisible:
+            return invisible
         return 'storage %r does not exist%s' % (storage, hint)
     problems = []
     for node in [source] + ([target] if target else []):
@@ -1669,6 +1698,230 @@ def full_clone_storage_problems(stand, planned, cluster):
                 field = 'stand.machines[%d].storage' % i if stand['machines'][i].get('storage') else 'stand.storage'
                 found.append('%s (machine %s, full clone): %s' % (field, machine['machine'], problem))
     return _unique(found)
+
+
+# ---------------------------------------------------------------------------------------------
+# Privileges this run needs (issue 13): checked against GET /access/permissions before any write
+# ---------------------------------------------------------------------------------------------
+
+POOL_AUDIT_ROLE = 'PVEPoolUser'   # what pve_stand_student grants besides stand.role (its pool_audit_role)
+BRIDGE_ROLE = 'PVESDNUser'        # and on each private bridge (its bridge_role)
+SDN_BRIDGE_PATH = '/sdn/zones/localnetwork/%s'
+# The paths GET /access/permissions always computes (pve-access-control RPCEnvironment.pm
+# get_effective_permissions): one of them missing from the dump holds no privilege.
+PERMISSION_TOP_PATHS = ('/', '/access', '/access/groups', '/nodes', '/pool', '/sdn', '/storage', '/vms')
+_NEW_VM_PATH = '/pool/<pool> (or /vms)'
+
+# The one table of what deploy needs, when and why; docs/permissions.md shows it (a unit test keeps the
+# two equal). privileges: any one of them is enough.
+PRIVILEGE_TABLE = (
+    {'key': 'node_audit', 'privileges': ('Sys.Audit',), 'path': '/nodes/<node>',
+     'when': 'every node the class is placed on',
+     'why': 'node memory for placement and the capacity check; the network step reads the bridges'},
+    {'key': 'node_modify', 'privileges': ('Sys.Modify',), 'path': '/nodes/<node>',
+     'when': 'a node that gets new private bridges', 'why': 'create the bridges and apply the node network config'},
+    {'key': 'bridge_audit', 'privileges': ('SDN.Audit',), 'path': '/sdn/zones/localnetwork/<bridge>',
+     'when': 'every private bridge of the class',
+     'why': "see the stand's bridges in the node's bridge list (PVE leaves out the others, which would be made twice)"},
+    {'key': 'bridge_use', 'privileges': ('SDN.Use',), 'path': '/sdn/zones/localnetwork/<bridge>',
+     'when': 'every bridge a new VM is cloned from (the template NICs) or attached to',
+     'why': 'PVE checks it at the clone and on every NIC set'},
+    {'key': 'template_audit', 'privileges': ('VM.Audit',), 'path': '/vms/<template>',
+     'when': 'every template a new VM is cloned from',
+     'why': 'see the template (PVE lists only the VMs the caller may audit) and read its disks'},
+    {'key': 'template_clone', 'privileges': ('VM.Clone',), 'path': '/vms/<template>',
+     'when': 'every template a new VM is cloned from', 'why': 'clone it'},
+    {'key': 'vm_allocate', 'privileges': ('VM.Allocate',), 'path': _NEW_VM_PATH,
+     'when': 'a student pool that gets new VMs', 'why': 'create the clones in the pool'},
+    {'key': 'vm_network', 'privileges': ('VM.Config.Network',), 'path': _NEW_VM_PATH,
+     'when': 'a student pool that gets new VMs', 'why': 'set the NICs of the new VMs'},
+    {'key': 'vm_options', 'privileges': ('VM.Config.Options',), 'path': _NEW_VM_PATH,
+     'when': 'a student pool that gets new VMs', 'why': 'tags (the ownership marker) and description of the new VMs'},
+    {'key': 'vm_audit', 'privileges': ('VM.Audit',), 'path': '/vms/<vmid>; new VMs: ' + _NEW_VM_PATH,
+     'when': 'every VM of the class', 'why': 'read its config and status'},
+    {'key': 'vm_power', 'privileges': ('VM.PowerMgmt',), 'path': '/vms/<vmid>; new VMs: ' + _NEW_VM_PATH,
+     'when': '`start: true`, for the new and the stopped VMs', 'why': 'start them'},
+    {'key': 'storage_space', 'privileges': ('Datastore.AllocateSpace',), 'path': '/storage/<storage>',
+     'when': "every storage new disks go to (the template's disks for a linked clone, `storage` for a full one)",
+     'why': 'allocate the disks'},
+    {'key': 'storage_audit', 'privileges': ('Datastore.Audit',), 'path': '/storage/<storage>',
+     'when': 'every storage new disks go to',
+     'why': 'see the storage in the cluster resources (shared or not, content, nodes)'},
+    {'key': 'pool_audit', 'privileges': ('Pool.Audit',), 'path': '/pool/<pool>',
+     'when': 'every student pool', 'why': 'read the pool, and the pool of each VM (ownership is pool + name + tag)'},
+    {'key': 'pool_allocate', 'privileges': ('Pool.Allocate',), 'path': '/pool/<pool>',
+     'when': 'a student pool the run creates', 'why': 'create the pool'},
+    {'key': 'pool_grant', 'privileges': ('Permissions.Modify',), 'path': '/pool/<pool>',
+     'when': "a student pool without the student's grants yet",
+     'why': 'grant the student its role (stand.role) and %s on its pool' % POOL_AUDIT_ROLE},
+    {'key': 'bridge_grant', 'privileges': ('Permissions.Modify',), 'path': '/sdn/zones/localnetwork/<bridge>',
+     'when': "a private bridge without the student's grant yet", 'why': 'grant the student %s on it' % BRIDGE_ROLE},
+    {'key': 'grant_read', 'privileges': ('Permissions.Modify', 'Sys.Audit'),
+     'path': '/pool/<pool>, /sdn/zones/localnetwork/<bridge>', 'when': 'every student pool and private bridge',
+     'why': "read the student's grants back (GET /access/acl shows only the entries on such paths)"},
+    {'key': 'user_read', 'privileges': ('User.Modify', 'Sys.Audit'), 'path': '/access/groups',
+     'when': 'every run', 'why': 'see the users (the user list and each student user)'},
+    {'key': 'user_create', 'privileges': ('Realm.AllocateUser',), 'path': '/access/realm/<realm>',
+     'when': 'a student user the run creates', 'why': 'create the user'},
+    {'key': 'user_modify', 'privileges': ('User.Modify',), 'path': '/access/groups',
+     'when': 'a student user the run creates', 'why': 'create the user (in no group)'},
+)
+_PRIVILEGE_ROWS = dict((row['key'], row) for row in PRIVILEGE_TABLE)
+
+
+def privilege_table_markdown():
+    """PRIVILEGE_TABLE as the Markdown table docs/permissions.md shows."""
+    lines = ['| privilege | path | needed for | why |', '|---|---|---|---|']
+    for row in PRIVILEGE_TABLE:
+        lines.append('| %s | `%s` | %s | %s |' % (' or '.join('`%s`' % p for p in row['privileges']),
+                                                 row['path'], row['when'], row['why']))
+    return '\n'.join(lines)
+
+
+def _ancestors(path):
+    """'/pool/a/b' -> ['/pool/a', '/pool', '/'] (nearest first)."""
+    parts = [p for p in path.split('/') if p]
+    return ['/' + '/'.join(parts[:i]) if i else '/' for i in range(len(parts) - 1, -1, -1)]
+
+
+def held_privileges(permissions, path):
+    """The privileges the caller holds on `path`, from a GET /access/permissions answer ({path: {priv:
+    propagate}}). A path the answer lists is exact. Another one holds what the nearest listed ancestor
+    propagates (RPCEnvironment/AccessControl.pm roles(): a level whose roles do not propagate passes on
+    what is above it); a top-level path the answer leaves out holds nothing, and passes nothing on."""
+    if path in permissions:
+        return set(permissions[path] or {})
+    if path in PERMISSION_TOP_PATHS:
+        return set()
+    for ancestor in _ancestors(path):
+        if ancestor in permissions:
+            propagated = set(p for p, flag in (permissions[ancestor] or {}).items() if _as_int(flag) or flag is True)
+            if propagated:
+                return propagated
+        elif ancestor in PERMISSION_TOP_PATHS:
+            return set()
+    return set()
+
+
+def _caller_lacks(cluster, privilege, path):
+    """The identity when the preflight knows it lacks `privilege` on `path`, else None."""
+    permissions = cluster.get('permissions')
+    if permissions is None or privilege in held_privileges(permissions, path):
+        return None
+    return cluster.get('identity') or 'the caller'
+
+
+def _need(key, paths, shown=None):
+    return {'key': key, 'paths': tuple(paths), 'shown': shown or paths[0]}
+
+
+def _has_grant(cluster, userid, path, roles):
+    """The visible ACL entries give the student every one of `roles` on path."""
+    held = set(e.get('roleid') for e in cluster.get('acl') or ()
+               if e.get('path') == path and e.get('ugid') == userid and e.get('type', 'user') == 'user')
+    return cluster.get('acl') is not None and set(roles) <= held
+
+
+def _student_needs(stand, student, cluster):
+    pool = '/pool/%s' % student['pool']
+    needs = [_need('pool_audit', [pool]), _need('grant_read', [pool])]
+    if not student['pool_exists']:
+        needs.append(_need('pool_allocate', [pool]))
+    if not _has_grant(cluster, student['userid'], pool, (stand['role'], POOL_AUDIT_ROLE)):
+        needs.append(_need('pool_grant', [pool]))
+    if not student['user_exists']:
+        needs += [_need('user_create', ['/access/realm/%s' % student['realm']]), _need('user_modify', ['/access/groups'])]
+    for bridge in student['bridges']:
+        path = SDN_BRIDGE_PATH % bridge.get('iface')
+        needs += [_need('bridge_audit', [path]), _need('grant_read', [path])]
+        if not _has_grant(cluster, student['userid'], path, (BRIDGE_ROLE,)):
+            needs.append(_need('bridge_grant', [path]))
+    for machine in student['machines']:
+        needs += _machine_needs(stand, student, machine, cluster, pool)
+    return needs
+
+
+def _machine_needs(stand, student, machine, cluster, pool):
+    if machine['vmid'] is not None:
+        vm = _vm_by_id(cluster, machine['vmid']) or {}
+        path = '/vms/%s' % machine['vmid']
+        needs = [_need('vm_audit', [path])]
+        if stand['start'] and vm.get('status') != 'running':
+            needs.append(_need('vm_power', [path]))
+        return needs
+    if machine['template_vmid'] is None:
+        return []
+    new_vm = [pool, '/vms/%s' % machine['preferred_vmid']]
+    keys = ['vm_allocate', 'vm_network', 'vm_options', 'vm_audit'] + (['vm_power'] if stand['start'] else [])
+    needs = [_need(key, new_vm) for key in keys]
+    template = '/vms/%s' % machine['template_vmid']
+    needs += [_need('template_audit', [template]), _need('template_clone', [template])]
+    bridges = [n['bridge'] for n in machine['networks'] if n.get('bridge')]
+    bridges += _template_bridges(cluster, machine['template_vmid'])
+    needs += [_need('bridge_use', [SDN_BRIDGE_PATH % b]) for b in bridges]
+    storages = [machine['storage']] if machine['full'] and machine['storage'] else \
+        (_template_storages(cluster, machine['template_vmid']) or [])
+    for storage in storages:
+        needs += [_need('storage_space', ['/storage/%s' % storage]), _need('storage_audit', ['/storage/%s' % storage])]
+    return needs
+
+
+def _template_bridges(cluster, vmid):
+    found = cluster.get('template_bridges') or {}
+    return list(found.get(vmid, found.get(str(vmid))) or [])
+
+
+def privilege_needs(stand, planned, node_bridges, cluster):
+    """Every (privilege row, paths) this run needs, from the plan: users, pools, grants, bridges, clones."""
+    needs = [_need('user_read', ['/access/groups'])]
+    for node in sorted(set(s['node'] for s in planned)):
+        needs.append(_need('node_audit', ['/nodes/%s' % node]))
+    for node in sorted(node_bridges):
+        if any(not entry['exists'] for entry in node_bridges[node]):
+            needs.append(_need('node_modify', ['/nodes/%s' % node]))
+    for student in planned:
+        needs += _student_needs(stand, student, cluster)
+    return needs
+
+
+def missing_privileges(needs, cluster):
+    """The needs the caller's permissions do not cover (none when the caller is root@pam)."""
+    permissions = cluster.get('permissions')
+    if permissions is None:
+        return []
+    missing = []
+    for need in needs:
+        privileges = _PRIVILEGE_ROWS[need['key']]['privileges']
+        if not any(set(privileges) & held_privileges(permissions, path) for path in need['paths']):
+            missing.append(need)
+    return missing
+
+
+def privilege_errors(missing, cluster):
+    """One line per privilege and reason, with every path it is missing on."""
+    groups = []
+    for need in missing:
+        row = _PRIVILEGE_ROWS[need['key']]
+        key = (row['privileges'], row['why'])
+        for group in groups:
+            if group[0] == key:
+                break
+        else:
+            group = (key, [])
+            groups.append(group)
+        if need['shown'] not in group[1]:
+            group[1].append(need['shown'])
+    who = cluster.get('identity') or 'the caller'
+    return ['permissions: %s lacks %s on %s (%s)' % (who, ' or '.join(privileges), ', '.join(paths), why)
+            for (privileges, why), paths in groups]
+
+
+def unlisted_paths(missing, cluster):
+    """Paths of missing needs that the permissions answer does not list (judged by inheritance): the
+    module asks PVE for each of them before it refuses, so a refusal never rests on a guess."""
+    permissions = cluster.get('permissions') or {}
+    return sorted(set(path for need in missing for path in need['paths']
+                      if path not in permissions and path not in PERMISSION_TOP_PATHS))
 
 
 def _foreign_pool_of(stand_name, student, cluster):
@@ -1711,8 +1964,10 @@ def _skipped_foreign(skipped, cluster):
     return out
 
 
-def _derive_plan(stand, students, cluster):
-    """Placement, templates, bridges and VMIDs -> (plan, errors); plan is None on errors."""
+def _derive_plan(stand, students, cluster, missing_out=None):
+    """Placement, templates, bridges and VMIDs -> (plan, errors); plan is None on errors.
+
+    missing_out, a list, receives the privilege needs the caller's permissions do not cover."""
     students, skipped = skip_students_with_foreign_pools(stand['name'], students, cluster)
     try:
         placement = place_students(stand, students, cluster)
@@ -1737,6 +1992,10 @@ def _derive_plan(stand, students, cluster):
     errors += capacity_errors
     node_bridges = _allocate_node_bridges(stand, planned, cluster, errors)
     _assign_preferred_vmids(stand, planned, cluster, errors)
+    missing = missing_privileges(privilege_needs(stand, planned, node_bridges, cluster), cluster)
+    if missing_out is not None:
+        missing_out.extend(missing)
+    errors += privilege_errors(missing, cluster)
     if errors:
         return None, _unique(errors)
     plan = {
@@ -1758,6 +2017,22 @@ def _derive_plan(stand, students, cluster):
     plan['warnings'] += capacity_warnings
     plan['warnings'] += _class_change_warnings(stand['name'], plan['class_changes'], cluster)
     return plan, []
+
+
+def privilege_paths_to_verify(stand_raw, users_raw, cluster):
+    """The paths the preflight judged by inheritance and found a privilege missing on (and the paths of
+    templates given by VMID): the module reads each exactly before it refuses."""
+    stand, _errors = normalize_stand(stand_raw)
+    students, _user_errors = normalize_users(users_raw)
+    if stand is None or not students or cluster.get('permissions') is None:
+        return []
+    missing = []
+    try:
+        _derive_plan(stand, students, cluster, missing)
+    except StandError:          # a name validation refuses anyway; nothing to verify
+        return []
+    templates = [{'paths': ('/vms/%s' % m['template_vmid'],)} for m in stand['machines'] if m.get('template_vmid')]
+    return unlisted_paths(missing + templates, cluster)
 
 
 def build_plan(stand_raw, users_raw, cluster):
