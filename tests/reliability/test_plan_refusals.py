@@ -69,21 +69,21 @@ def test_overcommit_deploys_with_one_warning_and_the_rerun_changes_nothing(sim_f
 
 STORAGE_CASES = [
     ('missing', None, 'nosuch', "storage 'nosuch' does not exist"),
-    ('no_images', {'type': 'dir', 'path': '/mnt/isos', 'content': 'iso,backup'}, 'isos',
+    ('no_images', {'type': 'dir', 'content': ['iso', 'backup']}, 'isos',
      "storage 'isos' does not take VM disks (content: backup,iso"),
-    ('not_on_the_node', {'type': 'dir', 'path': '/mnt/fast', 'content': 'images', 'nodes': 'pve1'}, 'fast',
+    ('not_on_the_node', {'type': 'dir', 'content': ['images'], 'nodes': ['pve1']}, 'fast',
      "storage 'fast' is not available on node pve2 (it is enabled on pve1)"),
     ('format', None, 'local-lvm', "format 'qcow2': storage 'local-lvm' (lvmthin) holds raw only"),
 ]
 
 
 @pytest.mark.parametrize('case,storage,name,needle', STORAGE_CASES, ids=[c[0] for c in STORAGE_CASES])
-def test_a_full_clone_to_a_storage_that_cannot_take_it_is_refused_by_the_plan(sim, playbook, tmp_path, case,
+def test_a_full_clone_to_a_storage_that_cannot_take_it_is_refused_by_the_plan(sim_factory, playbook, tmp_path, case,
                                                                              storage, name, needle):
-    from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveClient
-    if storage:
-        api = PveClient(sim.host, user='root@pam', password=sim.password, port=sim.port, ca_path=sim.cafile)
-        api.post('storage', storage=name, **storage)
+    def add(data):
+        if storage:
+            data['storages'].append(dict(storage, name=name))
+    sim = sim_factory(scenario('default', add))
     before = comparable(sim.state())
     stand = dict(SMALL_STAND, clone='full', storage=name, format='qcow2' if case == 'format' else None)
     stand = dict((k, v) for k, v in stand.items() if v is not None)
