@@ -858,8 +858,8 @@ def capacity_problems(stand, students, placement, cluster):
         if not int(info.get('maxmem') or 0):
             continue
         free = _free_memory(cluster, node, {})
-        line = '%s: %s free, %s needed by %d student%s' % (node, _gib(max(free, 0)), _gib(needed[node]), counts[node],
-                                                          '' if counts[node] == 1 else 's')
+        students_there = _count_of(counts[node], 'students')
+        line = '%s: %s free, %s needed by %s' % (node, _gib(max(free, 0)), _gib(needed[node]), students_there)
         if needed[node] > _room(stand, cluster, node, {}):
             short.append(line)
         elif needed[node] > free:
@@ -1773,8 +1773,8 @@ def privilege_table_markdown():
     """PRIVILEGE_TABLE as the Markdown table docs/permissions.md shows."""
     lines = ['| privilege | path | needed for | why |', '|---|---|---|---|']
     for row in PRIVILEGE_TABLE:
-        lines.append('| %s | `%s` | %s | %s |' % (' or '.join('`%s`' % p for p in row['privileges']),
-                                                 row['path'], row['when'], row['why']))
+        privileges = ' or '.join('`%s`' % p for p in row['privileges'])
+        lines.append('| %s | `%s` | %s | %s |' % (privileges, row['path'], row['when'], row['why']))
     return '\n'.join(lines)
 
 
@@ -1944,9 +1944,9 @@ def skip_students_with_foreign_pools(stand_name, students, cluster):
         if foreign is None:
             kept.append(student)
             continue
+        marker = pool_marker(stand_name, student['userid'])
         foreign['reason'] = ('pool %s exists without the marker %s (comment: %r): not touched; rename or remove '
-                             'that pool to deploy this student' % (foreign['pool'], pool_marker(stand_name, student['userid']),
-                                                                    foreign['comment']))
+                             'that pool to deploy this student' % (foreign['pool'], marker, foreign['comment']))
         foreign['message'] = '%s is skipped (no user, bridges or VMs are made for it): %s' % (
             student['userid'], foreign['reason'])
         skipped.append(foreign)

@@ -94,7 +94,7 @@ plan:
       elements: str
     foreign_summary:
       description:
-        - The O(plan.foreign) list as it is shown in the warnings - an administrator's objects one line
+        - The RV(plan.foreign) list as it is shown in the warnings - an administrator's objects one line
           each, the VMs in the VMID range in one line, and one line per other stand with counts.
       type: list
       elements: str
