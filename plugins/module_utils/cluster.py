@@ -2,8 +2,11 @@
 # Copyright (c) deploystand.proxmox contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Reads the cluster facts the stand logic plans with (shape: docs/CONTRACTS.md), in few calls:
-one /cluster/resources, one bridge list per online node, the users, the pools, the ACL entries on
-bridges, and the config of the templates the stand names (to know whether their disks are on shared storage)."""
+one /cluster/resources, one bridge list per online node, the users, the pools, the ACL entries
+it can see (bridge grants: a new bridge never takes a name somebody holds a grant on; and the privilege
+preflight), the config of the templates the stand names (to know whether their disks are on shared
+storage, and which bridges their NICs use), and - for any caller but root@pam - the caller's
+permissions (docs/permissions.md)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,16 +15,18 @@ __metaclass__ = type
 import re
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import NOT_FOUND, PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import parse_tags
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import parse_net, parse_tags
 
 _DISK_KEY = re.compile(r'^(ide|sata|scsi|virtio|efidisk|tpmstate)\d+$')
+_NET_KEY = re.compile(r'^net\d+$')
+ROOT = 'root@pam'       # PVE's permission checks let exactly this user do everything
 
 
 def read_cluster(client, template_names=(), template_vmids=()):
     """Cluster facts. Template configs are read only for the templates named (by name or vmid)."""
     resources = client.get('cluster/resources')
     facts = {'release': '{0}.{1}'.format(*client.release()), 'nodes': {}, 'vms': {}, 'storages': {},
-             'bridges': {}, 'template_storages': {}, 'users': {}, 'pools': {}}
+             'bridges': {}, 'template_storages': {}, 'template_bridges': {}, 'users': {}, 'pools': {}}
     for item in resources:
         kind = item.get('type')
         if kind == 'node':
@@ -34,8 +39,7 @@ def read_cluster(client, template_names=(), template_vmids=()):
                 'template': bool(int(item.get('template') or 0)), 'status': item.get('status'),
                 'maxmem': int(item.get('maxmem') or 0), 'lock': item.get('lock') or None}
         elif kind == 'storage':
-            facts['storages'].setdefault(item['node'], {})[item['storage']] = {
-                'shared': bool(int(item.get('shared') or 0))}
+            facts['storages'].setdefault(item['node'], {})[item['storage']] = storage_facts(item)
     for node, state in sorted(facts['nodes'].items()):
         if state['online']:
             facts['bridges'][node] = dict(
@@ -46,11 +50,14 @@ def read_cluster(client, template_names=(), template_vmids=()):
         # a template on an offline node cannot be read (nor cloned): its disk list stays unknown
         online = facts['nodes'].get(vm['node'], {}).get('online')
         if vm['template'] and online and (vm['name'] in wanted_names or vm['vmid'] in wanted_ids):
-            facts['template_storages'][vm['vmid']] = disk_storages(
-                client.get('nodes/{0}/qemu/{1}/config'.format(vm['node'], vm['vmid'])))
+            config = client.get('nodes/{0}/qemu/{1}/config'.format(vm['node'], vm['vmid']))
+            facts['template_storages'][vm['vmid']] = disk_storages(config)
+            facts['template_bridges'][vm['vmid']] = nic_bridges(config)
     facts['users'] = dict((u['userid'], {'comment': u.get('comment') or ''}) for u in client.get('access/users'))
     facts['pools'] = dict((p['poolid'], {'comment': p.get('comment') or ''}) for p in _pools(client))
-    facts['bridge_acl'] = bridge_acl(client.get('access/acl') or [])
+    acl = client.get('access/acl') or []
+    facts['bridge_acl'] = bridge_acl(acl)
+    facts.update(read_permissions(client, acl))
     return facts
 
 
@@ -63,6 +70,32 @@ def bridge_acl(acl):
             for e in acl if str(e.get('path') or '').startswith(prefix)]
 
 
+def read_permissions(client, acl):
+    """{'identity', 'permissions', 'acl'}: the caller's GET /access/permissions dump ({path: {priv:
+    propagate}}) and the ACL entries it can see, or None for both when the caller is root@pam (PVE
+    checks no privilege of it, so there is nothing to preflight)."""
+    if client.identity == ROOT:
+        return {'identity': ROOT, 'permissions': None, 'acl': None}
+    acl = [dict((k, e.get(k)) for k in ('path', 'type', 'ugid', 'roleid')) for e in acl]
+    return {'identity': client.identity, 'permissions': client.get('access/permissions') or {}, 'acl': acl}
+
+
+def exact_permissions(client, paths):
+    """{path: {priv: propagate}} of each path as PVE computes it for the caller (one call a path)."""
+    found = {}
+    for path in paths:
+        found.update(client.get('access/permissions', path=path) or {path: {}})
+    return found
+
+
+def storage_facts(item):
+    """A /cluster/resources storage entry (one per node the storage is enabled on; pve-manager
+    API2/Cluster.pm, API2Tools.pm extract_storage_stats) -> {shared, content, status, plugintype}."""
+    return {'shared': bool(int(item.get('shared') or 0)),
+            'content': sorted(c for c in str(item.get('content') or '').split(',') if c),
+            'status': item.get('status'), 'plugintype': item.get('plugintype')}
+
+
 def _pools(client):
     try:
         return client.get('pools')
@@ -70,6 +103,16 @@ def _pools(client):
         if err.kind == NOT_FOUND:
             return []
         raise
+
+
+def nic_bridges(config):
+    """The bridges a VM config's NICs are on (PVE checks SDN.Use on each when the VM is cloned)."""
+    found = []
+    for key, value in sorted(config.items()):
+        bridge = parse_net(value).get('bridge') if _NET_KEY.match(key) else None
+        if bridge and bridge not in found:
+            found.append(bridge)
+    return found
 
 
 def disk_storages(config):

@@ -32,7 +32,7 @@ DEFAULT_ROLE = 'PVEVMAdmin'
 DEFAULT_MANAGEMENT_BRIDGE = 'vmbr0'
 
 STAND_KEYS = ('name', 'clone', 'vmid_range', 'bridge_range', 'start', 'node', 'role',
-              'management_bridge', 'storage', 'format', 'machines')
+              'management_bridge', 'storage', 'format', 'memory_overcommit', 'machines')
 MACHINE_KEYS = ('name', 'device_type', 'template', 'template_vmid', 'template_node',
                 'networks', 'full_clone', 'storage', 'format')
 NETWORK_KEYS = ('bridge', 'link_down')
@@ -59,6 +59,7 @@ STORAGE_RE = re.compile(r'^[A-Za-z][A-Za-z0-9\-_.]*[A-Za-z0-9]$')
 MAC_RE = re.compile(r'^[a-f0-9][02468ace](:[a-f0-9]{2}){5}$', re.IGNORECASE)
 
 VMID_MIN, VMID_MAX = 100, 999999999
+OVERCOMMIT_MAX = 10.0             # stand.memory_overcommit: at most 10x a node's memory
 BRIDGE_NUMBER_MAX = 9999          # vmbr0..vmbr9999: the bridge name every PVE 8.x/9.x accepts
 USERID_LEN = (3, 64)
 PASSWORD_LEN = (8, 64)
@@ -283,6 +284,21 @@ def _range_field(field, raw, key, default, lowest, highest, errors):
                       % (field, key, lo, hi, lowest, highest))
         return list(default)
     return [lo, hi]
+
+
+def _ratio_field(field, raw, key, default, highest, errors):
+    """A number 1.0..highest (the strings Ansible and AWX surveys give too)."""
+    value = raw.get(key)
+    if value is None:
+        return default
+    try:
+        ratio = float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        ratio = None
+    if ratio is None or not 1.0 <= ratio <= highest:
+        errors.append('%s.%s: expected a number from 1.0 (no overcommit) to %g, got %r' % (field, key, highest, value))
+        return default
+    return ratio
 
 
 def _unique(messages):
@@ -541,7 +557,7 @@ def normalize_stand(raw):
     """The `stand` value -> (stand, errors); stand is None when anything is wrong.
 
     stand: {'name', 'clone', 'vmid_range', 'bridge_range', 'start', 'node', 'role',
-            'management_bridge', 'storage', 'format', 'machines': [{'name', 'device_type',
+            'management_bridge', 'storage', 'format', 'memory_overcommit', 'machines': [{'name', 'device_type',
             'template', 'template_vmid', 'template_node', 'networks': [{'bridge', 'link_down'}],
             'full_clone', 'storage', 'format'}]}"""
     if not isinstance(raw, dict):
@@ -569,6 +585,7 @@ def normalize_stand(raw):
                                            DEFAULT_MANAGEMENT_BRIDGE),
         'storage': _string_field('stand', raw, 'storage', STORAGE_RE, 'a storage id', errors),
         'format': _choice_field('stand', raw, 'format', DISK_FORMATS, None, errors),
+        'memory_overcommit': _ratio_field('stand', raw, 'memory_overcommit', 1.0, OVERCOMMIT_MAX, errors),
         'machines': _normalize_machines(raw.get('machines'), errors,
                                         'machines' in _misspelled(raw, STAND_KEYS)),
     }
@@ -740,9 +757,49 @@ def _nodes_that_can_host(stand, cluster):
     return hosts, reasons
 
 
+def _used_memory(cluster, node):
+    """Memory in use on a node: PVE's `mem`, or the memory the running VMs there may take when that is
+    more (`mem` is current usage, and a VM that has just started uses little of its maxmem yet)."""
+    info = _node_info(cluster, node) or {}
+    committed = sum(int(vm.get('maxmem') or 0) for vm in _vms(cluster)
+                    if vm.get('node') == node and vm.get('status') == 'running' and not vm.get('template'))
+    return max(int(info.get('mem') or 0), committed)
+
+
 def _free_memory(cluster, node, placed_memory):
     info = _node_info(cluster, node) or {}
-    return int(info.get('maxmem') or 0) - int(info.get('mem') or 0) - placed_memory.get(node, 0)
+    return int(info.get('maxmem') or 0) - _used_memory(cluster, node) - placed_memory.get(node, 0)
+
+
+def _room(stand, cluster, node, placed_memory):
+    """Memory the stand may still place on the node: memory_overcommit x maxmem, less what is used."""
+    info = _node_info(cluster, node) or {}
+    ratio = stand.get('memory_overcommit') or 1.0
+    return ratio * int(info.get('maxmem') or 0) - _used_memory(cluster, node) - placed_memory.get(node, 0)
+
+
+def student_memory_need(stand, student, cluster):
+    """Memory this run adds for the student: its templates' maxmem for the VMs still to clone, and the
+    maxmem of its stopped stand VMs that the run starts. Running stand VMs are placed already."""
+    existing = dict((vm.get('name'), vm) for vm in _stand_vms_of(stand, student, cluster))
+    need = 0
+    for machine in stand['machines']:
+        vm = existing.get(vm_name(student['userid'], machine['name'])) \
+            if not vm_name_problem(student['userid'], machine['name']) else None
+        if vm is None:
+            need += _machine_memory(machine, cluster)
+        elif vm.get('status') != 'running' and stand.get('start', True):
+            need += int(vm.get('maxmem') or 0)
+    return need
+
+
+def _best_node(stand, cluster, hosts, placed_memory, need):
+    """The host with the most free memory among those with room for `need`; the most free one when
+    none has room (the capacity check then refuses with the numbers)."""
+    def most_free(nodes):
+        return min(nodes, key=lambda n: (-_free_memory(cluster, n, placed_memory), n))
+    fitting = [n for n in hosts if _room(stand, cluster, n, placed_memory) >= need]
+    return most_free(fitting or hosts)
 
 
 def place_students(stand, students, cluster):
@@ -750,20 +807,18 @@ def place_students(stand, students, cluster):
 
     Order of rules: keep a stand where its VMs already are; else the student's `node` pin; else
     `stand.node`; else the online node (that can host the templates) with the most free memory
-    after what this run already placed, ties by node name. Pins are counted before balancing.
-    Raises StandError when a balanced student has no node to go to."""
-    need = sum(_machine_memory(m, cluster) for m in stand['machines'])
+    after what this run already placed, among those with room for the student's stand, ties by node
+    name. Pins and kept stands are counted before balancing. Raises StandError when a balanced student
+    has no node to go to."""
     placed_memory = {}
     placement = {}
     balanced = []
     for student in students:
         kept = current_node(stand, student, cluster)
-        fixed = student.get('node') or stand.get('node')
-        if kept:
-            placement[student['userid']] = kept
-        elif fixed:
-            placement[student['userid']] = fixed
-            placed_memory[fixed] = placed_memory.get(fixed, 0) + need
+        node = kept or student.get('node') or stand.get('node')
+        if node:
+            placement[student['userid']] = node
+            placed_memory[node] = placed_memory.get(node, 0) + student_memory_need(stand, student, cluster)
         else:
             balanced.append(student)
     if not balanced:
@@ -773,10 +828,54 @@ def place_students(stand, students, cluster):
         raise StandError('no online node can host the stand%s'
                          % (': ' + ' | '.join(reasons) if reasons else ' (no node is online)'))
     for student in balanced:
-        best = min(hosts, key=lambda n: (-_free_memory(cluster, n, placed_memory), n))
+        need = student_memory_need(stand, student, cluster)
+        best = _best_node(stand, cluster, hosts, placed_memory, need)
         placement[student['userid']] = best
         placed_memory[best] = placed_memory.get(best, 0) + need
     return placement
+
+
+def _gib(value):
+    return '%.1f GiB' % (value / float(1024 ** 3))
+
+
+def capacity_problems(stand, students, placement, cluster):
+    """(errors, warnings) of the memory the placement adds per node, against what the nodes have free.
+
+    Refused when a node gets more than memory_overcommit x maxmem minus what is used there (with the
+    numbers per node and in total); with an overcommit ratio above 1, going past the free memory is
+    one warning. Nodes whose memory is unknown (no stats: maxmem 0) are not judged."""
+    needed, counts = {}, {}
+    for student in students:
+        node = placement[student['userid']]
+        need = student_memory_need(stand, student, cluster)
+        if need:
+            needed[node] = needed.get(node, 0) + need
+            counts[node] = counts.get(node, 0) + 1
+    short, over = [], []
+    for node in sorted(needed):
+        info = _node_info(cluster, node) or {}
+        if not int(info.get('maxmem') or 0):
+            continue
+        free = _free_memory(cluster, node, {})
+        students_there = _count_of(counts[node], 'students')
+        line = '%s: %s free, %s needed by %s' % (node, _gib(max(free, 0)), _gib(needed[node]), students_there)
+        if needed[node] > _room(stand, cluster, node, {}):
+            short.append(line)
+        elif needed[node] > free:
+            over.append(line)
+    ratio = stand.get('memory_overcommit') or 1.0
+    if short:
+        online = [n for n in _online_nodes(cluster) if int((_node_info(cluster, n) or {}).get('maxmem') or 0)]
+        total_free = sum(max(_free_memory(cluster, n, {}), 0) for n in online)
+        return ['capacity: the stand needs more memory than the nodes have free (memory_overcommit %g): %s; in total '
+                '%s free on %d online node%s, %s needed. Use fewer or smaller machines, other nodes, or allow '
+                'overcommit with stand.memory_overcommit (e.g. 1.5)'
+                % (ratio, '; '.join(short), _gib(total_free), len(online), '' if len(online) == 1 else 's',
+                   _gib(sum(needed.values())))], []
+    if over:
+        return [], ['stand.memory_overcommit %g: memory is overcommitted on %s' % (ratio, '; '.join(over))]
+    return [], []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -899,6 +998,16 @@ def _same_name_elsewhere(stand, students, cluster):
     return out
 
 
+def _bridge_invisible(cluster, name):
+    """Why the caller may not see bridge `name` in the node bridge lists (PVE's Network.pm leaves out
+    bridges without SDN.Audit or SDN.Use on /sdn/zones/localnetwork/<bridge>), or None."""
+    path = SDN_BRIDGE_PATH % name
+    if _caller_lacks(cluster, 'SDN.Audit', path) and _caller_lacks(cluster, 'SDN.Use', path):
+        return ('%s lacks SDN.Audit and SDN.Use on %s, so it cannot see bridge %r (PVE lists only the bridges '
+                'the caller may audit or use; see docs/permissions.md)' % (cluster.get('identity'), path, name))
+    return None
+
+
 def _classify_bridge(name, nodes, cluster):
     """('real'|'alias', problem-or-None) for a network bridge value on the stand's nodes.
 
@@ -918,7 +1027,7 @@ def _classify_bridge(name, nodes, cluster):
             return None, ('%r does not exist on %s (only on %s)'
                           % (name, ', '.join(nodes), ', '.join(elsewhere)))
         if VMBR_RE.match(name):
-            return None, '%r looks like a bridge but exists on no node' % name
+            return None, _bridge_invisible(cluster, name) or '%r looks like a bridge but exists on no node' % name
         return None, ('%r is neither an existing bridge nor a valid alias (a lower-case letter, '
                       'then a-z, 0-9 or _, at most 15 characters)' % name)
     return 'alias', None
@@ -1145,11 +1254,15 @@ def _check_templates_exist(stand, cluster):
                     errors.append('%s.template: %r is VM %s on %s, which is not a template'
                                   % (field, name, vms[0]['vmid'], vms[0].get('node')))
                 else:
-                    errors.append('%s.template: no template named %r in the cluster' % (field, name))
+                    errors.append('%s.template: %s' % (field, _invisible(
+                        cluster, 'VM.Audit', '/vms', 'template %r' % name, 'VMs')
+                        or 'no template named %r in the cluster' % name))
             continue
         vm = _vm_by_id(cluster, machine.get('template_vmid'))
         if vm is None:
-            errors.append('%s.template_vmid: no VM %s in the cluster' % (field, machine['template_vmid']))
+            vmid = machine['template_vmid']
+            errors.append('%s.template_vmid: %s' % (field, _invisible(
+                cluster, 'VM.Audit', '/vms/%s' % vmid, 'VM %s' % vmid, 'VMs') or 'no VM %s in the cluster' % vmid))
         elif not vm.get('template'):
             errors.append('%s.template_vmid: VM %s (%s) is not a template'
                           % (field, vm['vmid'], vm.get('name')))
@@ -1157,6 +1270,16 @@ def _check_templates_exist(stand, cluster):
             errors.append('%s.template_node: template %s is on node %s, not %s'
                           % (field, vm['vmid'], vm.get('node'), machine['template_node']))
     return errors
+
+
+def _invisible(cluster, privilege, path, what, things):
+    """'<caller> lacks <privilege> on <path>, so it cannot see <what> ...' when that explains why an object
+    is missing from PVE's filtered lists; None otherwise."""
+    who = _caller_lacks(cluster, privilege, path)
+    if who is None:
+        return None
+    return ('%s lacks %s on %s, so it cannot see %s (PVE lists only the %s the caller may audit; see '
+            'docs/permissions.md)' % (who, privilege, path, what, things))
 
 
 def _check_names(stand, students):
@@ -1194,15 +1317,23 @@ def _check_names(stand, students):
     return errors
 
 
+def _pool_owner(stand_name, pool, info):
+    """The userid whose student pool of this stand `pool` is (its id is `<stand>-<name>` and its
+    comment carries that student's pool marker), or None."""
+    for token in _marker_tokens((info or {}).get('comment')):
+        marker = parse_marker(token)
+        if (marker and marker['stand'] == stand_name and marker['userid'] and not marker['alias']
+                and pool == pool_id(stand_name, marker['userid'])):
+            return marker['userid']
+    return None
+
+
 def _in_own_pool(stand_name, vm, cluster):
     """The VM is in a student pool of this stand (the pool carries the stand's pool marker): e.g. a
     clone an interrupted run left before it was tagged, which the clone module adopts."""
     pool = vm.get('pool')
     info = (cluster.get('pools') or {}).get(pool) if pool else None
-    marker = parse_marker(info.get('comment')) if info else None
-    return bool(marker and marker['stand'] == stand_name and marker['userid'] and not marker['alias']
-                and pool == pool_id(stand_name, marker['userid'])
-                and owns(info.get('comment'), pool_marker(stand_name, marker['userid'])))
+    return info is not None and _pool_owner(stand_name, pool, info) is not None
 
 
 def _being_cloned(vm):
@@ -1221,20 +1352,22 @@ def clones_in_flight(raw_stand, cluster):
     return sorted(int(vm['vmid']) for vm in _vms(cluster) if lo <= int(vm['vmid']) <= hi and _being_cloned(vm))
 
 
-def _check_vmid_range_foreign(stand, cluster):
-    """VMIDs in the range held by VMs no deploystand stand manages: the range is meant to be
-    the labs' own. VMs of other deploystand stands may share it (they are skipped anyway), and so
-    may clones still in progress (another stand's, started after the plan waited for those it saw)."""
+IN_VMID_RANGE = 'has its VMID in vmid_range'
+
+
+def _foreign_vms_in_vmid_range(stand, cluster):
+    """VMs no deploystand stand manages whose VMIDs are in the range: reported, never touched. The stand
+    finds its VMs by pool, name and tag, never by VMID, so new VMs simply take other ids (the plan's
+    preferred VMIDs and the clone step skip every id in use). Not listed: VMs of other deploystand stands
+    (they share ranges by design), clones in progress (their owner shows when they end) and untagged
+    clones in the stand's own pools (an interrupted run's, adopted by the clone step)."""
     lo, hi = stand['vmid_range']
-    foreign = sorted(int(vm['vmid']) for vm in _vms(cluster)
-                     if lo <= int(vm['vmid']) <= hi and not _managed_by_deploystand(vm)
-                     and not _being_cloned(vm) and not _in_own_pool(stand['name'], vm, cluster))
-    if not foreign:
-        return []
-    shown = ', '.join(str(v) for v in foreign[:5])
-    more = ' and %d more' % (len(foreign) - 5) if len(foreign) > 5 else ''
-    return ['stand.vmid_range: [%d, %d] overlaps VMs this stand does not own (%s%s); choose a '
-            'range that only lab VMs use' % (lo, hi, shown, more)]
+    found = sorted((vm for vm in _vms(cluster)
+                    if lo <= int(vm['vmid']) <= hi and not _managed_by_deploystand(vm)
+                    and not _being_cloned(vm) and not _in_own_pool(stand['name'], vm, cluster)),
+                   key=lambda vm: int(vm['vmid']))
+    return ['VM %s (%s) %s [%d, %d] but is not managed by deploystand: its id is skipped, the VM is not touched'
+            % (vm['vmid'], vm.get('name'), IN_VMID_RANGE, lo, hi) for vm in found]
 
 
 def _check_users_exist(students, cluster):
@@ -1254,7 +1387,6 @@ def validate_against_cluster(stand, students, cluster):
     errors += _check_users_exist(students, cluster)
     errors += _check_templates_exist(stand, cluster)
     errors += _check_names(stand, students)
-    errors += _check_vmid_range_foreign(stand, cluster)
     if errors:
         return _unique(errors)
     _plan, derive_errors = _derive_plan(stand, students, cluster)
@@ -1319,10 +1451,7 @@ def _plan_machine(stand, student, machine, node, classes, cluster, errors, forei
 def _plan_student(stand, student, node, classes, cluster, errors, foreign):
     name = stand['name']
     pool = pool_id(name, student['userid'])
-    pool_info = (cluster.get('pools') or {}).get(pool)
-    if pool_info is not None and not owns(pool_info.get('comment'), pool_marker(name, student['userid'])):
-        foreign.append('pool %s exists without the stand marker (comment: %r); not touched'
-                       % (pool, pool_info.get('comment') or ''))
+    pool_info = (cluster.get('pools') or {}).get(pool)     # a foreign pool's student was skipped before
     user_info = (cluster.get('users') or {}).get(student['userid'])
     machines = [_plan_machine(stand, student, m, node, classes, cluster, errors, foreign)
                 for m in stand['machines']]
@@ -1357,8 +1486,9 @@ def _classify_all_bridges(stand, nodes, cluster):
     if any(m['device_type'] == 'ecorouter' for m in stand['machines']):
         missing = [n for n in nodes if stand['management_bridge'] not in _node_bridges(cluster, n)]
         if missing:
-            errors.append('stand.management_bridge: %r (EcoRouter net0) does not exist on %s'
-                          % (stand['management_bridge'], ', '.join(missing)))
+            errors.append('stand.management_bridge: %s' % (
+                _bridge_invisible(cluster, stand['management_bridge'])
+                or '%r (EcoRouter net0) does not exist on %s' % (stand['management_bridge'], ', '.join(missing))))
     return classes, errors
 
 
@@ -1508,8 +1638,462 @@ def _placement_warnings(stand, students, placement, cluster):
     return warnings
 
 
-def _derive_plan(stand, students, cluster):
-    """Placement, templates, bridges and VMIDs -> (plan, errors); plan is None on errors."""
+# ---------------------------------------------------------------------------------------------
+# What the plan tells before any write (issue 13)
+# ---------------------------------------------------------------------------------------------
+
+def stand_students_on_cluster(stand_name, cluster):
+    """Userids that have a student pool of this stand on the cluster (found by the pool marker)."""
+    found = set()
+    for pool, info in (cluster.get('pools') or {}).items():
+        userid = _pool_owner(stand_name, pool, info)
+        if userid:
+            found.add(userid)
+    return sorted(found)
+
+
+def class_changes(stand_name, students, cluster):
+    """How this class list differs from the stand's students on the cluster:
+    {'added': userids in the list without a pool of the stand yet,
+     'not_in_list': userids with a pool of the stand that the list leaves out (kept, not destroyed)}."""
+    listed = [s['userid'] for s in students]
+    on_cluster = stand_students_on_cluster(stand_name, cluster)
+    return {'added': [u for u in listed if u not in on_cluster],
+            'not_in_list': [u for u in on_cluster if u not in listed]}
+
+
+def _class_change_warnings(stand_name, changes, cluster):
+    """One warning when the stand exists on the cluster with another class; none for a first deploy."""
+    if not stand_students_on_cluster(stand_name, cluster) or not (changes['added'] or changes['not_in_list']):
+        return []
+    parts = []
+    if changes['added']:
+        parts.append('%d added by this list (%s)' % (len(changes['added']), ', '.join(changes['added'])))
+    if changes['not_in_list']:
+        parts.append('%d on the cluster but not in this list, kept as they are (destroy_stand.yml with them in '
+                     'users removes them): %s' % (len(changes['not_in_list']), ', '.join(changes['not_in_list'])))
+    return ['the class differs from the students of stand %s on the cluster: %s'
+            % (stand_name, '; '.join(parts))]
+
+
+_FOREIGN_VM_RE = re.compile(r'^VM (\d+) ')
+_FOREIGN_BRIDGE_RE = re.compile(r'^bridge (\S+) on (\S+) ')
+SUMMARY_SHOWN_IDS = 10
+
+
+def _other_stand_of(stand_name, line, cluster):
+    """The other deploystand stand a look-alike line is about (its VM's stand tag, its bridge's
+    marker), or None when the object belongs to no other stand (an admin's object: shown alone)."""
+    found = _FOREIGN_VM_RE.match(line)
+    if found:
+        vm = _vm_by_id(cluster, int(found.group(1))) or {}
+        tags = _vm_tags(vm)
+        others = [t[len('stand-'):] for t in tags if t.startswith('stand-') and t != stand_tag(stand_name)]
+        return others[0] if MANAGED_TAG in tags and len(others) == 1 else None
+    found = _FOREIGN_BRIDGE_RE.match(line)
+    if found:
+        comments = _bridge_comments(cluster, found.group(2)).get(found.group(1))
+        others = set(m['stand'] for m in (parse_marker(t) for t in _marker_tokens(comments))
+                     if m and m['alias'] and m['stand'] != stand_name)
+        return others.pop() if len(others) == 1 else None
+    return None
+
+
+def _count_of(number, plural):
+    return '%d %s' % (number, plural if number != 1 else plural[:-1])
+
+
+def summarize_foreign(stand_name, lines, cluster):
+    """The look-alike report shown as warnings: an admin's objects one line each, VMs in the VMID range
+    in one line, and one line per other stand with counts. The full list stays in plan.foreign."""
+    alone, in_range, by_stand = [], [], {}
+    for line in lines:
+        other = _other_stand_of(stand_name, line, cluster)
+        if IN_VMID_RANGE in line:
+            in_range.append(_FOREIGN_VM_RE.match(line).group(1))
+        elif other:
+            kind = 'bridges' if _FOREIGN_BRIDGE_RE.match(line) else 'VMs'
+            counts = by_stand.setdefault(other, {})
+            counts[kind] = counts.get(kind, 0) + 1
+        else:
+            alone.append(line)
+    out = list(alone)
+    if in_range:
+        more = ' and %d more' % (len(in_range) - SUMMARY_SHOWN_IDS) if len(in_range) > SUMMARY_SHOWN_IDS else ''
+        one = len(in_range) == 1
+        out.append('vmid_range holds %s not managed by deploystand (%s%s): new VMs skip %s, and %s not touched'
+                   % (_count_of(len(in_range), 'VMs'), ', '.join(in_range[:SUMMARY_SHOWN_IDS]), more,
+                      'its id' if one else 'their ids', 'it is' if one else 'they are'))
+    for other in sorted(by_stand):
+        counts = by_stand[other]
+        out.append('stand %s: %s with names or numbers like this stand\'s; they are its own and not touched'
+                   % (other, ', '.join(_count_of(counts[k], k) for k in ('VMs', 'bridges') if k in counts)))
+    return out
+
+
+def _bridges_outside_range(stand, node_bridges):
+    """One warning naming the stand's existing bridges whose numbers a changed bridge_range leaves out.
+
+    They are kept, not renumbered: moving a bridge re-plugs the students' running VMs (cutting their
+    traffic) and changes their grants, while the range only says where new bridges go."""
+    lo, hi = stand['bridge_range']
+    outside = []
+    for node in sorted(node_bridges):
+        for entry in node_bridges[node]:
+            number = _vmbr_number(entry['iface'])
+            if entry['exists'] and (number is None or not lo <= number <= hi):
+                outside.append('%s on %s (%s %s)' % (entry['iface'], node, entry['userid'], entry['alias']))
+    if not outside:
+        return []
+    return ['stand.bridge_range [%d, %d]: %s of this stand %s outside it and %s kept as %s (moving a bridge would '
+            're-plug the running VMs); only new bridges take numbers in the range. Destroy and deploy the stand '
+            'to renumber: %s' % (lo, hi, _count_of(len(outside), 'bridges'), 'is' if len(outside) == 1 else 'are',
+                                 'is' if len(outside) == 1 else 'are', 'it is' if len(outside) == 1 else 'they are',
+                                 ', '.join(outside))]
+
+
+# Disk formats each storage type can hold (pve-storage src/PVE/Storage/*Plugin.pm plugindata `format`; a
+# type without one holds raw only, Plugin.pm get_formats). lvm holds qcow2 only with the storage option
+# snapshot-as-volume-chain, which /cluster/resources does not show: lvm is not judged for qcow2.
+STORAGE_FORMATS = {
+    'dir': ('raw', 'qcow2', 'vmdk'), 'nfs': ('raw', 'qcow2', 'vmdk'), 'cifs': ('raw', 'qcow2', 'vmdk'),
+    'btrfs': ('raw',), 'zfspool': ('raw',), 'lvm': ('raw', 'qcow2'), 'lvmthin': ('raw',), 'rbd': ('raw',),
+    'iscsi': ('raw',), 'iscsidirect': ('raw',), 'zfs': ('raw',),
+}
+
+
+def _storage_on(cluster, node, storage):
+    """The storage's facts on a node (None: not enabled there, or not visible to the caller)."""
+    return ((cluster.get('storages') or {}).get(node) or {}).get(storage)
+
+
+def _storage_nodes(cluster, storage):
+    return sorted(n for n, stores in (cluster.get('storages') or {}).items() if storage in (stores or {}))
+
+
+def _storage_problem(cluster, storage, fmt, source, target):
+    """Why a full clone to `storage` from a template on `source` (to `target`, or None for the same
+    node) would fail or silently differ, as PVE's clone checks it (qemu-server API2/Qemu.pm clone_vm):
+    the storage must be enabled on the source node and take VM images; with a target, be enabled
+    there too and be shared. A format the storage type cannot hold falls back to raw there without
+    an error (pve-storage resolve_format_hint), so it is refused here."""
+    enabled = _storage_nodes(cluster, storage)
+    if not enabled:
+        known = sorted(set(s for stores in (cluster.get('storages') or {}).values() for s in (stores or {})))
+        close = difflib.get_close_matches(storage, known, n=1, cutoff=0.6)
+        hint = " (did you mean '%s'?)" % close[0] if close else ' (storages: %s)' % ', '.join(known)
+        invisible = _invisible(cluster, 'Datastore.Audit', '/storage/%s' % storage, 'storage %r' % storage,
+                               'storages')
+        if invisible:
+            return invisible
+        return 'storage %r does not exist%s' % (storage, hint)
+    problems = []
+    for node in [source] + ([target] if target else []):
+        if _storage_on(cluster, node, storage) is None:
+            problems.append('storage %r is not available on node %s (it is enabled on %s)'
+                            % (storage, node, ', '.join(enabled)))
+    info = _storage_on(cluster, source, storage) or _storage_on(cluster, enabled[0], storage)
+    content = info.get('content')
+    if content is not None and 'images' not in content:
+        problems.append("storage %r does not take VM disks (content: %s; PVE needs 'images')"
+                        % (storage, ','.join(content) or 'none'))
+    if target and not info.get('shared'):
+        problems.append('storage %r is not shared, so a clone from node %s cannot put disks there for node %s'
+                        % (storage, source, target))
+    kind = info.get('plugintype')
+    if fmt and kind in STORAGE_FORMATS and fmt not in STORAGE_FORMATS[kind]:
+        problems.append('format %r: storage %r (%s) holds %s only; PVE would silently make %s disks'
+                        % (fmt, storage, kind, ', '.join(STORAGE_FORMATS[kind]), STORAGE_FORMATS[kind][0]))
+    return '; '.join(problems) or None
+
+
+def full_clone_storage_problems(stand, planned, cluster):
+    """Every full-clone storage problem of the planned machines, once per machine and problem (the
+    nodes named), so a class of 30 on one node gives one line."""
+    index = dict((m['name'], i) for i, m in enumerate(stand['machines']))
+    found = []
+    for student in planned:
+        for machine in student['machines']:
+            if not machine['full'] or not machine['storage'] or machine['vmid'] is not None:
+                continue
+            problem = _storage_problem(cluster, machine['storage'], machine['format'],
+                                       machine['template_node'] or student['node'], machine['target'])
+            if problem:
+                i = index[machine['machine']]
+                field = 'stand.machines[%d].storage' % i if stand['machines'][i].get('storage') else 'stand.storage'
+                found.append('%s (machine %s, full clone): %s' % (field, machine['machine'], problem))
+    return _unique(found)
+
+
+# ---------------------------------------------------------------------------------------------
+# Privileges this run needs (issue 13): checked against GET /access/permissions before any write
+# ---------------------------------------------------------------------------------------------
+
+POOL_AUDIT_ROLE = 'PVEPoolUser'   # what pve_stand_student grants besides stand.role (its pool_audit_role)
+BRIDGE_ROLE = 'PVESDNUser'        # and on each private bridge (its bridge_role)
+SDN_BRIDGE_PATH = '/sdn/zones/localnetwork/%s'
+# The paths GET /access/permissions always computes (pve-access-control RPCEnvironment.pm
+# get_effective_permissions): one of them missing from the dump holds no privilege.
+PERMISSION_TOP_PATHS = ('/', '/access', '/access/groups', '/nodes', '/pool', '/sdn', '/storage', '/vms')
+_NEW_VM_PATH = '/pool/<pool> (or /vms)'
+
+# The one table of what deploy needs, when and why; docs/permissions.md shows it (a unit test keeps the
+# two equal). privileges: any one of them is enough.
+PRIVILEGE_TABLE = (
+    {'key': 'node_audit', 'privileges': ('Sys.Audit',), 'path': '/nodes/<node>',
+     'when': 'every node the class is placed on',
+     'why': 'node memory for placement and the capacity check; the network step reads the bridges'},
+    {'key': 'node_modify', 'privileges': ('Sys.Modify',), 'path': '/nodes/<node>',
+     'when': 'a node that gets new private bridges', 'why': 'create the bridges and apply the node network config'},
+    {'key': 'bridge_audit', 'privileges': ('SDN.Audit',), 'path': '/sdn/zones/localnetwork/<bridge>',
+     'when': 'every private bridge of the class',
+     'why': "see the stand's bridges in the node's bridge list (PVE leaves out the others, which would be made twice)"},
+    {'key': 'bridge_use', 'privileges': ('SDN.Use',), 'path': '/sdn/zones/localnetwork/<bridge>',
+     'when': 'every bridge a new VM is cloned from (the template NICs) or attached to',
+     'why': 'PVE checks it at the clone and on every NIC set'},
+    {'key': 'template_audit', 'privileges': ('VM.Audit',), 'path': '/vms/<template>',
+     'when': 'every template a new VM is cloned from',
+     'why': 'see the template (PVE lists only the VMs the caller may audit) and read its disks'},
+    {'key': 'template_clone', 'privileges': ('VM.Clone',), 'path': '/vms/<template>',
+     'when': 'every template a new VM is cloned from', 'why': 'clone it'},
+    {'key': 'vm_allocate', 'privileges': ('VM.Allocate',), 'path': _NEW_VM_PATH,
+     'when': 'a student pool that gets new VMs', 'why': 'create the clones in the pool'},
+    {'key': 'vm_network', 'privileges': ('VM.Config.Network',), 'path': _NEW_VM_PATH,
+     'when': 'a student pool that gets new VMs', 'why': 'set the NICs of the new VMs'},
+    {'key': 'vm_options', 'privileges': ('VM.Config.Options',), 'path': _NEW_VM_PATH,
+     'when': 'a student pool that gets new VMs', 'why': 'tags (the ownership marker) and description of the new VMs'},
+    {'key': 'vm_audit', 'privileges': ('VM.Audit',), 'path': '/vms/<vmid>; new VMs: ' + _NEW_VM_PATH,
+     'when': 'every VM of the class', 'why': 'read its config and status'},
+    {'key': 'vm_power', 'privileges': ('VM.PowerMgmt',), 'path': '/vms/<vmid>; new VMs: ' + _NEW_VM_PATH,
+     'when': '`start: true`, for the new and the stopped VMs', 'why': 'start them'},
+    {'key': 'storage_space', 'privileges': ('Datastore.AllocateSpace',), 'path': '/storage/<storage>',
+     'when': "every storage new disks go to (the template's disks for a linked clone, `storage` for a full one)",
+     'why': 'allocate the disks'},
+    {'key': 'storage_audit', 'privileges': ('Datastore.Audit',), 'path': '/storage/<storage>',
+     'when': 'every storage new disks go to',
+     'why': 'see the storage in the cluster resources (shared or not, content, nodes)'},
+    {'key': 'pool_audit', 'privileges': ('Pool.Audit',), 'path': '/pool/<pool>',
+     'when': 'every student pool', 'why': 'read the pool, and the pool of each VM (ownership is pool + name + tag)'},
+    {'key': 'pool_allocate', 'privileges': ('Pool.Allocate',), 'path': '/pool/<pool>',
+     'when': 'a student pool the run creates', 'why': 'create the pool'},
+    {'key': 'pool_grant', 'privileges': ('Permissions.Modify',), 'path': '/pool/<pool>',
+     'when': "a student pool without the student's grants yet",
+     'why': 'grant the student its role (stand.role) and %s on its pool' % POOL_AUDIT_ROLE},
+    {'key': 'bridge_grant', 'privileges': ('Permissions.Modify',), 'path': '/sdn/zones/localnetwork/<bridge>',
+     'when': "a private bridge without the student's grant yet", 'why': 'grant the student %s on it' % BRIDGE_ROLE},
+    {'key': 'grant_read', 'privileges': ('Permissions.Modify', 'Sys.Audit'),
+     'path': '/pool/<pool>, /sdn/zones/localnetwork/<bridge>', 'when': 'every student pool and private bridge',
+     'why': "read the student's grants back (GET /access/acl shows only the entries on such paths)"},
+    {'key': 'user_read', 'privileges': ('User.Modify', 'Sys.Audit'), 'path': '/access/groups',
+     'when': 'every run', 'why': 'see the users (the user list and each student user)'},
+    {'key': 'user_create', 'privileges': ('Realm.AllocateUser',), 'path': '/access/realm/<realm>',
+     'when': 'a student user the run creates', 'why': 'create the user'},
+    {'key': 'user_modify', 'privileges': ('User.Modify',), 'path': '/access/groups',
+     'when': 'a student user the run creates', 'why': 'create the user (in no group)'},
+)
+_PRIVILEGE_ROWS = dict((row['key'], row) for row in PRIVILEGE_TABLE)
+
+
+def privilege_table_markdown():
+    """PRIVILEGE_TABLE as the Markdown table docs/permissions.md shows."""
+    lines = ['| privilege | path | needed for | why |', '|---|---|---|---|']
+    for row in PRIVILEGE_TABLE:
+        privileges = ' or '.join('`%s`' % p for p in row['privileges'])
+        lines.append('| %s | `%s` | %s | %s |' % (privileges, row['path'], row['when'], row['why']))
+    return '\n'.join(lines)
+
+
+def _ancestors(path):
+    """'/pool/a/b' -> ['/pool/a', '/pool', '/'] (nearest first)."""
+    parts = [p for p in path.split('/') if p]
+    return ['/' + '/'.join(parts[:i]) if i else '/' for i in range(len(parts) - 1, -1, -1)]
+
+
+def held_privileges(permissions, path):
+    """The privileges the caller holds on `path`, from a GET /access/permissions answer ({path: {priv:
+    propagate}}). A path the answer lists is exact. Another one holds what the nearest listed ancestor
+    propagates (RPCEnvironment/AccessControl.pm roles(): a level whose roles do not propagate passes on
+    what is above it); a top-level path the answer leaves out holds nothing, and passes nothing on."""
+    if path in permissions:
+        return set(permissions[path] or {})
+    if path in PERMISSION_TOP_PATHS:
+        return set()
+    for ancestor in _ancestors(path):
+        if ancestor in permissions:
+            propagated = set(p for p, flag in (permissions[ancestor] or {}).items() if _as_int(flag) or flag is True)
+            if propagated:
+                return propagated
+        elif ancestor in PERMISSION_TOP_PATHS:
+            return set()
+    return set()
+
+
+def _caller_lacks(cluster, privilege, path):
+    """The identity when the preflight knows it lacks `privilege` on `path`, else None."""
+    permissions = cluster.get('permissions')
+    if permissions is None or privilege in held_privileges(permissions, path):
+        return None
+    return cluster.get('identity') or 'the caller'
+
+
+def _need(key, paths, shown=None):
+    return {'key': key, 'paths': tuple(paths), 'shown': shown or paths[0]}
+
+
+def _has_grant(cluster, userid, path, roles):
+    """The visible ACL entries give the student every one of `roles` on path."""
+    held = set(e.get('roleid') for e in cluster.get('acl') or ()
+               if e.get('path') == path and e.get('ugid') == userid and e.get('type', 'user') == 'user')
+    return cluster.get('acl') is not None and set(roles) <= held
+
+
+def _student_needs(stand, student, cluster):
+    pool = '/pool/%s' % student['pool']
+    needs = [_need('pool_audit', [pool]), _need('grant_read', [pool])]
+    if not student['pool_exists']:
+        needs.append(_need('pool_allocate', [pool]))
+    if not _has_grant(cluster, student['userid'], pool, (stand['role'], POOL_AUDIT_ROLE)):
+        needs.append(_need('pool_grant', [pool]))
+    if not student['user_exists']:
+        needs += [_need('user_create', ['/access/realm/%s' % student['realm']]), _need('user_modify', ['/access/groups'])]
+    for bridge in student['bridges']:
+        path = SDN_BRIDGE_PATH % bridge.get('iface')
+        needs += [_need('bridge_audit', [path]), _need('grant_read', [path])]
+        if not _has_grant(cluster, student['userid'], path, (BRIDGE_ROLE,)):
+            needs.append(_need('bridge_grant', [path]))
+    for machine in student['machines']:
+        needs += _machine_needs(stand, student, machine, cluster, pool)
+    return needs
+
+
+def _machine_needs(stand, student, machine, cluster, pool):
+    if machine['vmid'] is not None:
+        vm = _vm_by_id(cluster, machine['vmid']) or {}
+        path = '/vms/%s' % machine['vmid']
+        needs = [_need('vm_audit', [path])]
+        if stand['start'] and vm.get('status') != 'running':
+            needs.append(_need('vm_power', [path]))
+        return needs
+    if machine['template_vmid'] is None:
+        return []
+    new_vm = [pool, '/vms/%s' % machine['preferred_vmid']]
+    keys = ['vm_allocate', 'vm_network', 'vm_options', 'vm_audit'] + (['vm_power'] if stand['start'] else [])
+    needs = [_need(key, new_vm) for key in keys]
+    template = '/vms/%s' % machine['template_vmid']
+    needs += [_need('template_audit', [template]), _need('template_clone', [template])]
+    bridges = [n['bridge'] for n in machine['networks'] if n.get('bridge')]
+    bridges += _template_bridges(cluster, machine['template_vmid'])
+    needs += [_need('bridge_use', [SDN_BRIDGE_PATH % b]) for b in bridges]
+    storages = [machine['storage']] if machine['full'] and machine['storage'] else \
+        (_template_storages(cluster, machine['template_vmid']) or [])
+    for storage in storages:
+        needs += [_need('storage_space', ['/storage/%s' % storage]), _need('storage_audit', ['/storage/%s' % storage])]
+    return needs
+
+
+def _template_bridges(cluster, vmid):
+    found = cluster.get('template_bridges') or {}
+    return list(found.get(vmid, found.get(str(vmid))) or [])
+
+
+def privilege_needs(stand, planned, node_bridges, cluster):
+    """Every (privilege row, paths) this run needs, from the plan: users, pools, grants, bridges, clones."""
+    needs = [_need('user_read', ['/access/groups'])]
+    for node in sorted(set(s['node'] for s in planned)):
+        needs.append(_need('node_audit', ['/nodes/%s' % node]))
+    for node in sorted(node_bridges):
+        if any(not entry['exists'] for entry in node_bridges[node]):
+            needs.append(_need('node_modify', ['/nodes/%s' % node]))
+    for student in planned:
+        needs += _student_needs(stand, student, cluster)
+    return needs
+
+
+def missing_privileges(needs, cluster):
+    """The needs the caller's permissions do not cover (none when the caller is root@pam)."""
+    permissions = cluster.get('permissions')
+    if permissions is None:
+        return []
+    missing = []
+    for need in needs:
+        privileges = _PRIVILEGE_ROWS[need['key']]['privileges']
+        if not any(set(privileges) & held_privileges(permissions, path) for path in need['paths']):
+            missing.append(need)
+    return missing
+
+
+def privilege_errors(missing, cluster):
+    """One line per privilege and reason, with every path it is missing on."""
+    groups = []
+    for need in missing:
+        row = _PRIVILEGE_ROWS[need['key']]
+        key = (row['privileges'], row['why'])
+        for group in groups:
+            if group[0] == key:
+                break
+        else:
+            group = (key, [])
+            groups.append(group)
+        if need['shown'] not in group[1]:
+            group[1].append(need['shown'])
+    who = cluster.get('identity') or 'the caller'
+    return ['permissions: %s lacks %s on %s (%s)' % (who, ' or '.join(privileges), ', '.join(paths), why)
+            for (privileges, why), paths in groups]
+
+
+def unlisted_paths(missing, cluster):
+    """Paths of missing needs that the permissions answer does not list (judged by inheritance): the
+    module asks PVE for each of them before it refuses, so a refusal never rests on a guess."""
+    permissions = cluster.get('permissions') or {}
+    return sorted(set(path for need in missing for path in need['paths']
+                      if path not in permissions and path not in PERMISSION_TOP_PATHS))
+
+
+def _foreign_pool_of(stand_name, student, cluster):
+    """The pool with this student's pool id when it exists without the student's marker, else None."""
+    pool = pool_id(stand_name, student['userid'])
+    info = (cluster.get('pools') or {}).get(pool)
+    if info is None or owns(info.get('comment'), pool_marker(stand_name, student['userid'])):
+        return None
+    return {'userid': student['userid'], 'pool': pool, 'comment': info.get('comment') or ''}
+
+
+def skip_students_with_foreign_pools(stand_name, students, cluster):
+    """(students to deploy, skipped): a student whose pool id is taken by a pool the stand did not make
+    cannot be deployed (its VMs would go into somebody else's pool), so it gets nothing at all - no
+    user, no bridges, no VMs - and the rest of the class converges. skipped: [{userid, pool, comment,
+    reason, message}]."""
+    kept, skipped = [], []
+    for student in students:
+        foreign = _foreign_pool_of(stand_name, student, cluster)
+        if foreign is None:
+            kept.append(student)
+            continue
+        marker = pool_marker(stand_name, student['userid'])
+        foreign['reason'] = ('pool %s exists without the marker %s (comment: %r): not touched; rename or remove '
+                             'that pool to deploy this student' % (foreign['pool'], marker, foreign['comment']))
+        foreign['message'] = '%s is skipped (no user, bridges or VMs are made for it): %s' % (
+            student['userid'], foreign['reason'])
+        skipped.append(foreign)
+    return kept, skipped
+
+
+def _skipped_foreign(skipped, cluster):
+    """The foreign pools of skipped students and the VMs in them: never touched, reported."""
+    out = []
+    for entry in skipped:
+        out.append('pool %s exists without the stand marker (comment: %r); not touched' % (entry['pool'], entry['comment']))
+        out.extend('VM %s (%s) is in pool %s, which the stand did not make; not touched'
+                   % (vm['vmid'], vm.get('name'), entry['pool'])
+                   for vm in sorted(_vms(cluster), key=lambda v: int(v['vmid'])) if vm.get('pool') == entry['pool'])
+    return out
+
+
+def _derive_plan(stand, students, cluster, missing_out=None):
+    """Placement, templates, bridges and VMIDs -> (plan, errors); plan is None on errors.
+
+    missing_out, a list, receives the privilege needs the caller's permissions do not cover."""
+    students, skipped = skip_students_with_foreign_pools(stand['name'], students, cluster)
     try:
         placement = place_students(stand, students, cluster)
     except StandError as exc:
@@ -1520,6 +2104,7 @@ def _derive_plan(stand, students, cluster):
         if _node_problem(cluster, node):
             errors.append("%s: its stand's VMs are on node %s: %s"
                           % (_user_label(student), node, _node_problem(cluster, node)))
+    capacity_errors, capacity_warnings = capacity_problems(stand, students, placement, cluster)
     nodes_used = sorted(set(placement.values()))
     classes, bridge_errors = _classify_all_bridges(stand, nodes_used, cluster)
     errors += bridge_errors
@@ -1528,8 +2113,14 @@ def _derive_plan(stand, students, cluster):
     foreign = []
     planned = [_plan_student(stand, s, placement[s['userid']], classes, cluster, errors, foreign)
                for s in students]
+    errors += full_clone_storage_problems(stand, planned, cluster)
+    errors += capacity_errors
     node_bridges = _allocate_node_bridges(stand, planned, cluster, errors)
     _assign_preferred_vmids(stand, planned, cluster, errors)
+    missing = missing_privileges(privilege_needs(stand, planned, node_bridges, cluster), cluster)
+    if missing_out is not None:
+        missing_out.extend(missing)
+    errors += privilege_errors(missing, cluster)
     if errors:
         return None, _unique(errors)
     stale = _stale_bridges(stand, planned, node_bridges, cluster)
@@ -1539,13 +2130,37 @@ def _derive_plan(stand, students, cluster):
         'stand': stand['name'], 'tags': [MANAGED_TAG, stand_tag(stand['name'])],
         'role': stand['role'], 'start': stand['start'],
         'vmid_range': list(stand['vmid_range']), 'bridge_range': list(stand['bridge_range']),
-        'management_bridge': stand['management_bridge'],
+        'management_bridge': stand['management_bridge'], 'memory_overcommit': stand['memory_overcommit'],
         'students': planned, 'nodes': node_bridges, 'stale_bridges': stale,
-        'foreign': _unique(foreign + _same_name_elsewhere(stand, students, cluster)
-                           + _unmarked_bridges(stand, sorted(node_bridges), cluster)),
+        'foreign': _unique(_skipped_foreign(skipped, cluster) + foreign + _same_name_elsewhere(stand, students, cluster)
+                           + _unmarked_bridges(stand, sorted(node_bridges), cluster)
+                           + _foreign_vms_in_vmid_range(stand, cluster)),
         'warnings': _placement_warnings(stand, students, placement, cluster) + stale_warnings,
+        'class_changes': class_changes(stand['name'], students, cluster),
+        'skipped': skipped,
     }
+    plan['foreign_summary'] = summarize_foreign(stand['name'], plan['foreign'], cluster)
+    plan['warnings'] += [entry['message'] for entry in skipped]
+    plan['warnings'] += _bridges_outside_range(stand, node_bridges)
+    plan['warnings'] += capacity_warnings
+    plan['warnings'] += _class_change_warnings(stand['name'], plan['class_changes'], cluster)
     return plan, []
+
+
+def privilege_paths_to_verify(stand_raw, users_raw, cluster):
+    """The paths the preflight judged by inheritance and found a privilege missing on (and the paths of
+    templates given by VMID): the module reads each exactly before it refuses."""
+    stand, _errors = normalize_stand(stand_raw)
+    students, _user_errors = normalize_users(users_raw)
+    if stand is None or not students or cluster.get('permissions') is None:
+        return []
+    missing = []
+    try:
+        _derive_plan(stand, students, cluster, missing)
+    except StandError:          # a name validation refuses anyway; nothing to verify
+        return []
+    templates = [{'paths': ('/vms/%s' % m['template_vmid'],)} for m in stand['machines'] if m.get('template_vmid')]
+    return unlisted_paths(missing + templates, cluster)
 
 
 def build_plan(stand_raw, users_raw, cluster):
@@ -1674,4 +2289,5 @@ def plan_removal(stand_raw, users_raw, cluster):
                            + _unmarked_bridges(stand, sorted(cluster.get('bridges') or {}), cluster)),
         'warnings': warnings,
     }
+    plan['foreign_summary'] = summarize_foreign(stand['name'], plan['foreign'], cluster)
     return plan, []

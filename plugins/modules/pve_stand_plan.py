@@ -17,6 +17,11 @@ description:
     each student's stand goes to, the template each machine clones from, the private bridges each node
     needs, and preferred VMIDs for the VMs that do not exist yet.
   - Validation collects every problem and fails with one message listing them all; nothing is created.
+  - For any caller but C(root@pam) it also checks, before anything is written, that the caller holds every
+    privilege this run needs (C(GET /access/permissions); docs/permissions.md has the table), and names each
+    missing privilege with the paths it is missing on.
+  - It also refuses a class that does not fit in the nodes' free memory (see C(stand.memory_overcommit)) and a
+    full clone to a storage that cannot take it.
   - Read-only, so it runs the same in check mode. It waits for clones still in progress in the stand's VMID
     range (see O(clone_wait)).
 extends_documentation_fragment:
@@ -87,12 +92,35 @@ plan:
       description: Objects that look like the stand's but carry no marker; they are never touched.
       type: list
       elements: str
+    foreign_summary:
+      description:
+        - The RV(plan.foreign) list as it is shown in the warnings - an administrator's objects one line
+          each, the VMs in the VMID range in one line, and one line per other stand with counts.
+      type: list
+      elements: str
+    skipped:
+      description:
+        - Students that get nothing in this run (no user, bridges or VMs) because a pool the stand did not
+          make holds their pool id, each with C(userid), C(pool), C(comment), C(reason) and C(message).
+      type: list
+      elements: dict
+    class_changes:
+      description:
+        - C(added) lists the students of this list without a pool of the stand yet; C(not_in_list) the
+          students of the stand on the cluster (found by the pool marker) that this list leaves out.
+          Those are kept, not destroyed.
+      type: dict
+    warnings:
+      description: What the plan tells before any write (placement kept, class changes, skipped students).
+      type: list
+      elements: str
 '''
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.cluster import read_cluster
+from ansible_collections.deploystand.proxmox.plugins.module_utils.cluster import exact_permissions, read_cluster
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import build_plan, clones_in_flight, plan_removal
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import (
+    build_plan, clones_in_flight, plan_removal, privilege_paths_to_verify)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.vms import Vms, wait_for_clones
 
 
@@ -106,6 +134,19 @@ def _templates_named(stand):
             if str(machine.get('template_vmid', '')).isdigit():
                 vmids.add(int(machine['template_vmid']))
     return names, vmids
+
+
+def _replan_with_exact_permissions(module, client, cluster):
+    """The preflight judged some paths by inheritance from the permissions dump: before it refuses, ask
+    PVE for exactly those paths (GET /access/permissions?path=...) and plan again with the answers."""
+    stand, users = module.params['stand'], module.params['users']
+    paths = privilege_paths_to_verify(stand, users, cluster)
+    if paths:
+        try:
+            cluster['permissions'].update(exact_permissions(client, paths))
+        except PveApiError as err:
+            module.fail_api(err)
+    return build_plan(stand, users, cluster)
 
 
 def main():
@@ -130,13 +171,16 @@ def main():
         module.fail_api(err)
     planner = build_plan if module.params['purpose'] == 'deploy' else plan_removal
     plan, errors = planner(module.params['stand'], module.params['users'], cluster)
+    if errors and planner is build_plan:
+        plan, errors = _replan_with_exact_permissions(module, client, cluster)
     if errors:
         module.fail_json(msg='the stand cannot be {0} as described ({1} problem{2}; nothing was changed):\n'
                              '{3}'.format('deployed' if module.params['purpose'] == 'deploy' else 'removed',
                                           len(errors), '' if len(errors) == 1 else 's',
                                           '\n'.join('- ' + e for e in errors)),
                          problems=errors)
-    for line in plan.get('foreign', []):
+    # one line per other stand and one for the VMID range (issue 13): the full list is plan.foreign
+    for line in plan.get('foreign_summary', []):
         module.warn('left alone (not made by this stand): ' + line)
     for line in plan.get('warnings', []):
         module.warn(line)

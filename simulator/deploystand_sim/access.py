@@ -176,7 +176,9 @@ class AccessModel(object):
         return roles
 
     def _compiled_roles(self, ugid, path):
-        """RPCEnvironment compile_acl_path: the path's own roles plus those of the pool holding it."""
+        """RPCEnvironment compile_acl_path: {roleid: propagate} of the path's own roles, plus those of the
+        pool holding it with propagate 0 (only where the path's ACL did not set them). NoAccess on the path
+        wins over the pool, and a pool's NoAccess over the path's other roles."""
         roles = self._roles_on(ugid, path)
         pool = None
         found = re.match(r'^/vms/(\d+)$', path)
@@ -184,37 +186,48 @@ class AccessModel(object):
             pool = self._pool_of_vm(int(found.group(1)))
         elif path.startswith('/storage/'):
             pool = self._pool_of_storage(path.split('/')[2])
-        if pool:
-            roles = dict(roles)
-            roles.update(self._roles_on(ugid, '/pool/' + pool))
-        if 'NoAccess' in roles:
-            return {}
+        if pool and 'NoAccess' not in roles:
+            pool_roles = self._roles_on(ugid, '/pool/' + pool)
+            if 'NoAccess' in pool_roles:
+                roles = {'NoAccess': 0}
+            else:
+                roles = dict(roles)
+                for roleid in pool_roles:
+                    roles.setdefault(roleid, 0)
         return roles
 
-    def privs_of(self, authid, path):
-        """The set of privileges authid (a user or user!token) holds on path."""
+    def priv_flags_of(self, authid, path):
+        """RPCEnvironment permissions(): {privilege: propagate (0/1)} that authid (a user or user!token)
+        holds on path. A privilege's flag is 1 when a propagated role gives it; a privsep token gets the
+        privileges both it and its user hold, each flag the AND of the two."""
         userid, tid = token_parts(authid)
         if userid == 'root@pam' and tid is None:
-            return set(ALL_PRIVS)
+            return dict.fromkeys(ALL_PRIVS, 1)
         if not self.user_usable(userid):
-            return set()
+            return {}
         token = None
         if tid is not None:
             token = self.lab_users[userid]['tokens'].get(tid)
             if token is None:
-                return set()
+                return {}
         if userid == 'root@pam':
-            privs = set(ALL_PRIVS)
+            flags = dict.fromkeys(ALL_PRIVS, 1)
         else:
-            privs = self._privs_from_roles(self._compiled_roles(userid, path))
+            flags = self._flags_from_roles(self._compiled_roles(userid, path))
         if token is not None and token['privsep']:
-            privs &= self._privs_from_roles(self._compiled_roles(authid, path))
-        return privs
+            own = self._flags_from_roles(self._compiled_roles(authid, path))
+            flags = dict((priv, flags[priv] and own[priv]) for priv in own if priv in flags)
+        return flags
 
-    def _privs_from_roles(self, roles):
-        out = set()
-        for roleid in roles:
-            out |= self.role_privs(roleid) or set()
+    def privs_of(self, authid, path):
+        """The set of privileges authid (a user or user!token) holds on path."""
+        return set(self.priv_flags_of(authid, path))
+
+    def _flags_from_roles(self, roles):
+        out = {}
+        for roleid, propagate in roles.items():
+            for priv in self.role_privs(roleid) or set():
+                out[priv] = 1 if (out.get(priv) or propagate) else 0
         return out
 
     def allowed(self, user, path, priv):
@@ -488,18 +501,29 @@ class AccessRoutes(object):
 
     # ---------------------------------------------------------- permissions
 
+    # The paths GET /access/permissions dumps without `path` (RPCEnvironment get_effective_permissions).
+    PERMISSION_TOP_PATHS = ('/', '/access', '/access/groups', '/nodes', '/pool', '/sdn', '/storage', '/vms')
+
     async def _permissions_read(self, v, user):
+        """pve-access-control API2/AccessControl.pm `permissions`: {path: {privilege: propagate}}. Without
+        `path`: the top-level paths, every ACL path and the pools' member /vms/<id> and /storage/<id>,
+        leaving out paths with no privilege; with `path`: that one path, even when it holds none. Another
+        user's (or its tokens') permissions need Sys.Audit on /access."""
         who = v.get('userid') or user
-        paths = {'/', '/access', '/nodes', '/pool', '/sdn', '/storage', '/vms'}
-        paths.update(e[0] for e in self.lab_acl)
-        paths.update('/vms/{0}'.format(vm.vmid) for vm in self.vms)
-        paths.update('/nodes/' + n for n in self.nodes)
-        paths.update('/storage/' + s for s in self.storages)
+        owner = token_parts(who)[0]
+        if who != user and owner != user and not self.allowed(user, '/access', 'Sys.Audit'):
+            raise PveError(403, 'Permission check failed (/access, Sys.Audit)')
         if v.get('path') is not None:
-            paths = {v['path']}
+            return {v['path']: self.priv_flags_of(who, v['path'])}
+        paths = set(self.PERMISSION_TOP_PATHS)
+        paths.update(e[0] for e in self.lab_acl)
+        for pool, members in self.pools.items():
+            paths.update('/vms/{0}'.format(vmid) for vmid in members)
+        paths.update('/storage/' + sid for pool, meta in self.pool_info.items() if pool in self.pools
+                     for sid in meta['storage'])
         out = {}
         for path in sorted(paths):
-            privs = self.privs_of(who, path)
-            if privs:
-                out[path] = dict.fromkeys(sorted(privs), 1)
+            flags = self.priv_flags_of(who, path)
+            if flags:
+                out[path] = dict(sorted(flags.items()))
         return out

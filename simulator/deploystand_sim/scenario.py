@@ -118,7 +118,10 @@ def load(source):
         content = c.get(store, 'content', w, list, ['images', 'rootdir'])
         storages.append({'name': c.get(store, 'name', w, str, required=True), 'type': kind,
                          'shared': c.get(store, 'shared', w, bool, kind in ('nfs', 'rbd', 'cifs')),
-                         'content': [c.check(x, str, '{0}content[{1}]'.format(w, j)) for j, x in enumerate(content)]})
+                         'content': [c.check(x, str, '{0}content[{1}]'.format(w, j)) for j, x in enumerate(content)],
+                         # storage.cfg `nodes`: the nodes it is enabled on (all when not given)
+                         'nodes': [c.check(x, str, '{0}nodes[{1}]'.format(w, j))
+                                   for j, x in enumerate(c.get(store, 'nodes', w, list, []))]})
     out['storages'] = storages
     store_names = [s['name'] for s in storages]
 
@@ -282,6 +285,8 @@ def build(source='default', password=None, time_factor=0.0, durations=None, faul
                     content=','.join(store['content']))
         if store['shared']:
             opts['shared'] = 1
+        if store['nodes']:
+            opts['nodes'] = ','.join(store['nodes'])
         if store['type'] in ('nfs', 'cifs'):
             opts['path'] = '/mnt/pve/' + store['name']
         pve.storages[store['name']] = opts

@@ -163,8 +163,13 @@ class LabPve(AccessRoutes, AccessModel, HaApi, MigrateApi, SdnApi, NetworkApi, T
     async def _resources(self, request):
         body = json.loads((await super()._resources(request)).text)
         user = request[USER]
-        body['data'] = [self._node_fields(i, user) if i.get('type') == 'node' else i for i in body['data']]
+        body['data'] = [self._node_fields(i, user) if i.get('type') == 'node' else i for i in body['data']
+                        if i.get('type') != 'storage' or self._storage_visible(user, i['storage'])]
         return web.json_response(body)
+
+    def _storage_visible(self, user, storage):
+        # pve-manager API2/Cluster.pm resources: a storage is listed only with Datastore.Audit on it.
+        return self.allowed(user, '/storage/' + storage, 'Datastore.Audit')
 
     # ----------------------------------------------------------------- VMs
 

@@ -188,4 +188,6 @@ def test_missing_privilege_is_named(sim_tiny, playbook, tmp_path):
     run = playbook(DEPLOY, connection_env(sim, PROXMOX_USER='auto@pve', PROXMOX_PASSWORD='Auto-Passw0rd'),
                    extra_vars={'users': CLASS, 'stand': STAND})
     assert_refused(run, before, comparable(sim.state()), 'Sys.Audit')
-    assert 'permission denied: auto@pve lacks the privilege Sys.Audit on /nodes/pve1' in run.failed[0]['result']['msg']
+    # found by the plan's privilege preflight (issue 13), before the first write
+    assert failed_task(run).endswith('Stand input problems are reported')
+    assert 'permissions: auto@pve lacks Sys.Audit on /nodes/pve1' in run.failed[0]['result']['msg']

@@ -91,3 +91,49 @@ def test_pool_delete_and_vm_destroy_drop_their_acls(sim, root):
 def test_pool_names_must_start_with_a_letter(root):
     with pytest.raises(ResourceException, match='pool name must start with a letter'):
         root.pools.post(poolid='2024-group')
+
+
+def test_storages_in_cluster_resources_need_datastore_audit_and_carry_pve_fields(sim, root):
+    # pve-manager API2/Cluster.pm resources + API2Tools.pm extract_storage_stats
+    root.access.users.post(userid='aud@pve', password='password1')
+    root.access.acl.put(path='/storage/shared-nfs', roles='PVEDatastoreUser', users='aud@pve')
+    seen = client(sim, 'aud@pve', 'password1').cluster.resources.get(type='storage')
+    assert sorted(set(s['storage'] for s in seen)) == ['shared-nfs']
+    entry = [s for s in root.cluster.resources.get(type='storage') if s['storage'] == 'local-lvm'][0]
+    assert {k: entry[k] for k in ('type', 'plugintype', 'content', 'shared', 'status')} == {
+        'type': 'storage', 'plugintype': 'lvmthin', 'content': 'images,rootdir', 'shared': 0, 'status': 'available'}
+
+
+def test_permissions_dump_carries_propagate_flags_and_pve_paths(sim, root):
+    # pve-access-control API2/AccessControl.pm permissions, RPCEnvironment.pm get_effective_permissions
+    root.access.users.post(userid='auto@pve', password='password1')
+    root.access.acl.put(path='/pool', roles='PVEPoolAdmin', users='auto@pve')                 # propagated
+    root.access.acl.put(path='/nodes/pve1', roles='PVEAuditor', users='auto@pve', propagate=0)
+    root.pools.post(poolid='lab')
+    root.access.acl.put(path='/pool/lab', roles='PVEVMUser', users='auto@pve', propagate=0)
+    wait(root, 'pve1', root.nodes('pve1').qemu(9001).clone.post(newid=300, name='member', pool='lab'))
+    auto = client(sim, 'auto@pve', 'password1')
+    dump = auto.access.permissions.get()
+    assert dump['/pool'] == {'Pool.Allocate': 1, 'Pool.Audit': 1}
+    assert dump['/nodes/pve1']['Sys.Audit'] == 0
+    # the pool's own ACL replaces what /pool propagates; its member gets the pool's roles, never propagated
+    assert dump['/pool/lab']['VM.Audit'] == 0 and 'Pool.Allocate' not in dump['/pool/lab']
+    assert dump['/vms/300']['VM.PowerMgmt'] == 0
+    # only top-level paths, ACL paths and pool members: not every VM, node or storage
+    assert '/vms/9001' not in dump and '/nodes/pve2' not in dump and '/storage/local-lvm' not in dump
+    assert '/' not in dump                                                  # no privilege there
+    # one path: that path, with what it inherits, even when it holds nothing
+    assert auto.access.permissions.get(path='/pool/new-one') == {'/pool/new-one': {'Pool.Allocate': 1, 'Pool.Audit': 1}}
+    assert auto.access.permissions.get(path='/vms/9001') == {'/vms/9001': {}}
+    with pytest.raises(ResourceException, match='Sys.Audit'):
+        auto.access.permissions.get(userid='root@pam')
+    assert root.access.permissions.get(userid='auto@pve', path='/pool')['/pool'] == {'Pool.Allocate': 1, 'Pool.Audit': 1}
+
+
+def test_permissions_of_a_privsep_token_are_the_intersection_with_both_flags(sim, root):
+    root.access.users.post(userid='auto@pve', password='password1')
+    secret = root.access.users('auto@pve').token('tok').post()['value']
+    root.access.acl.put(path='/pool', roles='PVEPoolAdmin', users='auto@pve')
+    root.access.acl.put(path='/pool', roles='PVEPoolUser', tokens='auto@pve!tok', propagate=0)
+    token = client(sim, 'auto@pve', token='tok', secret=secret)
+    assert token.access.permissions.get()['/pool'] == {'Pool.Audit': 0}

@@ -26,6 +26,15 @@ def test_default_scenario_shape(sim):
     json.dumps(state)
 
 
+def test_a_storage_enabled_on_some_nodes_is_listed_on_those_only(sim_factory):
+    sim = sim_factory({'nodes': [{'name': 'pve1'}, {'name': 'pve2'}],
+                       'storages': [{'name': 'local-lvm', 'type': 'lvmthin'},
+                                    {'name': 'fast', 'type': 'dir', 'content': ['images'], 'nodes': ['pve1']}]})
+    from sim_helpers import client
+    found = [(s['node'], s['storage']) for s in client(sim).cluster.resources.get(type='storage')]
+    assert ('pve1', 'fast') in found and ('pve2', 'fast') not in found and ('pve2', 'local-lvm') in found
+
+
 def test_bad_scenario_names_file_and_key(tmp_path):
     bad = tmp_path / 'bad.yml'
     bad.write_text('nodes:\n  - {name: pve1}\n  - {name: pve2, memory_gb: lots}\n')

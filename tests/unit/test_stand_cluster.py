@@ -139,11 +139,15 @@ def test_bridge_range_too_small_on_a_node_is_reported():
     assert 'N mod 2 = 0' in message
 
 
-def test_vmid_range_overlapping_foreign_vms_lists_a_few_ids():
-    foreign = [vm(v, 'prod%d' % v, 'pve1') for v in range(10000, 10007)]
-    message = one_error(errors_for(make_stand(), ['s1@pve'], make_cluster(vms=foreign)))
-    assert message.startswith('stand.vmid_range: [10000, 19999] overlaps VMs this stand does not own')
-    assert '10000, 10001, 10002, 10003, 10004 and 2 more' in message
+def test_foreign_vms_in_the_vmid_range_are_allocated_around_and_reported():
+    foreign = [vm(v, 'prod%d' % v, 'pve1') for v in (10000, 10001, 10003)]
+    plan, errors = S.build_plan(make_stand(), ['s1@pve', 's2@pve'], make_cluster(vms=foreign))
+    assert errors == []
+    assert [m['preferred_vmid'] for s in plan['students'] for m in s['machines']] == [10002, 10004, 10005, 10006]
+    in_range = [line for line in plan['foreign'] if S.IN_VMID_RANGE in line]
+    assert [line.split()[1] for line in in_range] == ['10000', '10001', '10003']
+    assert in_range[0] == ('VM 10000 (prod10000) has its VMID in vmid_range [10000, 19999] but is not managed by '
+                           'deploystand: its id is skipped, the VM is not touched')
 
 
 def test_vmid_range_may_share_with_other_deploystand_stands():
@@ -160,8 +164,9 @@ def test_clones_in_progress_in_the_range_are_waited_for_not_reported_as_foreign(
     cluster = make_cluster(vms=[being_cloned(10003), being_cloned(20000), vm(10001, 'prod', 'pve1')])
     assert S.clones_in_flight(make_stand(), cluster) == [10003]
     assert S.clones_in_flight(make_stand(vmid_range=[20000, 20010]), cluster) == [20000]
-    message = one_error(errors_for(make_stand(), ['s1@pve'], cluster))
-    assert '(10001)' in message
+    plan, errors = S.build_plan(make_stand(), ['s1@pve'], cluster)
+    assert errors == []
+    assert [line.split()[1] for line in plan['foreign'] if S.IN_VMID_RANGE in line] == ['10001']
 
 
 def test_no_wait_for_clones_when_the_stand_itself_is_invalid():
