@@ -141,8 +141,9 @@ def with_bridges(*entries):
 def test_bridges_outside_a_changed_bridge_range_are_kept_and_named_in_one_warning():
     cluster = make_cluster(bridges=with_bridges(('vmbr1000', 'a@pve', 'lan'), ('vmbr1001', 'b@pve', 'lan')))
     plan = plan_of(['a@pve', 'b@pve', 'c@pve'], linux_stand(node='pve2', bridge_range=[2000, 2999]), cluster)
+    # c's new bridge takes a number of pve2's share in the new range (N mod nodes)
     assert [(b['userid'], b['iface'], b['exists']) for b in plan['nodes']['pve2']] == [
-        ('a@pve', 'vmbr1000', True), ('b@pve', 'vmbr1001', True), ('c@pve', 'vmbr2000', False)]
+        ('a@pve', 'vmbr1000', True), ('b@pve', 'vmbr1001', True), ('c@pve', 'vmbr2001', False)]
     warnings = [w for w in plan['warnings'] if w.startswith('stand.bridge_range')]
     assert warnings == ['stand.bridge_range [2000, 2999]: 2 bridges of this stand are outside it and are kept as '
                         'they are (moving a bridge would re-plug the running VMs); only new bridges take numbers in '
