@@ -149,9 +149,9 @@ options:
     description:
       - At most this many clones per storage run at once from this controller, shared by all Ansible forks
         through lock files (C(fcntl)) under the temp directory (or E(DEPLOYSTAND_CLONE_SLOTS_DIR)), keyed by
-        API host and storage; a local (not shared) storage per node, as PVE locks it. PVE clones each disk
-        under a storage lock with a 10 s timeout, so many clones at once onto one storage fail with lock
-        timeouts. V(0) switches the bound off.
+        API host and port (two clusters reached at one host count apart) and storage; a local (not shared)
+        storage per node, as PVE locks it. PVE clones each disk under a storage lock with a 10 s timeout,
+        so many clones at once onto one storage fail with lock timeouts. V(0) switches the bound off.
       - The default 8 keeps one node's local storage lock busy without timeouts (see benchmarks/README.md,
         "Clone slots").
     type: int

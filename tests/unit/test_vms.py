@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils import vms as V
 from ansible_collections.deploystand.proxmox.plugins.module_utils.clone_slots import (
-    CloneSlots, CloneSlotTimeout, slot_storages)
+    CloneSlots, CloneSlotTimeout, slot_scope, slot_storages)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import StandError
 
@@ -250,6 +250,12 @@ def test_a_dead_holder_releases_its_slot(tmp_path):
     holder.join(10)
     with CloneSlots('pve.example', ['local-lvm'], slots=1, timeout=2, directory=str(tmp_path)):
         pass
+
+
+def test_slots_are_counted_per_api_host_and_port():
+    assert slot_scope('PVE.example', 8006) == slot_scope('pve.example', '8006')
+    assert slot_scope('pve.example', 8006) != slot_scope('pve.example', 8007)
+    assert slot_scope('pve.example', 8006) != slot_scope('other.example', 8006)
 
 
 def test_zero_slots_means_no_bound(tmp_path):
