@@ -120,16 +120,19 @@ class CloneSlots(object):
                 if exc.errno != errno.EEXIST:
                     raise
         started = self._clock()
-        for storage in self.storages:
-            while not self._try(storage):
-                waited = self._clock() - started
-                if waited >= self.timeout:
-                    self.release()
-                    raise CloneSlotTimeout(
-                        'no clone slot on storage {0} became free within {1:.0f} s: {2} clones onto it are already '
-                        'running from this controller (clone_slots); raise clone_slots or timeout'.format(
-                            storage, waited, self.slots))
-                self._sleep(self.poll * (0.5 + random.random()))
+        try:
+            for storage in self.storages:
+                while not self._try(storage):
+                    waited = self._clock() - started
+                    if waited >= self.timeout:
+                        raise CloneSlotTimeout(
+                            'no clone slot on storage {0} became free within {1:.0f} s: {2} clones onto it are '
+                            'already running from this controller (clone_slots); raise clone_slots or '
+                            'timeout'.format(storage, waited, self.slots))
+                    self._sleep(self.poll * (0.5 + random.random()))
+        except BaseException:
+            self.release()          # __exit__ does not run when __enter__ raises
+            raise
         self.waited = self._clock() - started
         return self
 

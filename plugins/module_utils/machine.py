@@ -198,7 +198,7 @@ class MachineRun(object):
 
         def slot_guard():
             return CloneSlots(slot_scope(self.client.host, self.client.port), storages, slots=p['clone_slots'],
-                              timeout=p['timeout'])
+                              timeout=p['timeout'], sleep=self.client.sleep)
 
         try:
             vmid, node = self.vms.clone(source, newid_for, p['name'], p['pool'], full, target, p['storage'],

@@ -170,7 +170,11 @@ options:
     type: int
     default: 5
   timeout:
-    description: Seconds to wait for each PVE task.
+    description:
+      - Seconds to wait for each PVE task, for a clone slot and for the clone lock to go, as in
+        M(deploystand.proxmox.pve_stand_clone) (its O(deploystand.proxmox.pve_stand_clone#module:timeout) says
+        how these bounds add up for one machine). The machines run side by side, so the module takes as long
+        as its slowest machine.
     type: int
     default: 600
   shutdown_timeout:

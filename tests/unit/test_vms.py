@@ -206,6 +206,36 @@ def test_a_broken_connection_on_submission_reads_back_before_deciding():
     assert _clone(client)[0] == 10000 and client.posts == [10000, 10000]      # it was not: sent again
 
 
+class LockedForever(object):
+    """Every VM's config says `lock: clone`; sleeping moves a fake clock."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def get(self, path, **params):
+        return {'lock': 'clone'}
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_clone_wait_bounds_the_wait_for_all_clones_together():
+    client = LockedForever()
+    vms = V.Vms(client, clock=lambda: client.now)
+    entries = dict((vmid, {'vmid': vmid, 'node': 'pve1'}) for vmid in (10000, 10001, 10002))
+    with pytest.raises(PveApiError, match='VM 10000 on pve1 is still locked'):
+        V.wait_for_clones(vms, sorted(entries), entries, 30)
+    assert 30 <= client.now < 31       # one bound for all three, not 30 s each
+
+
+def test_waits_sleep_through_the_client_so_the_controller_watch_applies():
+    client = LockedForever()
+    vms = V.Vms(client, timeout=2)     # no sleep given: the client's
+    with pytest.raises(PveApiError):
+        vms.wait_unlocked(10000, 'pve1')
+    assert client.now >= 2
+
+
 # ---------------------------------------------------------------------------------- clone slots
 
 def _hold_slot(directory, ready, release):
