@@ -115,6 +115,9 @@ class StudentRun(object):
         self._warn_lock = threading.Lock()
         self.result = dict(changed=False, userid=params['userid'], pool=params['pool'], node=params['node'],
                            machines=[])
+        # diff mode: the user, pool and ACLs (pve_user_pool's view) and each machine (pve_stand_clone's)
+        self.before = {'user': None, 'pool': None, 'acl': [], 'machines': {}}
+        self.after = {'user': None, 'pool': None, 'acl': [], 'machines': {}}
 
     def warn(self, msg):
         with self._warn_lock:
@@ -132,6 +135,8 @@ class StudentRun(object):
             raise StudentFailed('user, pool and access of {0}: {1}'.format(
                 self.p['userid'], getattr(exc, 'message', None) or str(exc)), self.result)
         self._keep_access(access)
+        for side in ('before', 'after'):
+            getattr(self, side).update(access['diff'][side])
         return access
 
     def _keep_access(self, access):
@@ -159,8 +164,9 @@ class StudentRun(object):
                 router = configure_ecorouter(self.client, ecorouter_params(self.p, machine, result['vmid'],
                                                                            result['node']),
                                              check_mode=self.check_mode, warn=self.warn, entries=seen)
+                diff = dict(before=result['diff']['before'], after=router['diff']['after'])
                 result = dict(result, changed=result['changed'] or router['changed'], nics=router['nics'],
-                              status=router['status'])
+                              status=router['status'], diff=diff)
             return result, None
         except MachineFailed as exc:
             return dict(run.result, **exc.result), exc.message
@@ -190,7 +196,9 @@ class StudentRun(object):
             thread.join()
         failures = []
         for machine, (result, failure) in zip(self.p['machines'], outcomes):
-            result.pop('diff', None)
+            diff = result.pop('diff', None) or {'before': {}, 'after': {}}
+            self.before['machines'][machine['name']] = diff['before']
+            self.after['machines'][machine['name']] = diff['after']
             self.result['machines'].append(result)
             self.result['changed'] = self.result['changed'] or bool(result.get('changed'))
             if failure:
@@ -203,13 +211,17 @@ class StudentRun(object):
 
     # ------------------------------------------------------------------ runs
 
+    def _with_diff(self):
+        self.result['diff'] = {'before': self.before, 'after': self.after}
+        return self.result
+
     def present(self):
         self._access('present')
         self._fail_on(self._machines())
-        return self.result
+        return self._with_diff()
 
     def absent(self):
         """The machines first; the pool, ACLs and user only once every machine is gone."""
         self._fail_on(self._machines())
         self._access('absent')
-        return self.result
+        return self._with_diff()

@@ -23,9 +23,24 @@ description:
     markers say the stand made them; nothing is removed from a student whose machines could not all be removed.
   - When a part fails the others still run; the module then fails with every failed part in one message, and
     the result still carries what was done (the password set in this run included).
-  - Idempotent; supports check mode. Diff mode is not supported here; use the single modules to see a diff.
+  - Idempotent; supports check mode (reads only and predicts C(changed) and each machine's result) and diff
+    mode (see the attributes below).
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+attributes:
+  check_mode:
+    description: Can run in check mode and predict C(changed) and each machine's result without writing anything.
+    support: full
+  diff_mode:
+    description: Returns before and after of the student's user, pool and ACLs and of each machine.
+    support: full
+    details:
+      - C(user) and C(pool) are their comments (and the pool's members), as M(deploystand.proxmox.pve_user_pool)
+        shows them; C(acl) the student's ACL entries on the managed paths, as C(<path> <role>); never a password.
+      - C(machines) maps each VM name to its name, node, pool, tags, NICs and status, as
+        M(deploystand.proxmox.pve_stand_clone) shows them; an empty dict for a VM that does not exist (before) or is
+        removed (after). An EcoRouter's after includes its NICs as M(deploystand.proxmox.pve_ecorouter_nic) sets
+        them, except in check mode for a router that does not exist yet (its template's NICs are shown).
 options:
   stand:
     description: Name of the stand; part of every marker and tag.
@@ -308,6 +323,8 @@ def main():
         module.fail_json(msg=exc.message, **exc.result)
     except PveApiError as err:
         module.fail_api(err, **run.result)
+    if not module._diff:
+        result.pop('diff', None)
     module.exit_json(**result)
 
 
