@@ -187,7 +187,7 @@ def read_token_file(path):
         with open(path) as handle:
             return parse_token_file(handle.read())
     except (IOError, OSError) as exc:
-        if exc.errno == errno.ENOENT:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):      # no file (or no directory) there yet
             return None
         raise IdentityError('token_file {0} cannot be read: {1}'.format(path, exc.strerror or exc))
 
@@ -211,7 +211,8 @@ def prepare_token_dir(path, check_mode=False):
     missing = _missing_dirs(directory)
     existing = os.path.dirname(missing[0]) if missing else directory
     if not os.path.isdir(existing):
-        raise IdentityError('token_file {0}: {1} is not a directory'.format(path, existing))
+        raise IdentityError('token_file {0}: {1} is not a directory, so the secret could not be stored; nothing '
+                            'was changed'.format(path, existing))
     if check_mode:
         if not os.access(existing, os.W_OK | os.X_OK):
             raise IdentityError('token_file {0}: {1} is not writable, so the secret could not be stored; nothing '
