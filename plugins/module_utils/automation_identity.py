@@ -23,9 +23,8 @@ import tempfile
 import time
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as standlib
-from ansible_collections.deploystand.proxmox.plugins.module_utils.access import CREATED_REALM, converge
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import (
-    AUTH, CONNECTION, NOT_FOUND, PveApiError, PveClient)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.access import CREATED_REALM, converge, read_user
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import CONNECTION, PveApiError
 
 ALL_PRIVILEGES_ROLE = 'Administrator'   # PVE's built-in role holding every privilege (AccessControl.pm)
 RESERVED_ROLE_RE = re.compile(r'^PVE', re.I)   # Role.pm create_role refuses this namespace
@@ -281,12 +280,7 @@ class AutomationIdentity(object):
         return dict((r.get('roleid'), r) for r in self.client.get('access/roles') or ())
 
     def read_user(self):
-        try:
-            return self.client.get('access/users/{0}'.format(self.userid))
-        except PveApiError as err:
-            if err.kind == NOT_FOUND:
-                return None
-            raise
+        return read_user(self.client, self.userid)
 
     def read_token(self):
         """The token's info ({tokenid, privsep, expire, comment}), or None."""
@@ -299,17 +293,7 @@ class AutomationIdentity(object):
         return self.client.get('access/acl') or []
 
     def secret_works(self, secret):
-        """True if PVE accepts the token with this secret (GET /version, which any identity may read)."""
-        c = self.client
-        try:
-            PveClient(c.host, token_id=self.tokenid, token_secret=secret, port=c.port,
-                      validate_certs=c.validate_certs, ca_path=c.ca_path, timeout=c.timeout, retries=1,
-                      sleep=c.sleep).get('version')
-            return True
-        except PveApiError as err:
-            if err.kind == AUTH:
-                return False
-            raise
+        return self.client.accepts(token_id=self.tokenid, token_secret=secret)
 
     # ------------------------------------------------------------ decisions
 

@@ -184,6 +184,22 @@ class PveClient(object):
     def url(self):
         return 'https://{0}:{1}'.format(self.host, self.port)
 
+    def accepts(self, user=None, password=None, token_id=None, token_secret=None):
+        """True if PVE accepts these credentials at this client's address (same TLS settings and timeout),
+        False if it refuses them: a password by its login, a token by one GET /version (any identity may
+        read it). One try, no retries of a refusal."""
+        try:
+            other = PveClient(self.host, user=user, password=password, token_id=token_id, token_secret=token_secret,
+                              port=self.port, validate_certs=self.validate_certs, ca_path=self.ca_path,
+                              timeout=self.timeout, retries=1, sleep=self._sleep)
+            if token_id:
+                other.get('version')
+            return True
+        except PveApiError as err:
+            if err.kind == AUTH:
+                return False
+            raise
+
     def sleep(self, seconds):
         """Every wait of the modules sleeps here, so that the module's sleep (PveModule's, which stops
         waiting once ansible-playbook is gone) applies to all of them."""
