@@ -24,7 +24,7 @@ from run import DURATIONS, Sim, ensure_collection_link  # noqa: E402
 
 ensure_collection_link()
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.clone_slots import CloneSlots  # noqa: E402
+from ansible_collections.deploystand.proxmox.plugins.module_utils.clone_slots import CloneSlots, slot_scope  # noqa: E402
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError, PveClient  # noqa: E402
 
 
@@ -36,7 +36,8 @@ def one_round(sim, clones, slots, first_id, slot_dir):
         client = PveClient(sim.env['PROXMOX_HOST'], port=sim.env['PROXMOX_PORT'], user='root@pam',
                            password=sim.env['PROXMOX_PASSWORD'], ca_path=sim.env['PROXMOX_CA_PATH'])
         began = time.perf_counter()
-        with CloneSlots(client.host, ['local-lvm@pve1'], slots=slots, timeout=600, directory=slot_dir) as held:
+        scope = slot_scope(client.host, client.port)
+        with CloneSlots(scope, ['local-lvm@pve1'], slots=slots, timeout=600, directory=slot_dir) as held:
             waits.append(time.perf_counter() - began)
             try:
                 client.run_task('POST', 'nodes/pve1/qemu/9001/clone', newid=first_id + i,

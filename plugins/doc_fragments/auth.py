@@ -69,6 +69,13 @@ notes:
   - All API calls run on the controller; no SSH to the Proxmox VE nodes is needed.
   - Set the connection once for all modules with C(module_defaults) and the action group
     C(group/deploystand.proxmox.pve).
+  - Every wait is bounded. One API request waits at most O(api_timeout); reads, the login and requests PVE
+    refused on a lock timeout are sent at most 5 times, about 11 s of back-off in all; task, lock and
+    clone-slot waits are bounded by the module's own timeout options (each says what it bounds).
+  - The module stops waiting and fails (C(error_kind=abandoned)) within a second once the ansible-playbook
+    process that started it is gone, as after a SIGKILL of the playbook's process group, which ansible-core's
+    workers have left (Linux, read from C(/proc); async tasks are not watched). Tasks already started on
+    Proxmox VE go on; the next run converges.
 requirements:
   - proxmoxer >= 2.0
   - requests

@@ -18,7 +18,7 @@ import re
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as standlib
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import (
-    CONNECTION, NOT_FOUND, PveApiError, PveClient)
+    CONNECTION, NOT_FOUND, PveApiError)
 
 ROUNDS = 3                       # how often a write is re-decided after a broken connection
 MIN_GENERATED_PASSWORD = 16
@@ -228,6 +228,16 @@ def check_params(params):
     return errors
 
 
+def read_user(client, userid):
+    """GET /access/users/<userid>, or None when PVE says there is no such user."""
+    try:
+        return client.get('access/users/{0}'.format(userid))
+    except PveApiError as err:
+        if err.kind == NOT_FOUND:
+            return None
+        raise
+
+
 def default_pool(stand, userid):
     return standlib.pool_id(stand, userid)
 
@@ -270,12 +280,7 @@ class UserPool(object):
     # ------------------------------------------------------------------ reads
 
     def read_user(self):
-        try:
-            return self.client.get('access/users/{0}'.format(self.userid))
-        except PveApiError as err:
-            if err.kind == NOT_FOUND:
-                return None
-            raise
+        return read_user(self.client, self.userid)
 
     def read_pool(self):
         path, params = self.client.pool_path(self.pool)
@@ -294,15 +299,7 @@ class UserPool(object):
 
     def _login_works(self, password):
         """True if the student can log in with this password (POST /access/ticket as the student)."""
-        c = self.client
-        try:
-            PveClient(c.host, user=self.userid, password=password, port=c.port, validate_certs=c.validate_certs,
-                      ca_path=c.ca_path, timeout=c.timeout, retries=1)
-            return True
-        except PveApiError as err:
-            if err.kind == 'auth':
-                return False
-            raise
+        return self.client.accepts(user=self.userid, password=password)
 
     # ---------------------------------------------------------------- helpers
 

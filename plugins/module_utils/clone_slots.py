@@ -6,7 +6,7 @@
 PVE clones every disk under a storage lock with a 10 s acquire timeout (pve-api-notes §1): forty
 students' clones started at once onto one storage time out in that lock. Ansible runs the
 students' hosts in parallel forks, which are separate processes, so the bound lives in lock
-files: `slots` files per (API host, storage) under one directory, each held with an exclusive
+files: `slots` files per (API address, storage) under one directory, each held with an exclusive
 `fcntl.flock` for as long as one clone runs. A process that dies releases its slot with its file
 descriptors, so a crashed fork never leaks one.
 """
@@ -54,6 +54,14 @@ def slot_storages(storages, node, shared):
     return [s if shared.get(s, True) else '{0}@{1}'.format(s, node) for s in storages]
 
 
+def slot_scope(host, port):
+    """What the slots are counted per: the API address, host (case-insensitive) and port, so two
+    clusters reached at one host (two tunnels or port forwards) do not share slots. The cluster name is
+    not asked for: GET /cluster/status needs Sys.Audit on `/`, which the least-privilege automation
+    token does not hold (docs/decisions.md)."""
+    return '{0}:{1}'.format(str(host).lower(), int(port))
+
+
 def _safe(text):
     return re.sub(r'[^A-Za-z0-9_.-]', '_', str(text))[:60]
 
@@ -62,15 +70,15 @@ class CloneSlots(object):
     """Context manager holding one slot on each of `storages` (taken in sorted order, so two
     processes wanting the same storages never deadlock).
 
-        with CloneSlots('pve.example.org', ['local-lvm'], slots=4, timeout=600):
+        with CloneSlots(slot_scope('pve.example.org', 8006), ['local-lvm'], slots=4, timeout=600):
             ...submit the clone and wait for its task...
 
     slots <= 0 or no fcntl: no bound at all.
     """
 
-    def __init__(self, api_host, storages, slots=4, timeout=600, directory=None, poll=0.2,
+    def __init__(self, scope, storages, slots=4, timeout=600, directory=None, poll=0.2,
                  sleep=time.sleep, clock=time.monotonic):
-        self.api_host = api_host
+        self.scope = scope            # slot_scope(host, port): one set of slots per API address
         self.storages = sorted(set(s for s in storages if s))
         self.slots = int(slots or 0)
         self.timeout = timeout
@@ -82,7 +90,7 @@ class CloneSlots(object):
         self.waited = 0.0
 
     def _path(self, storage, index):
-        host = hashlib.sha1(str(self.api_host).encode('utf-8')).hexdigest()[:12]
+        host = hashlib.sha1(str(self.scope).encode('utf-8')).hexdigest()[:12]
         return os.path.join(self.directory, '{0}-{1}.{2}.lock'.format(host, _safe(storage), index))
 
     def _try(self, storage):
@@ -112,16 +120,19 @@ class CloneSlots(object):
                 if exc.errno != errno.EEXIST:
                     raise
         started = self._clock()
-        for storage in self.storages:
-            while not self._try(storage):
-                waited = self._clock() - started
-                if waited >= self.timeout:
-                    self.release()
-                    raise CloneSlotTimeout(
-                        'no clone slot on storage {0} became free within {1:.0f} s: {2} clones onto it are already '
-                        'running from this controller (clone_slots); raise clone_slots or timeout'.format(
-                            storage, waited, self.slots))
-                self._sleep(self.poll * (0.5 + random.random()))
+        try:
+            for storage in self.storages:
+                while not self._try(storage):
+                    waited = self._clock() - started
+                    if waited >= self.timeout:
+                        raise CloneSlotTimeout(
+                            'no clone slot on storage {0} became free within {1:.0f} s: {2} clones onto it are '
+                            'already running from this controller (clone_slots); raise clone_slots or '
+                            'timeout'.format(storage, waited, self.slots))
+                    self._sleep(self.poll * (0.5 + random.random()))
+        except BaseException:
+            self.release()          # __exit__ does not run when __enter__ raises
+            raise
         self.waited = self._clock() - started
         return self
 

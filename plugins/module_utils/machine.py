@@ -14,7 +14,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.clone_slots import (
-    CloneSlots, CloneSlotTimeout, slot_storages)
+    CloneSlots, CloneSlotTimeout, slot_scope, slot_storages)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.cluster import disk_storages
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import (
@@ -197,7 +197,8 @@ class MachineRun(object):
             return V.choose_vmid(p['vmid'], p['vmid_range'], used, skip)
 
         def slot_guard():
-            return CloneSlots(self.client.host, storages, slots=p['clone_slots'], timeout=p['timeout'])
+            return CloneSlots(slot_scope(self.client.host, self.client.port), storages, slots=p['clone_slots'],
+                              timeout=p['timeout'], sleep=self.client.sleep)
 
         try:
             vmid, node = self.vms.clone(source, newid_for, p['name'], p['pool'], full, target, p['storage'],

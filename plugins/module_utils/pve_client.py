@@ -46,6 +46,7 @@ TASK_FAILED = 'task_failed'    # a worker task ended with an error
 TASK_TIMEOUT = 'task_timeout'  # a worker task outlived its timeout
 CONFLICT = 'conflict'          # the config changed since it was read (digest mismatch): re-read, decide again
 SERVER = 'server'              # any other server-side error
+ABANDONED = 'abandoned'        # ansible-playbook that started the module is gone: the module stopped waiting
 
 # PVE's own error texts, mapped to kinds. Order matters: the first match wins.
 _ERROR_PATTERNS = (
@@ -182,6 +183,27 @@ class PveClient(object):
     @property
     def url(self):
         return 'https://{0}:{1}'.format(self.host, self.port)
+
+    def accepts(self, user=None, password=None, token_id=None, token_secret=None):
+        """True if PVE accepts these credentials at this client's address (same TLS settings and timeout),
+        False if it refuses them: a password by its login, a token by one GET /version (any identity may
+        read it). One try, no retries of a refusal."""
+        try:
+            other = PveClient(self.host, user=user, password=password, token_id=token_id, token_secret=token_secret,
+                              port=self.port, validate_certs=self.validate_certs, ca_path=self.ca_path,
+                              timeout=self.timeout, retries=1, sleep=self._sleep)
+            if token_id:
+                other.get('version')
+            return True
+        except PveApiError as err:
+            if err.kind == AUTH:
+                return False
+            raise
+
+    def sleep(self, seconds):
+        """Every wait of the modules sleeps here, so that the module's sleep (PveModule's, which stops
+        waiting once ansible-playbook is gone) applies to all of them."""
+        self._sleep(seconds)
 
     @property
     def identity(self):
@@ -355,7 +377,7 @@ def _may_repeat(error, safe):
     Always: PVE refused it on a lock timeout, a proxy said the backend was not reached, or no
     connection was made. Reads and the login (`safe`) also on a broken connection or a 5xx.
     """
-    if error.kind in (TLS, AUTH, PERMISSION, PARAMETER, NOT_FOUND, EXISTS, VERSION):
+    if error.kind in (TLS, AUTH, PERMISSION, PARAMETER, NOT_FOUND, EXISTS, VERSION, ABANDONED):
         return False
     if error.kind == LOCKED or error.status in _TRANSIENT_STATUS:
         return True

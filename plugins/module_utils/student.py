@@ -116,6 +116,9 @@ class StudentRun(object):
         self._warn_lock = threading.Lock()
         self.result = dict(changed=False, userid=params['userid'], pool=params['pool'], node=params['node'],
                            machines=[])
+        # diff mode: the user, pool and ACLs (pve_user_pool's view) and each machine (pve_stand_clone's)
+        self.before = {'user': None, 'pool': None, 'acl': [], 'machines': {}}
+        self.after = {'user': None, 'pool': None, 'acl': [], 'machines': {}}
 
     def warn(self, msg):
         with self._warn_lock:
@@ -133,6 +136,8 @@ class StudentRun(object):
             raise StudentFailed('user, pool and access of {0}: {1}'.format(
                 self.p['userid'], getattr(exc, 'message', None) or str(exc)), self.result)
         self._keep_access(access)
+        for side in ('before', 'after'):
+            getattr(self, side).update(access['diff'][side])
         return access
 
     def _keep_access(self, access):
@@ -161,8 +166,9 @@ class StudentRun(object):
                 router = configure_ecorouter(self.client, ecorouter_params(self.p, machine, result['vmid'],
                                                                            result['node']),
                                              check_mode=self.check_mode, warn=self.warn, entries=seen)
+                diff = dict(before=result['diff']['before'], after=router['diff']['after'])
                 result = dict(result, changed=result['changed'] or router['changed'], nics=router['nics'],
-                              status=router['status'])
+                              status=router['status'], diff=diff)
             return result, None
         except MachineFailed as exc:
             return dict(run.result, **exc.result), exc.message
@@ -192,7 +198,9 @@ class StudentRun(object):
             thread.join()
         failures = []
         for machine, (result, failure) in zip(self.p['machines'], outcomes):
-            result.pop('diff', None)
+            diff = result.pop('diff', None) or {'before': {}, 'after': {}}
+            self.before['machines'][machine['name']] = diff['before']
+            self.after['machines'][machine['name']] = diff['after']
             self.result['machines'].append(result)
             self.result['changed'] = self.result['changed'] or bool(result.get('changed'))
             if failure:
@@ -233,17 +241,21 @@ class StudentRun(object):
 
     # ------------------------------------------------------------------ runs
 
+    def _with_diff(self):
+        self.result['diff'] = {'before': self.before, 'after': self.after}
+        return self.result
+
     def present(self):
         self._access('present')
         self._fail_on(self._machines())
-        return self.result
+        return self._with_diff()
 
     def absent(self):
         """The machines first (the stand's, then those the student made in its pool); the pool, ACLs and
         user only once every machine is gone. A pool that keeps VMs keeps its owner (access.UserPool)."""
         self._fail_on(self._machines() + self._own_vms())
         self._access('absent')
-        return self.result
+        return self._with_diff()
 
 
 def _vm_list(vms):

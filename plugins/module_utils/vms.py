@@ -244,12 +244,15 @@ def has_pending_marker(description, stand):
 # API side
 # =============================================================================================
 
-def wait_for_clones(vms, vmids, entries):
-    """Wait until none of `vmids` (seen locked `clone` in `entries`) is still being cloned; a VM that
-    vanished meanwhile was a clone that failed (PVE removed it), which is fine here."""
+def wait_for_clones(vms, vmids, entries, timeout):
+    """Wait until none of `vmids` (seen locked `clone` in `entries`) is still being cloned, `timeout`
+    seconds for all of them together; a VM that vanished meanwhile was a clone that failed (PVE removed
+    it), which is fine here."""
+    started = vms.clock()
     for vmid in vmids:
+        left = max(0.0, timeout - (vms.clock() - started))
         try:
-            vms.wait_unlocked(vmid, (entries.get(vmid) or {}).get('node'))
+            vms.wait_unlocked(vmid, (entries.get(vmid) or {}).get('node'), timeout=left)
         except PveApiError as err:
             if err.kind == LOCKED:
                 err.message = '{0}: a clone in progress in the stand\'s VMID range (check the node\'s task ' \
@@ -265,10 +268,11 @@ def vm_path(node, vmid, tail=''):
 class Vms(object):
     """The VM operations of the stand modules, on one PveClient."""
 
-    def __init__(self, client, timeout=600, sleep=time.sleep, clock=time.monotonic, warn=None):
+    def __init__(self, client, timeout=600, sleep=None, clock=time.monotonic, warn=None):
         self.client = client
         self.timeout = timeout
-        self._sleep = sleep
+        # the client's sleep by default: it stops waiting once ansible-playbook is gone (PveModule)
+        self._sleep = sleep or getattr(client, 'sleep', time.sleep)
         self._clock = clock
         self._warn = warn or (lambda msg: None)
 
@@ -398,9 +402,14 @@ class Vms(object):
         raise PveApiError('the connection broke while submitting the clone of {0} and the cluster could not be '
                           'read back; run again'.format(name), kind=CONNECTION)
 
-    def wait_unlocked(self, vmid, node_hint=None, lock='clone'):
+    def clock(self):
+        return self._clock()
+
+    def wait_unlocked(self, vmid, node_hint=None, lock='clone', timeout=None):
         """Wait until VM `vmid` carries no `lock: <lock>`; returns its node. Raises when it vanished
-        (the clone task cleaned up after a failure) or stays locked past the timeout."""
+        (the clone task cleaned up after a failure) or stays locked past `timeout` (default: the
+        Vms timeout)."""
+        timeout = self.timeout if timeout is None else timeout
         started = self._clock()
         delay = 0.1
         node = node_hint
@@ -421,10 +430,11 @@ class Vms(object):
                 config = self.config(node, vmid)
             if config.get('lock') != lock:
                 return node
-            if self._clock() - started >= self.timeout:
-                raise PveApiError('VM {0} on {1} is still locked ({2}) after {3} s'.format(
-                    vmid, node, lock, self.timeout), kind=LOCKED)
-            self._sleep(delay)
+            waited = self._clock() - started
+            if waited >= timeout:
+                raise PveApiError('VM {0} on {1} is still locked ({2}) after {3:.0f} s'.format(
+                    vmid, node, lock, waited), kind=LOCKED)
+            self._sleep(min(delay, max(0.0, timeout - waited)))
             delay = min(delay * 2, 2.0)
 
     def _backoff(self, attempt):

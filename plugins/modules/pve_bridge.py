@@ -108,7 +108,8 @@ options:
     default: false
   apply_timeout:
     description:
-      - Seconds to wait for the C(srvreload) task of O(state=applied).
+      - Seconds to wait for the C(srvreload) task of O(state=applied). After a broken connection the pending
+        changes are read back and the apply sent again, at most 3 times in all.
     type: int
     default: 120
 notes:

@@ -71,7 +71,7 @@ options:
     default: 60
   timeout:
     description:
-      - Seconds to wait for a start or stop task.
+      - Seconds to wait for a start or stop task (a shutdown waits O(shutdown_timeout) + 30 s first).
     type: int
     default: 600
 notes:

@@ -137,7 +137,12 @@ options:
     default: present
   timeout:
     description:
-      - Seconds to wait for each task (clone, start, stop, destroy) and for the clone lock to go.
+      - Seconds to wait for each task (clone, start, stop, destroy), for a clone slot (O(clone_slots)) and for
+        the clone lock to go after the clone task.
+      - A clone attempt thus waits at most 3 x O(timeout); a clone refused on a lock timeout is tried again at
+        most O(lock_retries) times after a back-off of at most 30 s each.
+      - A shutdown waits at most O(shutdown_timeout) + 30 s, then the hard stop at most O(timeout); after a broken
+        connection the power state or the VM's removal is read back for at most 10 s.
     type: int
     default: 600
   shutdown_timeout:
@@ -149,9 +154,9 @@ options:
     description:
       - At most this many clones per storage run at once from this controller, shared by all Ansible forks
         through lock files (C(fcntl)) under the temp directory (or E(DEPLOYSTAND_CLONE_SLOTS_DIR)), keyed by
-        API host and storage; a local (not shared) storage per node, as PVE locks it. PVE clones each disk
-        under a storage lock with a 10 s timeout, so many clones at once onto one storage fail with lock
-        timeouts. V(0) switches the bound off.
+        API host and port (two clusters reached at one host count apart) and storage; a local (not shared)
+        storage per node, as PVE locks it. PVE clones each disk under a storage lock with a 10 s timeout,
+        so many clones at once onto one storage fail with lock timeouts. V(0) switches the bound off.
       - The default 8 keeps one node's local storage lock busy without timeouts (see benchmarks/README.md,
         "Clone slots").
     type: int

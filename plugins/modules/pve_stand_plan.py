@@ -50,9 +50,10 @@ options:
     default: deploy
   clone_wait:
     description:
-      - Seconds to wait for clones in progress in the stand's VMID range before planning. PVE shows a VM
-        being cloned without its name, notes or pool until the clone task ends, so a clone an interrupted
-        run left running can only be told apart (and adopted, or destroyed) once it has finished.
+      - Seconds to wait, for all of them together, for clones in progress in the stand's VMID range before
+        planning. PVE shows a VM being cloned without its name, notes or pool until the clone task ends, so a
+        clone an interrupted run left running can only be told apart (and adopted, or destroyed) once it has
+        finished.
       - The module fails naming the VM when a clone is still running after this time.
     type: int
     default: 600
@@ -165,7 +166,7 @@ def main():
             # then can the run adopt them instead of cloning again (or destroy them).
             module.warn('waiting for {0} clone(s) in progress in the VMID range to finish: {1}'.format(
                 len(waiting), ', '.join(str(v) for v in waiting)))
-            wait_for_clones(Vms(client, timeout=module.params['clone_wait']), waiting, cluster['vms'])
+            wait_for_clones(Vms(client), waiting, cluster['vms'], module.params['clone_wait'])
             cluster = read_cluster(client, names, vmids)
     except PveApiError as err:
         module.fail_api(err)

@@ -25,9 +25,24 @@ description:
     keeps VMs keeps its user, and a user another stand still uses is kept (RV(user_kept) says why).
   - When a part fails the others still run; the module then fails with every failed part in one message, and
     the result still carries what was done (the password set in this run included).
-  - Idempotent; supports check mode. Diff mode is not supported here; use the single modules to see a diff.
+  - Idempotent; supports check mode (reads only and predicts C(changed) and each machine's result) and diff
+    mode (see the attributes below).
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+attributes:
+  check_mode:
+    description: Can run in check mode and predict C(changed) and each machine's result without writing anything.
+    support: full
+  diff_mode:
+    description: Returns before and after of the student's user, pool and ACLs and of each machine.
+    support: full
+    details:
+      - C(user) and C(pool) are their comments (and the pool's members), as M(deploystand.proxmox.pve_user_pool)
+        shows them; C(acl) the student's ACL entries on the managed paths, as C(<path> <role>); never a password.
+      - C(machines) maps each VM name to its name, node, pool, tags, NICs and status, as
+        M(deploystand.proxmox.pve_stand_clone) shows them; an empty dict for a VM that does not exist (before) or is
+        removed (after). An EcoRouter's after includes its NICs as M(deploystand.proxmox.pve_ecorouter_nic) sets
+        them, except in check mode for a router that does not exist yet (its template's NICs are shown).
 options:
   stand:
     description: Name of the stand; part of every marker and tag.
@@ -198,7 +213,11 @@ options:
     type: int
     default: 5
   timeout:
-    description: Seconds to wait for each PVE task.
+    description:
+      - Seconds to wait for each PVE task, for a clone slot and for the clone lock to go, as in
+        M(deploystand.proxmox.pve_stand_clone) (its O(deploystand.proxmox.pve_stand_clone#module:timeout) says
+        how these bounds add up for one machine). The machines run side by side, so the module takes as long
+        as its slowest machine.
     type: int
     default: 600
   shutdown_timeout:
@@ -347,6 +366,8 @@ def main():
         module.fail_json(msg=exc.message, **exc.result)
     except PveApiError as err:
         module.fail_api(err, **run.result)
+    if not module._diff:
+        result.pop('diff', None)
     module.exit_json(**result)
 
 

@@ -1,6 +1,7 @@
 """pve_stand_clone through ansible-playbook against the simulator; the cluster is read back with sim.state()."""
 import re
 import threading
+import time
 
 import pytest
 
@@ -209,6 +210,36 @@ def test_two_parallel_clones_with_the_same_preferred_vmid_get_distinct_ids(lab, 
     assert len(set(ids)) == 2 and 10100 in ids
     state = lab.state()
     assert sorted(vmid for vmid, vm in state['vms'].items() if vm['name'].startswith('student1-')) == ids
+
+
+def test_two_clusters_behind_one_address_do_not_share_clone_slots(sim_factory, tmp_path):
+    """Two clusters reached at one address (two tunnels, two port forwards) have their own clone slots:
+    a slow clone holding the only slot of local-lvm@pve1 on one does not hold up a clone on the other."""
+    slow = sim_factory('tiny', time_factor=1.0, durations={'linked_clone': 15})
+    fast = sim_factory('tiny')
+    assert slow.host == fast.host and slow.port != fast.port
+    add_pool(slow)
+    add_pool(fast)
+    env = {'DEPLOYSTAND_CLONE_SLOTS_DIR': str(tmp_path / 'slots')}
+    done = {}
+
+    def clone_on_the_slow_cluster():
+        (tmp_path / 'slow').mkdir()
+        done['slow'] = run_playbook(clone_play(clone_slots=1), slow.env, tmp_path / 'slow', env=env)
+    holder = threading.Thread(target=clone_on_the_slow_cluster)
+    holder.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not any(vm['lock'] == 'clone' for vm in slow.state()['vms'].values()):
+            assert time.monotonic() < deadline and holder.is_alive(), done
+            time.sleep(0.1)
+        (tmp_path / 'fast').mkdir()
+        run = run_playbook(clone_play(clone_slots=1, timeout=5), fast.env, tmp_path / 'fast', env=env)
+        assert run.rc == 0, run
+        assert len(ours(fast.state())) == 1
+    finally:
+        holder.join(120)
+    assert done['slow'].rc == 0, done['slow']
 
 
 # ------------------------------------------------------------------------------------- cross-node

@@ -88,6 +88,52 @@ def test_check_mode_predicts_a_new_student_and_creates_nothing(sim, playbook):
     assert sim.state() == before
 
 
+
+def test_check_mode_with_diff_shows_the_user_pool_acls_and_each_machine(sim, playbook):
+    before = sim.state()
+    run = playbook(student_play(), sim, check=True, diff=True)
+    assert run.rc == 0, run
+    diff = run.result(TASK)['diff']
+    assert diff['before']['user'] is None and diff['after']['user'] == {'comment': 'deploystand:netlab'}
+    assert diff['before']['pool'] is None and diff['after']['pool']['comment'] == 'deploystand:netlab:s1@pve'
+    assert diff['before']['acl'] == [] and '/pool/netlab-s1 PVEVMAdmin' in diff['after']['acl']
+    assert '/sdn/zones/localnetwork/vmbr0 PVESDNUser' in diff['after']['acl']
+    assert sorted(diff['before']['machines']) == sorted(diff['after']['machines']) == ['s1-host1', 's1-host2',
+                                                                                        's1-router']
+    assert diff['before']['machines']['s1-host1'] == {}
+    host = diff['after']['machines']['s1-host1']
+    assert host['pool'] == 'netlab-s1' and host['status'] == 'running' and 'stand-netlab' in host['tags']
+    assert 'password' not in str(diff)
+    assert 'before' in run.output and 's1-host1' in run.output       # Ansible shows the diff
+    assert sim.state() == before
+
+
+def test_check_mode_after_a_deploy_predicts_no_change_and_the_diff_shows_what_a_change_would_do(sim, playbook):
+    assert playbook(student_play(), sim).rc == 0
+    same = playbook(student_play(), sim, check=True, diff=True)
+    assert same.rc == 0, same
+    result = same.result(TASK)
+    assert result['changed'] is False and result['diff']['before'] == result['diff']['after']
+
+    before = sim.state()
+    stopped = playbook(student_play(start=False, machines=[dict(HOSTS[0], networks=[{'alias': 'lan'},
+                                                                                     {'bridge': 'vmbr0'}])]),
+                       sim, check=True, diff=True)
+    assert stopped.rc == 0, stopped
+    diff = stopped.result(TASK)['diff']
+    assert stopped.result(TASK)['changed']
+    machine_before, machine_after = diff['before']['machines']['s1-host1'], diff['after']['machines']['s1-host1']
+    assert [n['key'] for n in machine_before['nics']] == ['net0']
+    assert [n['key'] for n in machine_after['nics']] == ['net0', 'net1']
+    assert diff['before']['user'] == diff['after']['user'] and diff['before']['acl'] == diff['after']['acl']
+    assert sim.state() == before
+
+
+def test_without_diff_mode_no_diff_is_returned(sim, playbook):
+    run = playbook(student_play(), sim, check=True)
+    assert run.rc == 0, run
+    assert 'diff' not in run.result(TASK)
+
 def test_bad_input_is_one_message_and_nothing_is_created(sim, playbook):
     before = sim.state()
     run = playbook(student_play(machines=[HOSTS[0], dict(HOSTS[0], format='vhdx'), dict(HOSTS[1], networks=[

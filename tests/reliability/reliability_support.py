@@ -99,6 +99,22 @@ class Background(object):
             else:
                 self.proc.send_signal(sig)
 
+    def processes(self):
+        """Pids of every process of this run still alive (ansible-playbook, its workers, their modules),
+        found by the run's RECORD_FILE in their environment, which all of them inherit."""
+        mark = 'RECORD_FILE={0}'.format(self.record).encode()
+        found = []
+        for entry in os.listdir('/proc'):
+            if not entry.isdigit():
+                continue
+            try:
+                with open('/proc/{0}/environ'.format(entry), 'rb') as handle:
+                    if mark in handle.read().split(b'\0'):
+                        found.append(int(entry))
+            except (IOError, OSError):
+                continue
+        return found
+
     def wait(self, timeout=600):
         try:
             rc = self.proc.wait(timeout)

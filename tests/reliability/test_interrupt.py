@@ -1,12 +1,14 @@
 """A deploy or destroy killed midway (Ctrl-C, or SIGKILL of the whole job as a CI cancel does) converges
 on the next run: no duplicate VM, no orphaned disk, no unmarked or half-made object left behind."""
+import os
 import signal
+import time
 
 import pytest
 from proxmoxer import ProxmoxAPI
 
 from reliability_support import (
-    DEPLOY, DESTROY, assert_clean, comparable, deploy_vars, duplicate_vms, failure_messages, outcome, stand_vms, start_playbook, students,
+    DEPLOY, DESTROY, Background, assert_clean, comparable, deploy_vars, duplicate_vms, failure_messages, outcome, stand_vms, start_playbook, students,
     wait_until)
 
 CLASS = students(3)
@@ -111,3 +113,33 @@ def test_destroy_right_after_a_killed_deploy_removes_everything_it_made(sim_fact
     gone = playbook(DESTROY, sim, extra_vars=deploy_vars(tmp_path, CLASS))
     assert gone.rc == 0, failure_messages(gone)
     assert comparable(sim.state()) == initial
+
+
+def test_no_module_of_a_killed_deploy_goes_on_waiting(sim_factory, tmp_path):
+    """ansible-core's workers leave ansible-playbook's process group (os.setsid), so a SIGKILL of the group
+    (a cancelled CI job) used to leave every module waiting on its PVE tasks until their timeouts (600 s
+    each, in series). Every wait now sleeps through the controller watch: within one poll (1 s) plus one
+    API request (api_timeout, 5 s here) of the kill no process of the run is left (docs/reliability.md)."""
+    quick = dict(start=0.01, stop=0.01, shutdown=0.01, destroy=0.01, network_apply=0.01, request_latency=0.0)
+    # slow_factor multiplies every task: the clones take 300 s, everything else about 1 s
+    sim = sim_factory('tiny', time_factor=1.0, durations=dict(quick, linked_clone=3.0), faults={'slow_factor': 100.0})
+    api_timeout = 5
+    job = Background(DEPLOY, dict(sim.env, PROXMOX_TIMEOUT=str(api_timeout)), tmp_path,
+                     deploy_vars(tmp_path, CLASS), 'killed')
+    try:
+        wait_until(lambda: sum(vm['lock'] == 'clone' for vm in sim.state()['vms'].values()) >= len(CLASS), timeout=300)
+        assert len(job.processes()) > 1 + len(CLASS)     # the controller, workers and modules, all waiting
+        job.signal(signal.SIGKILL)
+        killed = job.wait(60)
+        assert killed.rc != 0
+        started = time.monotonic()
+        bound = 1 + api_timeout + 10                     # one poll, one request, the processes' own exit
+        while job.processes():
+            assert time.monotonic() - started < bound, 'still running {0:.0f} s after the kill: {1}'.format(
+                time.monotonic() - started, job.processes())
+            time.sleep(0.2)
+        print('all processes of the killed run ended {0:.1f} s after the kill'.format(time.monotonic() - started))
+        assert clones_running(sim)                       # PVE's own tasks go on; the next run adopts them
+    finally:
+        for pid in job.processes():
+            os.kill(pid, signal.SIGKILL)

@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils import vms as V
 from ansible_collections.deploystand.proxmox.plugins.module_utils.clone_slots import (
-    CloneSlots, CloneSlotTimeout, slot_storages)
+    CloneSlots, CloneSlotTimeout, slot_scope, slot_storages)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import StandError
 
@@ -206,6 +206,36 @@ def test_a_broken_connection_on_submission_reads_back_before_deciding():
     assert _clone(client)[0] == 10000 and client.posts == [10000, 10000]      # it was not: sent again
 
 
+class LockedForever(object):
+    """Every VM's config says `lock: clone`; sleeping moves a fake clock."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def get(self, path, **params):
+        return {'lock': 'clone'}
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_clone_wait_bounds_the_wait_for_all_clones_together():
+    client = LockedForever()
+    vms = V.Vms(client, clock=lambda: client.now)
+    entries = dict((vmid, {'vmid': vmid, 'node': 'pve1'}) for vmid in (10000, 10001, 10002))
+    with pytest.raises(PveApiError, match='VM 10000 on pve1 is still locked'):
+        V.wait_for_clones(vms, sorted(entries), entries, 30)
+    assert 30 <= client.now < 31       # one bound for all three, not 30 s each
+
+
+def test_waits_sleep_through_the_client_so_the_controller_watch_applies():
+    client = LockedForever()
+    vms = V.Vms(client, timeout=2)     # no sleep given: the client's
+    with pytest.raises(PveApiError):
+        vms.wait_unlocked(10000, 'pve1')
+    assert client.now >= 2
+
+
 # ---------------------------------------------------------------------------------- clone slots
 
 def _hold_slot(directory, ready, release):
@@ -250,6 +280,12 @@ def test_a_dead_holder_releases_its_slot(tmp_path):
     holder.join(10)
     with CloneSlots('pve.example', ['local-lvm'], slots=1, timeout=2, directory=str(tmp_path)):
         pass
+
+
+def test_slots_are_counted_per_api_host_and_port():
+    assert slot_scope('PVE.example', 8006) == slot_scope('pve.example', '8006')
+    assert slot_scope('pve.example', 8006) != slot_scope('pve.example', 8007)
+    assert slot_scope('pve.example', 8006) != slot_scope('other.example', 8006)
 
 
 def test_zero_slots_means_no_bound(tmp_path):
