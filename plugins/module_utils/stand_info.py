@@ -21,7 +21,7 @@ import time
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import (
     MANAGED_TAG, bridge_marker, dns_user_part, owns, parse_marker, parse_tags, pool_id, pool_marker,
-    stand_name_problem, stand_tag, user_marker)
+    split_userid, stand_name_problem, stand_tag, user_marker)
 
 __metaclass__ = type
 
@@ -274,7 +274,7 @@ def find_stands(resources, pools, users, bridges, volumes=None, stands=None, stu
     Its VMs are the pool's VMs tagged `deploystand` and `stand-<stand>`; its bridges carry its bridge
     markers; its user is the PVE user (owned when it carries the user marker). Anything else that
     carries a stand's marker is a look-alike. Returns {'stands': {name: stand}, 'look_alikes': [...],
-    'warnings': [...]} (docs/inventory.md)."""
+    'unseen': [...]} (docs/inventory.md)."""
     finder = _Finder(resources, pools, users, bridges, volumes).run()
     stands, students = set(stands or ()), set(students or ())
     by_stand = {}
@@ -285,7 +285,7 @@ def find_stands(resources, pools, users, bridges, volumes=None, stands=None, stu
                    if _wanted(item['stand'], stands) and (not students or item['userid'] in students)]
     look_alikes.sort(key=lambda i: (i['stand'], i['userid'] or '', i['kind'], str(i['id'])))
     return {'stands': dict((name, _stand_entry(name, s)) for name, s in by_stand.items()),
-            'look_alikes': look_alikes, 'warnings': finder.warnings}
+            'look_alikes': look_alikes, 'unseen': finder.warnings}
 
 
 def stand_vms(found):
@@ -331,6 +331,24 @@ def address_problem(interface=None, networks=None, family='ipv4'):
         except ValueError as exc:
             return 'address_networks: {0!r} is not a network ({1})'.format(network, exc)
     return None
+
+
+def filter_problems(stands=None, students=None, networks=None, family='ipv4', workers=1):
+    """Every problem of a listing's selection (stand names, userids, address selection, worker count),
+    each naming its option, before anything is read."""
+    problems = []
+    for index, name in enumerate(stands or []):
+        if stand_name_problem(name):
+            problems.append(stand_name_problem(name).replace('stand:', 'stands[{0}]:'.format(index), 1))
+    for index, userid in enumerate(students or []):
+        if not isinstance(userid, str) or not split_userid(userid)[1]:
+            problems.append('students[{0}]: {1!r} is not a PVE userid (name@realm, e.g. student1@pve)'.format(
+                index, userid))
+    if address_problem(networks=networks, family=family):
+        problems.append(address_problem(networks=networks, family=family))
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        problems.append('agent_workers must be a whole number of at least 1, got {0!r}'.format(workers))
+    return problems
 
 
 def _usable(address):

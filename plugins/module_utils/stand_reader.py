@@ -138,9 +138,9 @@ def read_stands(client, stands=None, students=None, created=False, addresses=Fal
     (every address its agent reports), `address` (the one the selection picks, or None) and `agent`."""
     resources, pools, users, bridges, volumes, warnings = read_cluster_answers(client, created=created)
     found = find_stands(resources, pools, users, bridges, volumes=volumes, stands=stands, students=students)
-    found['warnings'] = warnings + found['warnings']
+    found['unseen'] = warnings + found['unseen']
     if addresses:
         reader = AddressReader(client, interface=interface, networks=networks, family=family, workers=workers)
         reader.ask_all(vm for _stand, _student, vm in stand_vms(found))
-        found['warnings'] += reader.warnings()
+        found['unseen'] += reader.warnings()
     return found

@@ -36,7 +36,10 @@ def stand_scenario(stands, machines=MACHINES, base='tiny', vmid_start=10000, bri
             userid = _student(n)
             name = userid.split('@')[0]
             pool = '{0}-{1}'.format(stand, name)
-            raw.setdefault('users', []).append({'userid': userid, 'comment': 'deploystand:' + stand})
+            users = raw.setdefault('users', [])
+            if userid not in [u['userid'] for u in users]:
+                # a student of two stands: the first made the user, the second uses it as it is
+                users.append({'userid': userid, 'comment': 'deploystand:' + stand})
             raw.setdefault('pools', []).append({'poolid': pool, 'comment': 'deploystand:{0}:{1}'.format(stand, userid)})
             raw.setdefault('bridges', {}).setdefault(node, []).append(
                 {'name': 'vmbr{0}'.format(bridge), 'comments': 'deploystand:{0}:{1}:lan'.format(stand, userid)})

@@ -127,7 +127,7 @@ def test_offline_nodes_and_clones_in_progress_are_warned_about():
     resources, pools, users, bridges = netlab()
     resources += [node('pve2', 'offline'), {'type': 'qemu', 'vmid': 10050, 'name': 'VM 10050', 'node': 'pve1',
                                              'lock': 'clone', 'status': 'stopped'}]
-    warnings = I.find_stands(resources, pools, users, bridges)['warnings']
+    warnings = I.find_stands(resources, pools, users, bridges)['unseen']
     assert any('being cloned' in w for w in warnings)
     assert any(w.startswith('node pve2 is offline') for w in warnings)
 
@@ -182,3 +182,10 @@ def test_address_problem_names_a_bad_network_or_family():
     assert I.address_problem(networks=['10.0.0.0/8']) is None
     assert 'not a network' in I.address_problem(networks=['10.0.0/33'])
     assert 'address_family' in I.address_problem(family='ipv5')
+
+
+def test_filter_problems_name_the_option_and_every_bad_value():
+    assert I.filter_problems(['netlab'], ['s1@pve'], ['10.0.0.0/8'], 'ipv4', 8) == []
+    problems = I.filter_problems(['netlab', 'Bad'], ['s1'], ['nonet'], 'ipv4', 0)
+    assert [p.split(':')[0] for p in problems] == ['stands[1]', 'students[0]', 'address_networks',
+                                                   'agent_workers must be a whole number of at least 1, got 0']

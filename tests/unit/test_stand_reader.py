@@ -46,7 +46,7 @@ def test_one_agent_call_per_running_vm_and_addresses_from_the_agent(sim_factory)
     assert [a['interface'] for a in vms[10000]['addresses']] == ['lo', 'eth0']
     assert (vms[10001]['address'], vms[10001]['agent']) == (None, 'VM is stopped')
     assert (vms[10002]['address'], vms[10002]['agent']) == (None, 'QEMU guest agent is not running')
-    assert answering == 8 and found['warnings'] == []
+    assert answering == 8 and found['unseen'] == []
 
 
 def test_a_refused_agent_call_is_no_address_and_one_warning(sim_factory):
@@ -59,4 +59,4 @@ def test_a_refused_agent_call_is_no_address_and_one_warning(sim_factory):
     found = read_stands(connect(sim, user='lister@pve', password='lister-password'), addresses=True)
     vms = [vm for s in found['stands']['netlab']['students'].values() for vm in s['vms']]
     assert len(vms) == 6 and all(vm['address'] is None for vm in vms)
-    assert len(found['warnings']) == 1 and 'VM.GuestAgent.Audit' in found['warnings'][0]
+    assert len(found['unseen']) == 1 and 'VM.GuestAgent.Audit' in found['unseen'][0]
