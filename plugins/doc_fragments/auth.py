@@ -6,6 +6,22 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
+import yaml
+
+
+def _plugin_options(documentation):
+    """The same connection options for plugins (the inventory plugin), from the one table below:
+    plugins read their environment variables from `env:`, so each option gets the E(VAR) its
+    description names."""
+    doc = yaml.safe_load(documentation)
+    for option in doc['options'].values():
+        found = re.search(r'E\((\w+)\)', ' '.join(option['description']))
+        if found:
+            option['env'] = [{'name': found.group(1)}]
+    return yaml.safe_dump({'options': doc['options'], 'requirements': doc['requirements']}, sort_keys=False)
+
 
 class ModuleDocFragment(object):
     """The connection options every module shares (module_utils/pve_module.py AUTH_ARGSPEC)."""
@@ -73,3 +89,6 @@ requirements:
   - proxmoxer >= 2.0
   - requests
 '''
+
+    # For plugins: extends_documentation_fragment deploystand.proxmox.auth.plugin
+    PLUGIN = _plugin_options(DOCUMENTATION)
