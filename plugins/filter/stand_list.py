@@ -15,7 +15,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand_info imp
 
 CSV_COLUMNS = ('stand', 'userid', 'pool', 'user_owned', 'expire_at', 'vmid', 'name', 'machine', 'node', 'status',
                'memory_mb', 'address', 'created_at', 'bridges', 'complete', 'problems')
-TABLE_FORMAT = '{0:<20} {1:<24} {2:<10} {3:>7} {4:>7} {5:<10} {6:<10} {7:<20} {8}'
+TABLE_FORMAT = '{0:<20} {1:<24} {2:<10} {3:>7} {4:>7} {5:<10} {6:<10} {7:<6} {8}'
 MiB = 1024 * 1024
 
 
@@ -56,7 +56,9 @@ def stand_list_csv(info):
 
 
 def _state(student):
-    return 'ok' if student['complete'] else 'incomplete: ' + '; '.join(student['problems'])
+    # the problems themselves follow the table's lines (they do not fit in a column)
+    return 'ok' if student['complete'] else 'INCOMPLETE'
+
 
 
 def _date(iso):
@@ -66,7 +68,7 @@ def _date(iso):
 def stand_list_table(info):
     """Lines for the terminal: one per student, then the look-alikes and what could not be seen."""
     lines = [TABLE_FORMAT.format('stand', 'student', 'nodes', 'running', 'memory', 'created', 'expires',
-                                 'bridges', 'state')]
+                                 'state', 'bridges')]
     for name in sorted(info.get('stands') or {}):
         stand = info['stands'][name]
         for userid in sorted(stand['students']):
@@ -75,12 +77,15 @@ def stand_list_table(info):
             lines.append(TABLE_FORMAT.format(
                 name, userid, ','.join(s['nodes']) or '-', '{0}/{1}'.format(running, len(s['vms'])),
                 '{0:.1f}G'.format(s['memory'] / 1024.0 ** 3), _date(s['created_at']), _date(s['user']['expire_at']),
-                ' '.join(b['alias'] + '=' + b['iface'] for b in s['bridges']) or '-', _state(s)))
+                _state(s), ' '.join(b['alias'] + '=' + b['iface'] for b in s['bridges']) or '-'))
     if not info.get('stands'):
         lines.append('(no stand found)')
     stands = info.get('stands') or {}
     lines.append('{0} stand(s), {1} student(s), {2} VM(s)'.format(
         len(stands), sum(len(s['students']) for s in stands.values()), sum(s['vm_count'] for s in stands.values())))
+    for name in sorted(stands):
+        for userid, student in sorted(stands[name]['students'].items()):
+            lines.extend('incomplete: {0} {1}: {2}'.format(name, userid, p) for p in student['problems'])
     for item in info.get('look_alikes') or []:
         lines.append('look-alike of stand {0}: {1} {2}{3}: {4}'.format(
             item['stand'], item['kind'], item['id'], ' on ' + item['node'] if item.get('node') else '', item['why']))

@@ -34,8 +34,9 @@ def test_table_has_a_line_per_student_then_look_alikes():
     lines = F.stand_list_table(listing())
     assert lines[0].split()[:3] == ['stand', 'student', 'nodes']
     assert lines[1].split()[:6] == ['netlab', 's1@pve', 'pve1', '1/2', '2.0G', '-']
-    assert '2027-01-01' in lines[1] and 'incomplete: pool netlab-s2 holds no VM' in lines[2]
+    assert '2027-01-01' in lines[1] and lines[1].endswith('ok     lan=vmbr1000') and 'INCOMPLETE' in lines[2]
     assert lines[3] == '1 stand(s), 2 student(s), 2 VM(s)'
-    assert lines[4].startswith('look-alike of stand netlab: bridge vmbr1009 on pve1: private bridge lan of s9@pve')
+    assert lines[4] == 'incomplete: netlab s2@pve: pool netlab-s2 holds no VM of the stand'
+    assert lines[5].startswith('look-alike of stand netlab: bridge vmbr1009 on pve1: private bridge lan of s9@pve')
     assert F.stand_list_table({'stands': {}, 'look_alikes': [], 'unseen': ['node pve2 is offline']})[1:] == [
         '(no stand found)', '0 stand(s), 0 student(s), 0 VM(s)', 'not seen: node pve2 is offline']
