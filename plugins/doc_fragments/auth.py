@@ -6,22 +6,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-
-import yaml
-
-
-def _plugin_options(documentation):
-    """The same connection options for plugins (the inventory plugin), from the one table below:
-    plugins read their environment variables from `env:`, so each option gets the E(VAR) its
-    description names."""
-    doc = yaml.safe_load(documentation)
-    for option in doc['options'].values():
-        found = re.search(r'E\((\w+)\)', ' '.join(option['description']))
-        if found:
-            option['env'] = [{'name': found.group(1)}]
-    return yaml.safe_dump({'options': doc['options'], 'requirements': doc['requirements']}, sort_keys=False)
-
 
 class ModuleDocFragment(object):
     """The connection options every module shares (module_utils/pve_module.py AUTH_ARGSPEC)."""
@@ -90,5 +74,36 @@ requirements:
   - requests
 '''
 
-    # For plugins: extends_documentation_fragment deploystand.proxmox.auth.plugin
-    PLUGIN = _plugin_options(DOCUMENTATION)
+    # For plugins (the inventory plugin): `extends_documentation_fragment: [deploystand.proxmox.auth,
+    # deploystand.proxmox.auth.plugin]`. Ansible merges an option's keys across fragments, so this only adds
+    # the `env:` entries plugins read their settings from; the options themselves are documented once, above.
+    PLUGIN = r'''
+options:
+  api_host:
+    env:
+      - name: PROXMOX_HOST
+  api_port:
+    env:
+      - name: PROXMOX_PORT
+  api_user:
+    env:
+      - name: PROXMOX_USER
+  api_password:
+    env:
+      - name: PROXMOX_PASSWORD
+  api_token_id:
+    env:
+      - name: PROXMOX_TOKEN_ID
+  api_token_secret:
+    env:
+      - name: PROXMOX_TOKEN_SECRET
+  validate_certs:
+    env:
+      - name: PROXMOX_VALIDATE_CERTS
+  ca_path:
+    env:
+      - name: PROXMOX_CA_PATH
+  api_timeout:
+    env:
+      - name: PROXMOX_TIMEOUT
+'''

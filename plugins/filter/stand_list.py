@@ -60,7 +60,6 @@ def _state(student):
     return 'ok' if student['complete'] else 'INCOMPLETE'
 
 
-
 def _date(iso):
     return (iso or '-')[:10]
 

@@ -29,6 +29,7 @@ description:
     token secret.
   - Uses a YAML configuration file whose name ends in C(.stands.yml) or C(.stands.yaml).
 extends_documentation_fragment:
+  - deploystand.proxmox.auth
   - deploystand.proxmox.auth.plugin
   - constructed
   - inventory_cache

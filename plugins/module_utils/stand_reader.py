@@ -119,7 +119,7 @@ class AddressReader(object):
                         return
                     vm = pending.pop(0)
                 self.ask(vm)
-        threads = [threading.Thread(target=work) for _ in range(min(self.workers, len(pending)))]
+        threads = [threading.Thread(target=work) for _worker in range(min(self.workers, len(pending)))]
         for thread in threads:
             thread.start()
         for thread in threads:

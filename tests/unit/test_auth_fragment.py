@@ -1,6 +1,6 @@
-"""One table of connection options: the modules' AUTH_ARGSPEC, the doc fragment and the plugins' variant
-of it (deploystand.proxmox.auth.plugin, with the env entries plugins read) name the same options, types,
-defaults and environment variables."""
+"""One table of connection options: the modules' AUTH_ARGSPEC and the doc fragment name the same options,
+types, defaults and environment variables, and the plugins' addition (deploystand.proxmox.auth.plugin) gives
+exactly those environment variables (as `env:`, which plugins read) and nothing else."""
 import yaml
 
 from ansible_collections.deploystand.proxmox.plugins.doc_fragments.auth import ModuleDocFragment
@@ -8,13 +8,13 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module imp
 
 
 def test_modules_and_plugins_document_the_same_connection_options_as_the_argspec():
-    modules = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options']
-    plugins = yaml.safe_load(ModuleDocFragment.PLUGIN)['options']
-    assert sorted(modules) == sorted(plugins) == sorted(AUTH_ARGSPEC)
+    options = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options']
+    plugin = yaml.safe_load(ModuleDocFragment.PLUGIN)['options']
+    assert sorted(options) == sorted(plugin) == sorted(AUTH_ARGSPEC)
     for name, spec in AUTH_ARGSPEC.items():
         env = spec['fallback'][1]
-        for doc in (modules[name], plugins[name]):
-            assert doc['type'] == spec['type'] and doc.get('default') == spec.get('default'), name
-            assert bool(doc.get('required')) == bool(spec.get('required')), name
-        assert [e['name'] for e in plugins[name]['env']] == env, name
-        assert 'E({0})'.format(env[0]) in ' '.join(modules[name]['description']), name
+        doc = options[name]
+        assert doc['type'] == spec['type'] and doc.get('default') == spec.get('default'), name
+        assert bool(doc.get('required')) == bool(spec.get('required')), name
+        assert 'E({0})'.format(env[0]) in ' '.join(doc['description']), name
+        assert plugin[name] == {'env': [{'name': e} for e in env]}, name
