@@ -17,7 +17,6 @@ Runs, each timed from the outside (process start to exit):
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ sys.path[:0] = [os.path.join(ROOT, 'simulator'), os.path.join(ROOT, 'collections
 
 from deploystand_sim.stand_scenario import stand_scenario, with_agents  # noqa: E402
 from deploystand_sim.testing import Simulator  # noqa: E402
+from readme_section import replace_section  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 MACHINES = ('router', 'host1', 'host2')
@@ -93,7 +93,6 @@ def table(rows):
 
 
 def write(rows, sizes, vms, time_factor, load):
-    path = os.path.join(ROOT, 'benchmarks', 'README.md')
     section = (
         '## Stand listing and inventory\n\n'
         'Measured {0} by `benchmarks/inventory_bench.py` on this 2-CPU machine (load average {1} before the '
@@ -106,12 +105,7 @@ def write(rows, sizes, vms, time_factor, load):
         'content list per storage holding disks, whatever the class size; the agent calls run 8 at a time.\n'
         .format(time.strftime('%Y-%m-%d %H:%M'), load, ' and '.join(str(n) for n in sizes), len(MACHINES), vms,
                 time_factor, table(rows)))
-    text = open(path, encoding='utf-8').read()
-    pattern = re.compile(r'## Stand listing and inventory\n.*?(?=\n## |\Z)', re.S)
-    text = pattern.sub(section.rstrip('\n') + '\n', text) if pattern.search(text) else \
-        text.rstrip('\n') + '\n\n' + section
-    with open(path, 'w', encoding='utf-8') as fh:
-        fh.write(text)
+    replace_section('Stand listing and inventory', section)
 
 
 def main():

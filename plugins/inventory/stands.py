@@ -30,6 +30,7 @@ description:
   - Uses a YAML configuration file whose name ends in C(.stands.yml) or C(.stands.yaml).
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.stand_selection
   - deploystand.proxmox.auth.plugin
   - constructed
   - inventory_cache
@@ -40,46 +41,12 @@ options:
     type: str
     required: true
     choices: [deploystand.proxmox.stands]
-  stands:
-    description:
-      - Only the VMs of these stands (names). Empty takes every stand.
-    type: list
-    elements: str
-    default: []
-  students:
-    description:
-      - Only the VMs of these students (PVE userids, C(name@realm)). Empty takes every student.
-    type: list
-    elements: str
-    default: []
   addresses:
     description:
       - Ask the guest agent of every running stand VM for its addresses, to set C(ansible_host).
       - Needs C(VM.GuestAgent.Audit) on the VMs; refused calls give one warning and no address.
     type: bool
     default: true
-  address_interface:
-    description:
-      - Take C(ansible_host) only from guest interfaces of this name, or matching this glob (V(eth0), V(ens*)).
-      - Any interface but the loopback when not given.
-    type: str
-  address_networks:
-    description:
-      - Take only an address inside one of these networks (CIDR, V(10.0.0.0/8)). Any network when empty.
-    type: list
-    elements: str
-    default: []
-  address_family:
-    description:
-      - The address family of C(ansible_host). Loopback, link-local and multicast addresses are never taken.
-    type: str
-    choices: [ipv4, ipv6, any]
-    default: ipv4
-  agent_workers:
-    description:
-      - How many guest agent calls run at the same time.
-    type: int
-    default: 8
   student_hosts:
     description:
       - Also make one host per student, named by its userid (as C(deploy_stand.yml) does), in the groups

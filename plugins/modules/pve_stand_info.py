@@ -23,19 +23,8 @@ description:
   - Read-only, so it runs the same in check mode.
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.stand_selection
 options:
-  stands:
-    description:
-      - Only these stands (names). Empty lists every stand.
-    type: list
-    elements: str
-    default: []
-  students:
-    description:
-      - Only these students (PVE userids, C(name@realm)). Empty lists every student.
-    type: list
-    elements: str
-    default: []
   created:
     description:
       - Also read when each VM's disks were made (the storages' content lists), shown as C(created).
@@ -50,28 +39,6 @@ options:
         no address. Needs C(VM.GuestAgent.Audit) on the VMs; refused calls give one warning.
     type: bool
     default: false
-  address_interface:
-    description:
-      - Take the address only from guest interfaces of this name, or matching this glob (V(eth0), V(ens*)).
-      - Any interface but the loopback when not given.
-    type: str
-  address_networks:
-    description:
-      - Take only an address inside one of these networks (CIDR, V(10.0.0.0/8)). Any network when empty.
-    type: list
-    elements: str
-    default: []
-  address_family:
-    description:
-      - The address family of the address picked. Loopback, link-local and multicast addresses are never picked.
-    type: str
-    choices: [ipv4, ipv6, any]
-    default: ipv4
-  agent_workers:
-    description:
-      - How many guest agent calls run at the same time.
-    type: int
-    default: 8
 author:
   - deploystand.proxmox contributors (@deploystand)
 '''
