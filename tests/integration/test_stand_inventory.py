@@ -288,6 +288,24 @@ def test_the_cache_is_honoured_and_holds_no_secret(cluster, tmp_path):
     assert proc.returncode == 0 and sim.counters()['requests']['GET /cluster/resources'] == 1
 
 
+def test_no_password_or_token_secret_in_the_inventory_output_at_vvv(cluster, tmp_path):
+    sim = cluster['sim']
+    password = 'Auditor-Pw-7f3a9c'
+    if 'auditor@pve' not in sim.state()['users']:
+        sim.add_user('auditor@pve', password)
+        sim.set_acl('/', 'PVEAuditor', users=['auditor@pve'])
+    secret = sim.add_token('auditor@pve', 'inventory', privsep=False)
+    password_env = dict(sim.env, PROXMOX_USER='auditor@pve', PROXMOX_PASSWORD=password)
+    token_env = dict(sim.env, PROXMOX_USER='auditor@pve', PROXMOX_PASSWORD='',
+                     PROXMOX_TOKEN_ID='auditor@pve!inventory', PROXMOX_TOKEN_SECRET=secret)
+    for env in (password_env, token_env):
+        proc = run_inventory(env, tmp_path, {'plugin': 'deploystand.proxmox.stands'}, '--list', '-vvv')
+        assert proc.returncode == 0, proc.stderr
+        output = proc.stdout + proc.stderr
+        assert 'netlab-student1-router' in output
+        assert password not in output and secret not in output
+
+
 @pytest.mark.parametrize('case', ['unknown option', 'wrong type', 'unreachable cluster', 'wrong token'])
 def test_a_bad_inventory_file_gives_one_clear_error_and_no_traceback(cluster, tmp_path, case):
     sim = cluster['sim']
