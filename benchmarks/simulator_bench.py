@@ -7,7 +7,6 @@
 
 import argparse
 import os
-import re
 import sys
 import threading
 import time
@@ -18,6 +17,7 @@ sys.path.insert(0, os.path.join(ROOT, 'simulator'))
 from proxmoxer import ProxmoxAPI  # noqa: E402
 
 from deploystand_sim.testing import Simulator  # noqa: E402
+from readme_section import replace_section  # noqa: E402
 
 
 def api_for(sim):
@@ -90,17 +90,11 @@ def table(rows):
 
 
 def write(rows):
-    path = os.path.join(ROOT, 'benchmarks', 'README.md')
     section = ('## Simulator throughput\n\n'
                'Measured by `benchmarks/simulator_bench.py` (default scenario, time_factor 0, proxmoxer over '
                'verified TLS, client and simulator in one process on this 2-CPU machine; {0}).\n\n{1}\n'
                .format(time.strftime('%Y-%m-%d'), table(rows)))
-    text = open(path, encoding='utf-8').read() if os.path.exists(path) else '# Benchmarks\n'
-    pattern = re.compile(r'## Simulator throughput\n.*?(?=\n## |\Z)', re.S)
-    text = pattern.sub(section.rstrip('\n') + '\n', text) if pattern.search(text) else \
-        text.rstrip('\n') + '\n\n' + section
-    with open(path, 'w', encoding='utf-8') as fh:
-        fh.write(text)
+    replace_section('Simulator throughput', section)
 
 
 def main():

@@ -80,3 +80,37 @@ requirements:
   - proxmoxer >= 2.0
   - requests
 '''
+
+    # For plugins (the inventory plugin): `extends_documentation_fragment: [deploystand.proxmox.auth,
+    # deploystand.proxmox.auth.plugin]`. Ansible merges an option's keys across fragments, so this only adds
+    # the `env:` entries plugins read their settings from; the options themselves are documented once, above.
+    PLUGIN = r'''
+options:
+  api_host:
+    env:
+      - name: PROXMOX_HOST
+  api_port:
+    env:
+      - name: PROXMOX_PORT
+  api_user:
+    env:
+      - name: PROXMOX_USER
+  api_password:
+    env:
+      - name: PROXMOX_PASSWORD
+  api_token_id:
+    env:
+      - name: PROXMOX_TOKEN_ID
+  api_token_secret:
+    env:
+      - name: PROXMOX_TOKEN_SECRET
+  validate_certs:
+    env:
+      - name: PROXMOX_VALIDATE_CERTS
+  ca_path:
+    env:
+      - name: PROXMOX_CA_PATH
+  api_timeout:
+    env:
+      - name: PROXMOX_TIMEOUT
+'''

@@ -224,6 +224,11 @@ class PveClient(object):
     def delete(self, api_path, **params):
         return self._call('DELETE', api_path, params)
 
+    def get_once(self, api_path, **params):
+        """GET sent exactly once, never retried: for calls whose failure is itself the answer (a guest
+        agent that is not running, or hangs until PVE's own timeout), where a retry only multiplies the wait."""
+        return self._call('GET', api_path, params, retries=0)
+
     def get_envelope(self, api_path, **params):
         """GET returning PVE's whole answer, not only `data`: some answers carry more beside it
         (GET nodes/{node}/network has `changes`, the diff of the pending network config)."""
@@ -251,7 +256,7 @@ class PveClient(object):
                 return False
             raise
 
-    def _call(self, method, path, params):
+    def _call(self, method, path, params, retries=None):
         path = path.strip('/')
         params = dict((k, _wire(v)) for k, v in params.items() if v is not None)
         resource = self._api(path)
@@ -260,9 +265,9 @@ class PveClient(object):
             if method == 'GET':
                 return resource.get(**params)
             return getattr(resource, method.lower())(**params)
-        return self._with_retries(method, path, method == 'GET', send)
+        return self._with_retries(method, path, method == 'GET', send, retries)
 
-    def _with_retries(self, method, path, safe, send):
+    def _with_retries(self, method, path, safe, send, retries=None):
         """Send, retrying only what cannot have taken effect twice.
 
         safe: the request may be repeated whatever happened (reads, the login).
@@ -275,7 +280,7 @@ class PveClient(object):
                 raise
             except Exception as exc:  # pylint: disable=broad-except
                 error = self._translate(exc, method, path)
-                if not _may_repeat(error, safe) or attempt >= self.retries:
+                if not _may_repeat(error, safe) or attempt >= (self.retries if retries is None else retries):
                     raise error
                 attempt += 1
                 self._sleep(self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random()))
