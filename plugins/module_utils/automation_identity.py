@@ -351,10 +351,11 @@ class AutomationIdentity(object):
             return have
         privs = ','.join(self.privileges)
         if not self.check_mode:
-            if current is None:
-                write = (lambda: self.client.post('access/roles', roleid=role, privs=privs))
-            else:
-                write = (lambda: self.client.put('access/roles/{0}'.format(role), privs=privs))
+            def write():
+                if current is None:
+                    self.client.post('access/roles', roleid=role, privs=privs)
+                else:
+                    self.client.put('access/roles/{0}'.format(role), privs=privs)
             converge(write, lambda: sorted(split_privileges(
                 (self.read_roles().get(role) or {}).get('privs'))) == self.privileges)
         self.result['role_created' if current is None else 'role_updated'] = True
