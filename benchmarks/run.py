@@ -5,7 +5,8 @@
     .venv/bin/python benchmarks/run.py --sizes 30 --repeat 1 --forks 30 --clone-slots 8 --no-write
 
 For each class size it starts a fresh simulator (default scenario: 3 nodes, local-lvm templates on every
-node), sets the PVE-like durations explicitly, and runs ansible-playbook on playbooks/deploy_stand.yml
+node; --scenario large gives the nodes room for 300 students), sets the PVE-like durations explicitly, and
+runs ansible-playbook on playbooks/deploy_stand.yml
 (first deploy), again (no-op re-run) and playbooks/destroy_stand.yml, with the repository's example stand
 (EcoRouter + 2 Linux hosts, two private networks) and a generated users.yml of N students. It measures wall
 time, controller CPU time (all ansible processes, from getrusage of the waited children), controller peak
@@ -57,13 +58,13 @@ PAGE = os.sysconf('SC_PAGE_SIZE')
 # ----------------------------------------------------------------------------------------- simulator
 
 class Sim(object):
-    def __init__(self, workdir, time_factor):
+    def __init__(self, workdir, time_factor, scenario='default'):
         self.dir = os.path.join(workdir, 'sim')
         os.makedirs(self.dir)
         self.log = open(os.path.join(self.dir, 'sim.log'), 'w')
         env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, 'simulator'))
         self.proc = subprocess.Popen([PY, '-m', 'deploystand_sim', '--state-dir', self.dir, '--port', '0',
-                                      '--time-factor', str(time_factor), '--scenario', 'default'],
+                                      '--time-factor', str(time_factor), '--scenario', scenario],
                                      cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         info = os.path.join(self.dir, 'sim.json')
         for _ in range(300):
@@ -312,7 +313,7 @@ def failures(run):
 
 
 def one_class(n, args, workdir, repeat_count, baseline):
-    sim = Sim(workdir, args.time_factor)
+    sim = Sim(workdir, args.time_factor, args.scenario)
     users = os.path.join(workdir, 'users.yml')
     users_yaml(users, n)
     extra = {}
@@ -496,6 +497,8 @@ def main(argv=None):
     ap.add_argument('--forks', type=int, help='forks for the deploy (default: ansible.cfg)')
     ap.add_argument('--clone-slots', type=int, help='stand_student_clone_slots (default: the role default)')
     ap.add_argument('--no-write', action='store_true', help='do not update benchmarks/README.md')
+    ap.add_argument('--scenario', default='default',
+                    help='simulated cluster (default: default; large: 512 GiB nodes, room for 300 students)')
     ap.add_argument('--keep', action='store_true', help='keep the work directory (logs, stats)')
     args = ap.parse_args(argv)
     if args.quick:
