@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/clone_slots_bench.py [--clones 42] [--slots 2 4 8 12 0] [--time-factor 1.0]
 
 One simulator process (default scenario, PVE-like durations: storage lock hold 0.5 s per disk, wait 10 s,
-linked clone 3 s); N client threads each take a clone slot (module_utils/clone_slots.py, the bound
+linked clone 3 s); N client threads each take a clone slot (module_utils/pve/clone_slots.py, the bound
 pve_stand_clone uses; 0 = no bound), submit one clone of linux-tpl on pve1, wait for the task and release
 the slot, with no retry, so every lock timeout shows. Reports the makespan, the ideal (N x hold + clone),
 and the clones that failed on the storage lock. No Ansible, so machine load matters little.
@@ -24,8 +24,10 @@ from run import DURATIONS, Sim, ensure_collection_link  # noqa: E402
 
 ensure_collection_link()
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.clone_slots import CloneSlots, slot_scope  # noqa: E402
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError, PveClient  # noqa: E402
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.clone_slots import (
+    CloneSlots, slot_scope,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError, PveClient
 
 
 def one_round(sim, clones, slots, first_id, slot_dir):

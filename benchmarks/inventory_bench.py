@@ -75,8 +75,8 @@ def measure(students, time_factor):
             ('ansible-inventory --list (addresses)', lambda: ansible(sim, work, *(inventory + ('--flush-cache',)))),
             ('ansible-inventory --list, cache warm', lambda: ansible(sim, work, *inventory)),
         ]
-        from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveClient
-        from ansible_collections.deploystand.proxmox.plugins.module_utils.stand_reader import read_stands
+        from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveClient
+        from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.stand_reader import read_stands
         client = PveClient(sim.host, port=sim.port, user='root@pam', password=sim.password, ca_path=sim.cafile)
         runs += [('read_stands in-process', lambda: read_stands(client, created=True)),
                  ('read_stands in-process, addresses', lambda: read_stands(client, addresses=True))]

@@ -18,7 +18,7 @@ sys.path[:0] = [os.path.join(ROOT, 'simulator'), os.path.join(ROOT, 'collections
 
 from deploystand_sim.testing import Simulator  # noqa: E402
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveClient  # noqa: E402
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveClient
 
 
 def cycle(client, vmid, max_poll):

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    """The connection options every module shares (module_utils/pve_module.py AUTH_ARGSPEC)."""
+    """The connection options every module shares (module_utils/pve/module.py AUTH_ARGSPEC)."""
 
     DOCUMENTATION = r'''
 options:

@@ -9,7 +9,8 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import StandError, machine_nics
+from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.allocation import machine_nics
 
 
 def stand_nics(networks, bridge_map, model='virtio'):

@@ -4,15 +4,16 @@
 re-implements a name or marker (the same code builds the plan)."""
 from __future__ import absolute_import, division, print_function
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import (
-    MANAGED_TAG, bridge_marker, ecorouter_mac, pool_id, pool_marker, stand_tag, user_marker,
-    vm_name)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.allocation import ecorouter_mac
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
+    MANAGED_TAG, bridge_marker, pool_id, pool_marker, stand_tag, user_marker, vm_name,
+)
 
 try:
     from ansible.errors import AnsibleFilterError
 except ImportError:  # unit tests without Ansible on the path
     AnsibleFilterError = ValueError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import StandError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
 
 __metaclass__ = type
 

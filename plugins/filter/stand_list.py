@@ -11,7 +11,7 @@ __metaclass__ = type
 import csv
 import io
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand_info import stand_vms
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.info import stand_vms
 
 CSV_COLUMNS = ('stand', 'userid', 'pool', 'user_owned', 'expire_at', 'vmid', 'name', 'machine', 'node', 'status',
                'memory_mb', 'address', 'created_at', 'bridges', 'complete', 'problems')

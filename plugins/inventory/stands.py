@@ -85,10 +85,11 @@ import hashlib
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import (
-    HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR, PveApiError, PveClient)
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand_info import filter_problems, stand_vms
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand_reader import read_stands
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import (
+    HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR, PveApiError, PveClient,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.info import filter_problems, stand_vms
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.stand_reader import read_stands
 
 try:  # ansible-core 2.19+: variables from an inventory source are not templated unless trusted
     from ansible.template import trust_as_template

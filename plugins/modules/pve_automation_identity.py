@@ -186,10 +186,11 @@ acls_removed:
   elements: str
 '''
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.automation_identity import (
-    AutomationIdentity, IdentityError, check_params)
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.automation_identity import (
+    AutomationIdentity, IdentityError, check_params,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 
 
 def main():

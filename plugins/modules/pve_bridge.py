@@ -243,11 +243,12 @@ applied:
   type: bool
 '''
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.network import (
-    BridgeError, NodeBridges, check_params)
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import StandError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.bridges import (
+    BridgeError, NodeBridges, check_params,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
+from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
 
 
 def main():

@@ -124,10 +124,11 @@ changed:
   type: bool
 '''
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.machine import (
-    ECOROUTER_ARGSPEC, MachineFailed, configure_ecorouter, ecorouter_problems)
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.machine import (
+    ECOROUTER_ARGSPEC, MachineFailed, configure_ecorouter, ecorouter_problems,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 
 
 def main():

@@ -275,10 +275,11 @@ foreign:
   sample: [{vmid: 345, name: student1-host1, node: pve1, pool: other-pool}]
 '''
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.machine import (
-    CLONE_ARGSPEC, MachineFailed, MachineRun, clone_problems)
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.machine import (
+    CLONE_ARGSPEC, MachineFailed, MachineRun, clone_problems,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 
 
 def main():

@@ -107,12 +107,14 @@ unseen:
   elements: str
 '''
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand_info import (
-    ADDRESS_FAMILIES, filter_problems)
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand_reader import (
-    DEFAULT_AGENT_WORKERS, read_stands)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.info import (
+    ADDRESS_FAMILIES, filter_problems,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.stand_reader import (
+    DEFAULT_AGENT_WORKERS, read_stands,
+)
 
 ARGSPEC = dict(
     stands=dict(type='list', elements='str', default=[]),

@@ -117,12 +117,17 @@ plan:
       elements: str
 '''
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.cluster import exact_permissions, read_cluster
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import (
-    build_plan, clones_in_flight, plan_removal, privilege_paths_to_verify)
-from ansible_collections.deploystand.proxmox.plugins.module_utils.vms import Vms, wait_for_clones
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.cluster import (
+    exact_permissions, read_cluster,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.checks import clones_in_flight
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.plan import (
+    build_plan, privilege_paths_to_verify,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.removal import plan_removal
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.vm import Vms, wait_for_clones
 
 
 def _templates_named(stand):

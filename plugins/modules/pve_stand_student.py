@@ -305,11 +305,12 @@ machines:
   sample: [{name: student1-router, vmid: 10000, node: pve1, created: true, changed: true, status: running}]
 '''
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import pool_id
-from ansible_collections.deploystand.proxmox.plugins.module_utils.student import (
-    StudentFailed, StudentRun, input_problems)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import pool_id
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.student import (
+    StudentFailed, StudentRun, input_problems,
+)
 
 NETWORK_SPEC = dict(bridge=dict(type='str'), alias=dict(type='str'), link_down=dict(type='bool', default=False),
                     management=dict(type='bool', default=False))

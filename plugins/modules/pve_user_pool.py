@@ -244,11 +244,12 @@ foreign:
   elements: str
 '''
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.access import (
-    UserPool, UserPoolError, check_params)
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import StandError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.user_pool import (
+    UserPool, UserPoolError, check_params,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
+from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
 
 
 def main():

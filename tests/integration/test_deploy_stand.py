@@ -5,8 +5,9 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveClient
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import ECOROUTER_OUI, parse_net
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveClient
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import parse_net
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import ECOROUTER_OUI
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEPLOY = os.path.join(ROOT, 'playbooks', 'deploy_stand.yml')

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError, PveClient
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError, PveClient
 
 pytest_plugins = ['deploystand_sim.pytest_fixtures']
 pytestmark = pytest.mark.slow

@@ -14,7 +14,7 @@ import time
 import pytest
 import yaml
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveClient
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveClient
 from deploystand_sim.stand_scenario import with_agents
 from deploystand_sim.testing import Simulator
 

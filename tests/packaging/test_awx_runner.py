@@ -12,7 +12,7 @@ import jinja2.sandbox
 import pytest
 import yaml
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveClient
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveClient
 from packaging_helpers import BIN, ROOT, clean_env
 
 pytestmark = pytest.mark.slow

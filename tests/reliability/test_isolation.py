@@ -7,7 +7,7 @@ import csv
 
 import pytest
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError, PveClient
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError, PveClient
 from reliability_support import DEPLOY, DESTROY, SMALL_STAND, comparable, deploy_vars
 
 pytestmark = pytest.mark.slow

@@ -4,7 +4,7 @@ bridges in the bridge range without the marker or with another stand's, unused b
 re-run and destroy never modify or delete them, and the output names each one."""
 import pytest
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveClient
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveClient
 from reliability_support import DEPLOY, DESTROY, SMALL_STAND, deploy_vars, stand_bridges, stand_vms
 
 pytestmark = pytest.mark.slow

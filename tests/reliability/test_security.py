@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError, PveClient
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError, PveClient
 from reliability_support import DEPLOY, deploy_vars
 
 pytestmark = pytest.mark.slow

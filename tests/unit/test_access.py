@@ -1,8 +1,8 @@
 """pve_user_pool's decisions: ACL diffing, ownership, input checks, convergence, and the flow on a fake client."""
 import pytest
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils import access as A
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops import user_pool as A
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
 
 USER = 'student1@pve'
 

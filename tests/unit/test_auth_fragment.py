@@ -4,7 +4,7 @@ exactly those environment variables (as `env:`, which plugins read) and nothing 
 import yaml
 
 from ansible_collections.deploystand.proxmox.plugins.doc_fragments.auth import ModuleDocFragment
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import AUTH_ARGSPEC
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import AUTH_ARGSPEC
 
 
 def test_modules_and_plugins_document_the_same_connection_options_as_the_argspec():

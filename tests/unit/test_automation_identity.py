@@ -1,4 +1,4 @@
-"""module_utils/automation_identity.py: the pure decisions, the token file, and a token file that cannot be
+"""module_utils/ops/automation_identity.py: the pure decisions, the token file, and a token file that cannot be
 written after the token was made (the token is deleted again) against the simulator."""
 import errno
 import os
@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils import automation_identity as A
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveClient
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops import automation_identity as A
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveClient
 
 USER, TOKEN = 'deploystand@pve', 'deploystand@pve!ansible'
 

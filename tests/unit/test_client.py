@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils import pve_client
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError, PveClient
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve import client as pve_client
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError, PveClient
 
 
 def connect(sim, **overrides):

@@ -4,9 +4,9 @@ import textwrap
 
 import pytest
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils import network as N
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import StandError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops import bridges as N
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
 
 LAN = 'deploystand:netlab:student1@pve:lan'
 WAN = 'deploystand:netlab:student1@pve:wan'

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import ControllerWatch
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import ControllerWatch
 
 ANSIBLE = b'python3\x00/usr/bin/ansible-playbook\x00deploy_stand.yml\x00'
 
@@ -82,8 +82,8 @@ def test_without_an_ansible_worker_above_it_nothing_is_watched(tmp_path, case):
 MODULE = textwrap.dedent('''
     import sys
     sys.path[:0] = {paths!r}
-    from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import ControllerWatch
-    from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
+    from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import ControllerWatch
+    from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
     watch = ControllerWatch()
     with open({out!r}, 'a') as out:
         out.write('watching %s\\n' % watch.watching)

@@ -1,26 +1,47 @@
 """Validation against cluster facts, placement, template resolution, bridges and VMIDs."""
 import pytest
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as S
+from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.allocation import (
+    assign_vmids, free_vmids,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.bridges import (
+    allocate_bridges, bridge_share,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.checks import (
+    IN_VMID_RANGE, clones_in_flight,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.inputs import (
+    normalize_stand, normalize_users,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
+    bridge_marker, pool_id, vm_name,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.placement import (
+    place_students, resolve_template,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.plan import (
+    build_plan, granted_bridge_names, validate_against_cluster,
+)
 
 from test_stand_support import GIB, HOST, linux_stand, make_cluster, make_stand, node, one_error, vm
 
 
 def normalized(raw_stand, users):
-    stand, errors = S.normalize_stand(raw_stand)
+    stand, errors = normalize_stand(raw_stand)
     assert errors == []
-    students, errors = S.normalize_users(users)
+    students, errors = normalize_users(users)
     assert errors == []
     return stand, students
 
 
 def errors_for(raw_stand, users, cluster=None):
     stand, students = normalized(raw_stand, users)
-    return S.validate_against_cluster(stand, students, cluster or make_cluster())
+    return validate_against_cluster(stand, students, cluster or make_cluster())
 
 
 def stand_vm(vmid, userid, machine, node_name, stand='netlab'):
-    return vm(vmid, S.vm_name(userid, machine), node_name, pool=S.pool_id(stand, userid),
+    return vm(vmid, vm_name(userid, machine), node_name, pool=pool_id(stand, userid),
               tags=['deploystand', 'stand-' + stand])
 
 
@@ -141,10 +162,10 @@ def test_bridge_range_too_small_on_a_node_is_reported():
 
 def test_foreign_vms_in_the_vmid_range_are_allocated_around_and_reported():
     foreign = [vm(v, 'prod%d' % v, 'pve1') for v in (10000, 10001, 10003)]
-    plan, errors = S.build_plan(make_stand(), ['s1@pve', 's2@pve'], make_cluster(vms=foreign))
+    plan, errors = build_plan(make_stand(), ['s1@pve', 's2@pve'], make_cluster(vms=foreign))
     assert errors == []
     assert [m['preferred_vmid'] for s in plan['students'] for m in s['machines']] == [10002, 10004, 10005, 10006]
-    in_range = [line for line in plan['foreign'] if S.IN_VMID_RANGE in line]
+    in_range = [line for line in plan['foreign'] if IN_VMID_RANGE in line]
     assert [line.split()[1] for line in in_range] == ['10000', '10001', '10003']
     assert in_range[0] == ('VM 10000 (prod10000) has its VMID in vmid_range [10000, 19999] but is not managed by '
                            'deploystand: its id is skipped, the VM is not touched')
@@ -162,15 +183,15 @@ def being_cloned(vmid):
 
 def test_clones_in_progress_in_the_range_are_waited_for_not_reported_as_foreign():
     cluster = make_cluster(vms=[being_cloned(10003), being_cloned(20000), vm(10001, 'prod', 'pve1')])
-    assert S.clones_in_flight(make_stand(), cluster) == [10003]
-    assert S.clones_in_flight(make_stand(vmid_range=[20000, 20010]), cluster) == [20000]
-    plan, errors = S.build_plan(make_stand(), ['s1@pve'], cluster)
+    assert clones_in_flight(make_stand(), cluster) == [10003]
+    assert clones_in_flight(make_stand(vmid_range=[20000, 20010]), cluster) == [20000]
+    plan, errors = build_plan(make_stand(), ['s1@pve'], cluster)
     assert errors == []
-    assert [line.split()[1] for line in plan['foreign'] if S.IN_VMID_RANGE in line] == ['10001']
+    assert [line.split()[1] for line in plan['foreign'] if IN_VMID_RANGE in line] == ['10001']
 
 
 def test_no_wait_for_clones_when_the_stand_itself_is_invalid():
-    assert S.clones_in_flight(make_stand(vmid_range='lots'), make_cluster(vms=[being_cloned(10003)])) == []
+    assert clones_in_flight(make_stand(vmid_range='lots'), make_cluster(vms=[being_cloned(10003)])) == []
 
 
 def test_user_name_giving_an_invalid_pool_id_is_reported():
@@ -210,52 +231,52 @@ def test_all_cluster_problems_come_in_one_list():
 # --- template resolution ---------------------------------------------------------------------
 
 def test_template_by_name_uses_the_replica_on_the_stand_node():
-    assert S.resolve_template({'template': 'ecorouter-tpl'}, 'pve2', make_cluster()) == (9102, 'pve2', None)
+    assert resolve_template({'template': 'ecorouter-tpl'}, 'pve2', make_cluster()) == (9102, 'pve2', None)
 
 
 def test_template_on_shared_storage_is_cloned_from_its_node_with_target():
-    assert S.resolve_template({'template': 'alpine-tpl'}, 'pve2', make_cluster()) == (9001, 'pve1', 'pve2')
+    assert resolve_template({'template': 'alpine-tpl'}, 'pve2', make_cluster()) == (9001, 'pve1', 'pve2')
 
 
 def test_template_on_the_same_node_needs_no_target():
-    assert S.resolve_template({'template': 'alpine-tpl'}, 'pve1', make_cluster()) == (9001, 'pve1', None)
+    assert resolve_template({'template': 'alpine-tpl'}, 'pve1', make_cluster()) == (9001, 'pve1', None)
 
 
 def test_template_on_local_storage_of_another_node_is_an_error_naming_template_node_and_storage():
     cluster = make_cluster(template_storages={9001: ['nfs', 'local-lvm']})
-    with pytest.raises(S.StandError) as exc:
-        S.resolve_template({'template': 'alpine-tpl'}, 'pve2', cluster)
+    with pytest.raises(StandError) as exc:
+        resolve_template({'template': 'alpine-tpl'}, 'pve2', cluster)
     assert "'alpine-tpl'" in str(exc.value) and 'pve2' in str(exc.value) and 'local-lvm' in str(exc.value)
 
 
 def test_template_with_unknown_disks_is_not_cloned_across_nodes():
     cluster = make_cluster(template_storages={})
-    with pytest.raises(S.StandError, match='unknown'):
-        S.resolve_template({'template': 'alpine-tpl'}, 'pve2', cluster)
+    with pytest.raises(StandError, match='unknown'):
+        resolve_template({'template': 'alpine-tpl'}, 'pve2', cluster)
 
 
 def test_template_vmid_prefers_a_same_name_replica_on_the_stand_node():
     machine = {'template_vmid': 9002, 'template_node': 'pve1'}
-    assert S.resolve_template(machine, 'pve2', make_cluster()) == (9102, 'pve2', None)
+    assert resolve_template(machine, 'pve2', make_cluster()) == (9102, 'pve2', None)
 
 
 def test_template_vmid_on_shared_storage_gets_a_target():
     machine = {'template_vmid': 9001, 'template_node': 'pve1'}
-    assert S.resolve_template(machine, 'pve2', make_cluster()) == (9001, 'pve1', 'pve2')
+    assert resolve_template(machine, 'pve2', make_cluster()) == (9001, 'pve1', 'pve2')
 
 
 def test_resolve_template_tolerates_facts_whose_keys_became_strings():
     cluster = make_cluster()
     cluster['vms'] = {str(k): v for k, v in cluster['vms'].items()}
     cluster['template_storages'] = {str(k): v for k, v in cluster['template_storages'].items()}
-    assert S.resolve_template({'template_vmid': 9001}, 'pve2', cluster) == (9001, 'pve1', 'pve2')
+    assert resolve_template({'template_vmid': 9001}, 'pve2', cluster) == (9001, 'pve1', 'pve2')
 
 
 # --- placement -------------------------------------------------------------------------------
 
 def place(raw_stand, users, cluster=None):
     stand, students = normalized(raw_stand, users)
-    return S.place_students(stand, students, cluster or make_cluster())
+    return place_students(stand, students, cluster or make_cluster())
 
 
 def test_placement_keeps_an_existing_stand_on_its_node():
@@ -326,7 +347,7 @@ def test_placement_skips_nodes_the_templates_cannot_reach():
 def test_placement_without_any_usable_node_raises_with_reasons():
     cluster = make_cluster(nodes={'pve1': node(online=False), 'pve2': node()},
                            template_storages={9001: ['local-lvm'], 9002: ['local-lvm'], 9102: ['local-lvm']})
-    with pytest.raises(S.StandError, match='no online node can host the stand: pve2:'):
+    with pytest.raises(StandError, match='no online node can host the stand: pve2:'):
         place(make_stand(), ['a@pve'], cluster)
 
 
@@ -337,70 +358,70 @@ def test_placement_is_deterministic():
 
 # --- bridges ---------------------------------------------------------------------------------
 
-M1 = S.bridge_marker('netlab', 's1@pve', 'lan')
-M2 = S.bridge_marker('netlab', 's2@pve', 'lan')
-M3 = S.bridge_marker('netlab', 's3@pve', 'lan')
+M1 = bridge_marker('netlab', 's1@pve', 'lan')
+M2 = bridge_marker('netlab', 's2@pve', 'lan')
+M3 = bridge_marker('netlab', 's3@pve', 'lan')
 
 
 def test_new_bridges_take_the_lowest_free_numbers_in_range():
-    mapping, to_create = S.allocate_bridges({'vmbr0': ''}, [(M1, 'lan'), (M2, 'lan')], [1000, 1999])
+    mapping, to_create = allocate_bridges({'vmbr0': ''}, [(M1, 'lan'), (M2, 'lan')], [1000, 1999])
     assert mapping == {M1: 'vmbr1000', M2: 'vmbr1001'}
     assert to_create == [('vmbr1000', M1), ('vmbr1001', M2)]
 
 
 def test_bridge_with_our_marker_is_reused():
     existing = {'vmbr1005': 'notes\n' + M1}
-    assert S.allocate_bridges(existing, [(M1, 'lan')], [1000, 1999]) == ({M1: 'vmbr1005'}, [])
+    assert allocate_bridges(existing, [(M1, 'lan')], [1000, 1999]) == ({M1: 'vmbr1005'}, [])
 
 
 def test_allocation_skips_foreign_and_unmarked_bridges():
     existing = {'vmbr1000': '', 'vmbr1001': 'deploystand:netlab2:s1@pve:lan', 'vmbr1002': 'uplink'}
-    mapping, _ = S.allocate_bridges(existing, [(M1, 'lan')], [1000, 1999])
+    mapping, _ = allocate_bridges(existing, [(M1, 'lan')], [1000, 1999])
     assert mapping == {M1: 'vmbr1003'}
 
 
 def test_allocation_raises_when_the_range_is_exhausted():
-    with pytest.raises(S.StandError, match='has 1 free vmbrN but 2 new bridges'):
-        S.allocate_bridges({'vmbr1000': ''}, [(M1, 'lan'), (M2, 'lan')], [1000, 1001])
+    with pytest.raises(StandError, match='has 1 free vmbrN but 2 new bridges'):
+        allocate_bridges({'vmbr1000': ''}, [(M1, 'lan'), (M2, 'lan')], [1000, 1001])
 
 
 def test_the_same_marker_twice_gets_one_bridge():
-    mapping, to_create = S.allocate_bridges({}, [(M1, 'lan'), (M1, 'lan')], [1000, 1999])
+    mapping, to_create = allocate_bridges({}, [(M1, 'lan'), (M1, 'lan')], [1000, 1999])
     assert mapping == {M1: 'vmbr1000'} and len(to_create) == 1
 
 
 def test_alias_keeps_its_bridge_when_a_student_is_added():
-    first, created = S.allocate_bridges({}, [(M1, 'lan'), (M3, 'lan')], [1000, 1999])
+    first, created = allocate_bridges({}, [(M1, 'lan'), (M3, 'lan')], [1000, 1999])
     existing = dict((iface, marker) for iface, marker in created)
-    second, _ = S.allocate_bridges(existing, [(M1, 'lan'), (M2, 'lan'), (M3, 'lan')], [1000, 1999])
+    second, _ = allocate_bridges(existing, [(M1, 'lan'), (M2, 'lan'), (M3, 'lan')], [1000, 1999])
     assert second[M1] == first[M1] and second[M3] == first[M3]
     assert second[M2] == 'vmbr1002'
 
 
 def test_alias_keeps_its_bridge_when_a_student_is_removed():
-    first, created = S.allocate_bridges({}, [(M1, 'lan'), (M2, 'lan'), (M3, 'lan')], [1000, 1999])
+    first, created = allocate_bridges({}, [(M1, 'lan'), (M2, 'lan'), (M3, 'lan')], [1000, 1999])
     existing = dict((iface, marker) for iface, marker in created)
-    second, to_create = S.allocate_bridges(existing, [(M1, 'lan'), (M3, 'lan')], [1000, 1999])
+    second, to_create = allocate_bridges(existing, [(M1, 'lan'), (M3, 'lan')], [1000, 1999])
     assert second == {M1: first[M1], M3: first[M3]} and to_create == []
 
 
 def test_an_owned_bridge_whose_name_exists_on_another_node_is_not_reused():
     # a grant names no node: keeping vmbr1000 would let s1 use the other node's vmbr1000 too
-    mapping, to_create = S.allocate_bridges({'vmbr1000': M1}, [(M1, 'lan')], [1000, 1999],
+    mapping, to_create = allocate_bridges({'vmbr1000': M1}, [(M1, 'lan')], [1000, 1999],
                                             elsewhere={'vmbr1000'})
     assert mapping == {M1: 'vmbr1001'} and to_create == [('vmbr1001', M1)]
 
 
 def test_new_names_skip_names_on_other_nodes_and_reserved_names():
-    mapping, _ = S.allocate_bridges({}, [(M1, 'lan'), (M2, 'lan')], [1000, 1999],
+    mapping, _ = allocate_bridges({}, [(M1, 'lan'), (M2, 'lan')], [1000, 1999],
                                     elsewhere={'vmbr1000'}, reserved={'vmbr1001', 'vmbr1003'})
     assert mapping == {M1: 'vmbr1002', M2: 'vmbr1004'}
 
 
 def test_new_names_stay_in_the_nodes_share_so_two_nodes_never_make_the_same_name():
-    shares = [S.bridge_share(n, ['pve3', 'pve1', 'pve2']) for n in ('pve1', 'pve2', 'pve3')]
+    shares = [bridge_share(n, ['pve3', 'pve1', 'pve2']) for n in ('pve1', 'pve2', 'pve3')]
     assert shares == [(0, 3), (1, 3), (2, 3)]
-    made = [S.allocate_bridges({}, [(M1, 'lan'), (M2, 'lan')], [1000, 1999], share=share)[0]
+    made = [allocate_bridges({}, [(M1, 'lan'), (M2, 'lan')], [1000, 1999], share=share)[0]
             for share in shares]
     # N mod 3 over the number itself (not over the range), so stands with other ranges keep to it too
     assert [sorted(m.values()) for m in made] == [['vmbr1002', 'vmbr1005'], ['vmbr1000', 'vmbr1003'],
@@ -408,27 +429,27 @@ def test_new_names_stay_in_the_nodes_share_so_two_nodes_never_make_the_same_name
 
 
 def test_the_proposed_name_is_taken_when_free_and_kept_from_the_others():
-    mapping, to_create = S.allocate_bridges({}, [(M1, 'lan'), (M2, 'lan')], [1000, 1999],
+    mapping, to_create = allocate_bridges({}, [(M1, 'lan'), (M2, 'lan')], [1000, 1999],
                                             preferred={M2: 'vmbr1000', M1: 'vmbr1007'})
     assert mapping == {M1: 'vmbr1007', M2: 'vmbr1000'} and [i for i, _m in to_create] == ['vmbr1007', 'vmbr1000']
-    taken, _ = S.allocate_bridges({'vmbr1007': 'uplink'}, [(M1, 'lan')], [1000, 1999], preferred={M1: 'vmbr1007'})
+    taken, _ = allocate_bridges({'vmbr1007': 'uplink'}, [(M1, 'lan')], [1000, 1999], preferred={M1: 'vmbr1007'})
     assert taken == {M1: 'vmbr1000'}
 
 
 def test_granted_bridge_names_are_read_from_bridge_acl_paths_and_vlans_below_them():
     acl = [{'path': '/sdn/zones/localnetwork/vmbr1005'}, {'path': '/sdn/zones/localnetwork/vmbr1006/42'},
            {'path': '/sdn/zones/localnetwork'}, {'path': '/pool/x'}, {'path': '/sdn/zones/other/vmbr7'}]
-    assert S.granted_bridge_names(acl) == {'vmbr1005', 'vmbr1006'}
+    assert granted_bridge_names(acl) == {'vmbr1005', 'vmbr1006'}
 
 
 # --- VMIDs -----------------------------------------------------------------------------------
 
 def test_free_vmids_are_lowest_first_and_skip_used():
-    assert list(S.free_vmids([100, 106], [101, 103, 104])) == [100, 102, 105, 106]
+    assert list(free_vmids([100, 106], [101, 103, 104])) == [100, 102, 105, 106]
 
 
 def test_free_vmids_is_lazy_for_huge_ranges():
-    free = S.free_vmids([100, 999999999], [])
+    free = free_vmids([100, 999999999], [])
     assert [next(free), next(free)] == [100, 101]
 
 
@@ -436,17 +457,17 @@ def test_assign_vmids_is_disjoint_and_in_student_then_machine_order():
     students = [{'userid': 'a@pve', 'machines': [{'machine': 'r', 'vmid': None}, {'machine': 'h', 'vmid': None}]},
                 {'userid': 'b@pve', 'machines': [{'machine': 'r', 'vmid': None}]}]
     cluster = make_cluster(vms=[vm(10001, 'x', 'pve1', tags=['deploystand'])])
-    assert S.assign_vmids(students, cluster, [10000, 10099]) == {
+    assert assign_vmids(students, cluster, [10000, 10099]) == {
         ('a@pve', 'r'): 10000, ('a@pve', 'h'): 10002, ('b@pve', 'r'): 10003}
 
 
 def test_assign_vmids_skips_vms_that_already_exist():
     students = [{'userid': 'a@pve', 'machines': [{'machine': 'r', 'vmid': 10000}, {'machine': 'h', 'vmid': None}]}]
     cluster = make_cluster(vms=[stand_vm(10000, 'a@pve', 'r', 'pve1')])
-    assert S.assign_vmids(students, cluster, [10000, 10099]) == {('a@pve', 'h'): 10001}
+    assert assign_vmids(students, cluster, [10000, 10099]) == {('a@pve', 'h'): 10001}
 
 
 def test_assign_vmids_raises_when_the_range_runs_out():
     students = [{'userid': 'a@pve', 'machines': [{'machine': 'r', 'vmid': None}, {'machine': 'h', 'vmid': None}]}]
-    with pytest.raises(S.StandError, match='no free VMID'):
-        S.assign_vmids(students, make_cluster(), [10000, 10000])
+    with pytest.raises(StandError, match='no free VMID'):
+        assign_vmids(students, make_cluster(), [10000, 10000])

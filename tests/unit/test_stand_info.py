@@ -1,7 +1,7 @@
 """stand_info: stands found from PVE's answers by their markers only, look-alikes, agent addresses."""
 import pytest
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils import stand_info as I
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import info as I
 
 
 def qemu(vmid, name, pool=None, tags='', node='pve1', status='running', maxmem=1073741824, **extra):

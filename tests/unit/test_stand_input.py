@@ -1,7 +1,9 @@
 """normalize_users / normalize_stand: defaults, shapes and one message per problem naming the field."""
 import pytest
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as S
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.inputs import (
+    normalize_stand, normalize_users,
+)
 
 from test_stand_support import HOST, ROUTER, make_stand, one_error
 
@@ -9,31 +11,31 @@ from test_stand_support import HOST, ROUTER, make_stand, one_error
 # --- users: good input ---------------------------------------------------------------------------
 
 def test_plain_userid_strings_become_students_with_defaults():
-    students, errors = S.normalize_users(['student1@pve'])
+    students, errors = normalize_users(['student1@pve'])
     assert errors == []
     assert students == [{'userid': 'student1@pve', 'name': 'student1', 'realm': 'pve',
                          'password': None, 'node': None, 'index': 0}]
 
 
 def test_user_mapping_keeps_password_and_node():
-    students, errors = S.normalize_users([{'name': 'student2@pve', 'password': 'S3cret-given', 'node': 'pve2'}])
+    students, errors = normalize_users([{'name': 'student2@pve', 'password': 'S3cret-given', 'node': 'pve2'}])
     assert errors == []
     assert (students[0]['password'], students[0]['node']) == ('S3cret-given', 'pve2')
 
 
 def test_users_keep_input_order():
-    students, _ = S.normalize_users(['b@pve', 'a@pve', 'c@pve'])
+    students, _ = normalize_users(['b@pve', 'a@pve', 'c@pve'])
     assert [s['userid'] for s in students] == ['b@pve', 'a@pve', 'c@pve']
 
 
 def test_all_user_problems_come_in_one_list():
-    _, errors = S.normalize_users(['student1', 'student1@pve', 'student1@pve', {'name': 'x@pve', 'pasword': 'abcdefgh'}])
+    _, errors = normalize_users(['student1', 'student1@pve', 'student1@pve', {'name': 'x@pve', 'pasword': 'abcdefgh'}])
     assert len(errors) == 3
     assert errors[0].startswith('users[0]:') and errors[1].startswith('users[2]:') and errors[2].startswith('users[3]:')
 
 
 def test_bad_users_are_left_out_of_the_students():
-    students, _ = S.normalize_users(['student1', 'student2@pve'])
+    students, _ = normalize_users(['student1', 'student2@pve'])
     assert [s['userid'] for s in students] == ['student2@pve']
 
 
@@ -62,21 +64,21 @@ def test_bad_users_are_left_out_of_the_students():
     (['a@pve', 'b@pve', 'a@pve'], 'users[2]:', "'a@pve' is listed twice (first at users[0])"),
 ])
 def test_bad_users_input_is_reported_with_its_field(users, field, words):
-    _, errors = S.normalize_users(users)
+    _, errors = normalize_users(users)
     message = one_error(errors)
     assert message.startswith(field), message
     assert words in message, message
 
 
 def test_password_errors_never_echo_the_password():
-    _, errors = S.normalize_users([{'name': 'a@pve', 'password': 'tiny'}])
+    _, errors = normalize_users([{'name': 'a@pve', 'password': 'tiny'}])
     assert 'tiny' not in one_error(errors)
 
 
 # --- stand: good input ---------------------------------------------------------------------------
 
 def test_stand_defaults_are_filled_in():
-    stand, errors = S.normalize_stand({'name': 'netlab', 'machines': [HOST]})
+    stand, errors = normalize_stand({'name': 'netlab', 'machines': [HOST]})
     assert errors == []
     assert {k: stand[k] for k in ('clone', 'vmid_range', 'bridge_range', 'start', 'node', 'role',
                                   'management_bridge', 'storage', 'format')} == {
@@ -85,7 +87,7 @@ def test_stand_defaults_are_filled_in():
 
 
 def test_machine_defaults_are_filled_in():
-    stand, _ = S.normalize_stand({'name': 'netlab', 'machines': [{'name': 'h', 'template': 't', 'networks': ['lan']}]})
+    stand, _ = normalize_stand({'name': 'netlab', 'machines': [{'name': 'h', 'template': 't', 'networks': ['lan']}]})
     assert stand['machines'][0] == {'name': 'h', 'device_type': 'linux', 'template': 't',
                                     'template_vmid': None, 'template_node': None,
                                     'networks': [{'bridge': 'lan', 'link_down': False}],
@@ -93,36 +95,36 @@ def test_machine_defaults_are_filled_in():
 
 
 def test_survey_strings_are_accepted_for_booleans_and_ranges():
-    stand, errors = S.normalize_stand(make_stand(start='false', vmid_range=['20000', '20099']))
+    stand, errors = normalize_stand(make_stand(start='false', vmid_range=['20000', '20099']))
     assert errors == []
     assert stand['start'] is False and stand['vmid_range'] == [20000, 20099]
 
 
 def test_ecorouter_may_have_no_data_networks():
     router = dict(ROUTER, networks=[])
-    _, errors = S.normalize_stand({'name': 'netlab', 'machines': [router]})
+    _, errors = normalize_stand({'name': 'netlab', 'machines': [router]})
     assert errors == []
 
 
 def test_duplicate_networks_on_one_machine_are_allowed():
-    _, errors = S.normalize_stand({'name': 'netlab', 'machines': [dict(HOST, networks=['lan', 'lan'])]})
+    _, errors = normalize_stand({'name': 'netlab', 'machines': [dict(HOST, networks=['lan', 'lan'])]})
     assert errors == []
 
 
 def test_full_clone_machine_may_set_storage_and_format():
     machine = dict(HOST, full_clone=True, storage='nfs', format='qcow2')
-    _, errors = S.normalize_stand({'name': 'netlab', 'machines': [machine]})
+    _, errors = normalize_stand({'name': 'netlab', 'machines': [machine]})
     assert errors == []
 
 
 def test_template_vmid_with_template_node_is_accepted():
     machine = {'name': 'h', 'template_vmid': 9001, 'template_node': 'pve1', 'networks': ['lan']}
-    stand, errors = S.normalize_stand({'name': 'netlab', 'machines': [machine]})
+    stand, errors = normalize_stand({'name': 'netlab', 'machines': [machine]})
     assert errors == [] and stand['machines'][0]['template_vmid'] == 9001
 
 
 def test_all_stand_problems_come_in_one_list_and_no_stand():
-    stand, errors = S.normalize_stand({'name': 'Net', 'clone': 'fast', 'machines': [{'name': 'x'}]})
+    stand, errors = normalize_stand({'name': 'Net', 'clone': 'fast', 'machines': [{'name': 'x'}]})
     assert stand is None
     assert len(errors) == 4      # name, clone, template, networks
 
@@ -188,7 +190,7 @@ def stand_with(*machines, **overrides):
     (stand_with(machine(format='raw')), 'stand.machines[0].format:', 'only for full clones'),
 ])
 def test_bad_stand_input_is_reported_with_its_field(raw, field, words):
-    stand, errors = S.normalize_stand(raw)
+    stand, errors = normalize_stand(raw)
     assert stand is None
     message = one_error(errors)
     assert message.startswith(field), message
@@ -196,17 +198,17 @@ def test_bad_stand_input_is_reported_with_its_field(raw, field, words):
 
 
 def test_unknown_key_suggests_the_close_one():
-    _, errors = S.normalize_stand(stand_with(vmid_rang=[10000, 10099]))
+    _, errors = normalize_stand(stand_with(vmid_rang=[10000, 10099]))
     assert "stand: unknown key 'vmid_rang' (did you mean 'vmid_range'?)" in errors
 
 
 def test_unknown_key_without_a_close_one_lists_the_allowed_keys():
-    _, errors = S.normalize_stand(stand_with(colour='blue'))
+    _, errors = normalize_stand(stand_with(colour='blue'))
     assert 'allowed: name, clone' in one_error(errors)
 
 
 def test_a_misspelled_required_key_gives_one_message_not_two():
-    _, errors = S.normalize_stand({'nme': 'netlab', 'machines': [HOST]})
+    _, errors = normalize_stand({'nme': 'netlab', 'machines': [HOST]})
     assert errors == ["stand: unknown key 'nme' (did you mean 'name'?)"]
-    _, errors = S.normalize_users([{'nmae': 'a@pve'}])
+    _, errors = normalize_users([{'nmae': 'a@pve'}])
     assert errors == ["users[0]: unknown key 'nmae' (did you mean 'name'?)"]

@@ -3,7 +3,7 @@ import csv
 import io
 
 from ansible_collections.deploystand.proxmox.plugins.filter import stand_list as F
-from ansible_collections.deploystand.proxmox.plugins.module_utils import stand_info as I
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import info as I
 
 from test_stand_info import netlab
 

@@ -1,11 +1,11 @@
 """build_plan end to end: shape, existing objects, look-alikes, errors."""
-from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as S
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.plan import build_plan
 
 from test_stand_support import make_cluster, make_stand, node, vm
 
 
 def plan_of(users, stand=None, cluster=None):
-    plan, errors = S.build_plan(stand or make_stand(), users, cluster or make_cluster())
+    plan, errors = build_plan(stand or make_stand(), users, cluster or make_cluster())
     assert errors == []
     return plan
 
@@ -142,7 +142,7 @@ def test_build_plan_is_deterministic():
 
 def test_build_plan_returns_every_error_and_no_plan():
     stand = make_stand(nmae='x', vmid_range=[5, 1])
-    plan, errors = S.build_plan(stand, ['nobody', {'name': 'b@pve', 'node': 'pve7'}], make_cluster())
+    plan, errors = build_plan(stand, ['nobody', {'name': 'b@pve', 'node': 'pve7'}], make_cluster())
     assert plan is None
     assert any(e.startswith('stand:') for e in errors)
     assert any(e.startswith('stand.vmid_range:') for e in errors)
@@ -152,7 +152,7 @@ def test_build_plan_returns_every_error_and_no_plan():
 
 def test_build_plan_reports_input_and_cluster_errors_together():
     stand = make_stand(node='pve3')
-    plan, errors = S.build_plan(stand, ['nobody', 'a+b@pve'], make_cluster())
+    plan, errors = build_plan(stand, ['nobody', 'a+b@pve'], make_cluster())
     assert plan is None
     assert errors[0].startswith('users[0]:')
     assert any(e.startswith('stand.node:') for e in errors)
@@ -162,7 +162,7 @@ def test_build_plan_reports_input_and_cluster_errors_together():
 def test_existing_stand_on_an_offline_node_is_an_error():
     cluster = make_cluster(vms=[tagged(10000, 's1-router', 'pve1', 'netlab-s1')])
     cluster['nodes']['pve1']['online'] = False
-    plan, errors = S.build_plan(make_stand(), ['s1@pve'], cluster)
+    plan, errors = build_plan(make_stand(), ['s1@pve'], cluster)
     assert plan is None and errors == ["users[0] (s1@pve): its stand's VMs are on node pve1: node 'pve1' is offline"]
 
 

@@ -1,19 +1,26 @@
 """What the plan says up front (issue 13): a class that differs from the stand on the cluster,
 students skipped for a foreign pool, foreign VMIDs allocated around, bridges outside a changed
 bridge_range, and look-alikes summarised by stand."""
-from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as S
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
+    bridge_marker, pool_id, pool_marker,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.plan import build_plan
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.plan_notes import (
+    stand_students_on_cluster,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.removal import plan_removal
 
 from test_stand_support import linux_stand, make_cluster, vm
 
 
 def plan_of(users, stand=None, cluster=None):
-    plan, errors = S.build_plan(stand or linux_stand(), users, cluster or make_cluster())
+    plan, errors = build_plan(stand or linux_stand(), users, cluster or make_cluster())
     assert errors == []
     return plan
 
 
 def stand_pool(userid, stand='netlab'):
-    return {S.pool_id(stand, userid): {'comment': S.pool_marker(stand, userid)}}
+    return {pool_id(stand, userid): {'comment': pool_marker(stand, userid)}}
 
 
 def pools_of(*userids, **kwargs):
@@ -51,9 +58,9 @@ def test_only_pools_with_this_stands_marker_and_id_count_as_students_on_the_clus
     pools = pools_of('a@pve')
     pools.update(pools_of('b@pve', stand='otherlab'))                        # another stand's student
     pools['netlab-c'] = {'comment': 'made by hand'}                           # no marker
-    pools['netlab-x'] = {'comment': S.pool_marker('netlab', 'd@pve')}          # marker of another pool id
+    pools['netlab-x'] = {'comment': pool_marker('netlab', 'd@pve')}          # marker of another pool id
     pools['netlab-e'] = {'comment': 'see deploystand:netlab:e@pve:lan'}       # a bridge marker
-    assert S.stand_students_on_cluster('netlab', make_cluster(pools=pools)) == ['a@pve']
+    assert stand_students_on_cluster('netlab', make_cluster(pools=pools)) == ['a@pve']
 
 
 # ------------------------------------------------------------------ students with a foreign pool
@@ -96,7 +103,7 @@ def other_stand_cluster(students=4):
     vms += [vm(500, 's0-host1', 'pve2', pool='other'), vm(10000, 'prod-db', 'pve1'), vm(10001, 'prod-web', 'pve1')]
     bridges = {n: {'vmbr0': {'comments': '', 'active': True}} for n in ('pve1', 'pve2')}
     for n in range(students):
-        bridges['pve2']['vmbr%d' % (1000 + n)] = {'comments': S.bridge_marker('weblab', 's%d@pve' % n, 'lan'),
+        bridges['pve2']['vmbr%d' % (1000 + n)] = {'comments': bridge_marker('weblab', 's%d@pve' % n, 'lan'),
                                                  'active': True}
     return make_cluster(vms=vms, bridges=bridges)
 
@@ -122,7 +129,7 @@ def test_the_summary_of_many_vms_in_the_range_shows_a_few_ids():
 
 
 def test_the_removal_plan_summarises_look_alikes_the_same_way():
-    plan, errors = S.plan_removal(linux_stand(), ['s%d@pve' % n for n in range(4)], other_stand_cluster())
+    plan, errors = plan_removal(linux_stand(), ['s%d@pve' % n for n in range(4)], other_stand_cluster())
     assert errors == []
     assert [line for line in plan['foreign_summary'] if line.startswith('stand weblab')] == [
         "stand weblab: 4 VMs, 4 bridges with names or numbers like this stand's; they are its own and not touched"]
@@ -134,7 +141,7 @@ def with_bridges(*entries):
     """pve2 carrying netlab's bridges: (iface, userid, alias)."""
     bridges = {n: {'vmbr0': {'comments': '', 'active': True}} for n in ('pve1', 'pve2')}
     for iface, userid, alias in entries:
-        bridges['pve2'][iface] = {'comments': S.bridge_marker('netlab', userid, alias), 'active': True}
+        bridges['pve2'][iface] = {'comments': bridge_marker('netlab', userid, alias), 'active': True}
     return bridges
 
 

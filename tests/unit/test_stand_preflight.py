@@ -3,7 +3,15 @@ the caller's GET /access/permissions answer; one line per missing privilege with
 import os
 import re
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as S
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.inputs import (
+    normalize_stand, normalize_users,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.plan import (
+    _derive_plan, build_plan, privilege_paths_to_verify,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.privileges import (
+    PRIVILEGE_TABLE, held_privileges, privilege_table_markdown,
+)
 
 from test_stand_support import linux_stand, make_cluster, make_stand, vm
 
@@ -25,7 +33,7 @@ def with_permissions(cluster, permissions, acl=()):
 
 
 def errors_of(stand, users, cluster):
-    _plan, errors = S.build_plan(stand, users, cluster)
+    _plan, errors = build_plan(stand, users, cluster)
     return errors
 
 
@@ -33,18 +41,18 @@ def errors_of(stand, users, cluster):
 
 def test_a_listed_path_is_exact_and_a_child_holds_what_the_nearest_listed_ancestor_propagates():
     dump = {'/pool': {'Pool.Allocate': 1, 'Pool.Audit': 0}, '/pool/lab': {'VM.Audit': 0}}
-    assert S.held_privileges(dump, '/pool/lab') == {'VM.Audit'}
-    assert S.held_privileges(dump, '/pool/new') == {'Pool.Allocate'}
+    assert held_privileges(dump, '/pool/lab') == {'VM.Audit'}
+    assert held_privileges(dump, '/pool/new') == {'Pool.Allocate'}
     # a level whose roles do not propagate passes on what is above it
     dump = {'/pool': {'Pool.Allocate': 1}, '/pool/a': {'Pool.Audit': 0}}
-    assert S.held_privileges(dump, '/pool/a/b') == {'Pool.Allocate'}
+    assert held_privileges(dump, '/pool/a/b') == {'Pool.Allocate'}
 
 
 def test_a_top_level_path_missing_from_the_answer_holds_nothing_and_passes_nothing_on():
     dump = {'/': {'Sys.Audit': 1}}
-    assert S.held_privileges(dump, '/vms') == set()
-    assert S.held_privileges(dump, '/vms/100') == set()
-    assert S.held_privileges({'/': {'Sys.Audit': 1}, '/vms': {'VM.Audit': 1}}, '/vms/100') == {'VM.Audit'}
+    assert held_privileges(dump, '/vms') == set()
+    assert held_privileges(dump, '/vms/100') == set()
+    assert held_privileges({'/': {'Sys.Audit': 1}, '/vms': {'VM.Audit': 1}}, '/vms/100') == {'VM.Audit'}
 
 
 # ------------------------------------------------------------------------------- what is needed
@@ -90,9 +98,9 @@ def rerun_cluster():
 
 def needed_keys(stand, users, cluster):
     missing = []
-    stand_n = S.normalize_stand(stand)[0]
-    students = S.normalize_users(users)[0]
-    S._derive_plan(stand_n, students, with_permissions(cluster, {}, cluster.get('acl') or ()), missing)
+    stand_n = normalize_stand(stand)[0]
+    students = normalize_users(users)[0]
+    _derive_plan(stand_n, students, with_permissions(cluster, {}, cluster.get('acl') or ()), missing)
     return sorted(set(m['key'] for m in missing))
 
 
@@ -123,8 +131,8 @@ def test_a_full_clone_needs_space_on_its_storage_and_a_clone_the_bridges_of_its_
     cluster = make_cluster()
     cluster['template_bridges'] = {9001: ['vmbr7']}
     missing = []
-    stand = S.normalize_stand(linux_stand(clone='full', storage='nfs', node='pve1'))[0]
-    S._derive_plan(stand, S.normalize_users(['s1@pve'])[0], with_permissions(cluster, {}), missing)
+    stand = normalize_stand(linux_stand(clone='full', storage='nfs', node='pve1'))[0]
+    _derive_plan(stand, normalize_users(['s1@pve'])[0], with_permissions(cluster, {}), missing)
     paths = dict(((m['key'], m['paths'][0]) for m in missing))
     assert ('storage_space', '/storage/nfs') in paths.items()
     assert sorted(p for k, p in ((m['key'], m['paths'][0]) for m in missing) if k == 'bridge_use') == [
@@ -145,9 +153,9 @@ def test_templates_and_storages_the_caller_cannot_see_are_named_by_the_privilege
 
 def test_paths_judged_by_inheritance_are_handed_back_for_an_exact_read():
     cluster = with_permissions(make_cluster(), {'/pool': {'Pool.Audit': 1}})
-    paths = S.privilege_paths_to_verify(make_stand(), ['s1@pve'], cluster)
+    paths = privilege_paths_to_verify(make_stand(), ['s1@pve'], cluster)
     assert '/pool/netlab-s1' in paths and '/pool' not in paths and '/vms' not in paths
-    assert S.privilege_paths_to_verify(make_stand(), ['s1@pve'], dict(cluster, permissions=None)) == []
+    assert privilege_paths_to_verify(make_stand(), ['s1@pve'], dict(cluster, permissions=None)) == []
 
 
 # --------------------------------------------------------------------------------------- the docs
@@ -156,11 +164,11 @@ def test_docs_permissions_md_shows_exactly_the_preflight_table():
     text = open(os.path.join(ROOT, 'docs', 'permissions.md')).read()
     found = re.search(r'<!-- preflight table: generated from stand\.PRIVILEGE_TABLE -->\n(.*?)\n<!-- end -->', text, re.S)
     assert found, 'docs/permissions.md has no preflight table block'
-    assert found.group(1).strip() == S.privilege_table_markdown()
+    assert found.group(1).strip() == privilege_table_markdown()
 
 
 def test_the_table_covers_the_least_privilege_role_exactly():
     import yaml
     role = yaml.safe_load(open(os.path.join(ROOT, 'playbooks', 'automation_role.yml')))[0]['vars']['automation_role_privs']
-    in_table = set(p for row in S.PRIVILEGE_TABLE for p in row['privileges'])
+    in_table = set(p for row in PRIVILEGE_TABLE for p in row['privileges'])
     assert set(role) == in_table

@@ -1,7 +1,7 @@
 """stand_reader against the simulator: a constant number of cluster reads, at most one agent call per
 running VM, an agent that does not answer is "no address", a refused agent call is said once."""
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveClient
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand_reader import read_stands
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveClient
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.stand_reader import read_stands
 
 from deploystand_sim.stand_scenario import stand_scenario, with_agents
 

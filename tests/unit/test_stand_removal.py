@@ -1,5 +1,5 @@
 """plan_removal: what destroy_stand.yml removes, found by markers and tags only."""
-from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as S
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.removal import plan_removal
 
 from test_stand_support import make_cluster, make_stand, vm
 
@@ -9,7 +9,7 @@ def tagged(vmid, name, node, pool, stand='netlab'):
 
 
 def removal(users, cluster):
-    plan, errors = S.plan_removal(make_stand(), users, cluster)
+    plan, errors = plan_removal(make_stand(), users, cluster)
     assert errors == []
     return plan
 
@@ -55,12 +55,12 @@ def test_removal_finds_bridges_by_marker_only_for_the_given_students():
 def test_removal_ignores_missing_templates():
     cluster = make_cluster()
     cluster['vms'] = {}
-    plan, errors = S.plan_removal(make_stand(), ['s1@pve'], cluster)
+    plan, errors = plan_removal(make_stand(), ['s1@pve'], cluster)
     assert errors == [] and plan['students'][0]['machines'] == []
 
 
 def test_removal_reports_bad_input():
-    plan, errors = S.plan_removal(make_stand(name='Bad'), ['nobody'], make_cluster())
+    plan, errors = plan_removal(make_stand(name='Bad'), ['nobody'], make_cluster())
     assert plan is None and len(errors) == 2
 
 

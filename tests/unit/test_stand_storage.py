@@ -1,7 +1,7 @@
 """Full-clone storage checked by the plan (issue 13 item 11), per node the student is placed on:
 it exists, takes VM images, is enabled on the template's node (and on the target node, shared, for
 a clone across nodes), and can hold the format asked for."""
-from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as S
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.plan import build_plan
 
 from test_stand_support import linux_stand, make_cluster, make_stand, one_error
 
@@ -20,7 +20,7 @@ def storages(**per_node):
 
 
 def errors_for(stand, users=('s1@pve',), **per_node):
-    _plan, errors = S.build_plan(stand, list(users), make_cluster(storages=storages(**per_node)))
+    _plan, errors = build_plan(stand, list(users), make_cluster(storages=storages(**per_node)))
     return errors
 
 
@@ -78,7 +78,7 @@ def test_linked_clones_and_existing_vms_need_no_storage_check():
     cluster = make_cluster(storages=storages(), vms=[
         {'vmid': 10000, 'name': 's1-host1', 'node': 'pve1', 'pool': 'netlab-s1', 'tags': ['deploystand', 'stand-netlab'],
          'template': False, 'status': 'running', 'maxmem': 1}])
-    _plan, errors = S.build_plan(linux_stand(clone='full', storage='gone', node='pve1'), ['s1@pve'], cluster)
+    _plan, errors = build_plan(linux_stand(clone='full', storage='gone', node='pve1'), ['s1@pve'], cluster)
     assert errors == []
 
 

@@ -1,5 +1,5 @@
 """How pve_stand_student turns a plan's machines into the parts it runs (pure, no cluster)."""
-from ansible_collections.deploystand.proxmox.plugins.module_utils import student as S
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops import student as S
 
 ROUTER = {'name': 's1-router', 'device_type': 'ecorouter', 'template_vmid': 9002, 'template_node': 'pve1',
           'full': False, 'vmid': None, 'preferred_vmid': 10000,

@@ -1,15 +1,16 @@
-"""The pure parts of module_utils/vms.py and the clone slot bound of module_utils/clone_slots.py."""
+"""The pure parts of module_utils/ops/vm.py and the clone slot bound of module_utils/pve/clone_slots.py."""
 import multiprocessing
 import os
 import time
 
 import pytest
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils import vms as V
-from ansible_collections.deploystand.proxmox.plugins.module_utils.clone_slots import (
-    CloneSlots, CloneSlotTimeout, slot_scope, slot_storages)
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import StandError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops import vm as V
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.clone_slots import (
+    CloneSlots, CloneSlotTimeout, slot_scope, slot_storages,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
 
 
 # ----------------------------------------------------------------------------------------- NICs

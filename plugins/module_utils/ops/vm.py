@@ -24,12 +24,21 @@ import random
 import re
 import time
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.cluster import disk_storages
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import (
-    CONFLICT, CONNECTION, EXISTS, LOCKED, NOT_FOUND, TASK_FAILED, TASK_TIMEOUT, PveApiError)
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import (
-    ECOROUTER_OUI, MANAGED_TAG, MAX_NICS, StandError, ecorouter_mac, format_net, free_vmids, parse_net,
-    parse_tags, resolve_template, stand_tag)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.cluster import disk_storages
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import (
+    CONFLICT, CONNECTION, EXISTS, LOCKED, NOT_FOUND, TASK_FAILED, TASK_TIMEOUT, PveApiError,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import (
+    format_net, parse_net, parse_tags,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.allocation import (
+    ecorouter_mac, free_vmids,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
+    ECOROUTER_OUI, MANAGED_TAG, MAX_NICS, stand_tag,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.placement import resolve_template
 
 NET_KEY = re.compile(r'^net(\d+)$')
 TAG_RE = re.compile(r'^[a-z0-9_][a-z0-9_\-+.]*$', re.I)

@@ -15,10 +15,11 @@ __metaclass__ = type
 
 import threading
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.cluster import _pools as read_pools
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PERMISSION, PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand_info import (
-    find_stands, guest_addresses, pick_address, stand_vms)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.cluster import _pools as read_pools
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PERMISSION, PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.info import (
+    find_stands, guest_addresses, pick_address, stand_vms,
+)
 
 DEFAULT_AGENT_WORKERS = 8
 AGENT_PRIVILEGE = 'VM.GuestAgent.Audit'

@@ -15,10 +15,20 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as standlib
-from ansible_collections.deploystand.proxmox.plugins.module_utils.access import converge
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import (
-    CONNECTION, EXISTS, NOT_FOUND, PveApiError)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import BRIDGE_ID_RE
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.bridges import (
+    allocate_bridges, bridge_share,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.inputs import normalize_users
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
+    ALIAS_RE, BRIDGE_NUMBER_MAX, MARKER_PREFIX, NODE_RE, VMBR_RE, bridge_marker, owns, parse_marker,
+    stand_name_problem,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.plan import granted_bridge_names
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.wait import converge
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import (
+    CONNECTION, EXISTS, NOT_FOUND, PveApiError,
+)
 
 ROUNDS = 3
 DEFAULT_APPLY_TIMEOUT = 120
@@ -37,35 +47,35 @@ def check_params(params):
     """Every problem with pve_bridge's input, as one list of messages (empty when it is usable)."""
     errors = []
     node = params.get('node')
-    if not isinstance(node, str) or not standlib.NODE_RE.match(node):
+    if not isinstance(node, str) or not NODE_RE.match(node):
         errors.append('node: %r is not a node name' % (node,))
     stand = params.get('stand')
-    problem = standlib.stand_name_problem(stand)
+    problem = stand_name_problem(stand)
     if problem:
         errors.append(problem)
     rng = params.get('bridge_range')
     if not isinstance(rng, (list, tuple)) or len(rng) != 2:
         errors.append('bridge_range: expected [low, high] (two integers), got %r' % (rng,))
-    elif not 0 <= rng[0] <= rng[1] <= standlib.BRIDGE_NUMBER_MAX:
+    elif not 0 <= rng[0] <= rng[1] <= BRIDGE_NUMBER_MAX:
         errors.append('bridge_range: [%s, %s] must satisfy 0 <= low <= high <= %d (vmbr0..vmbr%d is what every '
-                      'PVE 8.x/9.x accepts)' % (rng[0], rng[1], standlib.BRIDGE_NUMBER_MAX,
-                                                standlib.BRIDGE_NUMBER_MAX))
+                      'PVE 8.x/9.x accepts)' % (rng[0], rng[1], BRIDGE_NUMBER_MAX,
+                                                BRIDGE_NUMBER_MAX))
     userids = [('userids[%d]' % i, u) for i, u in enumerate(params.get('userids') or ())]
     for index, item in enumerate(params.get('bridges') or ()):
         field = 'bridges[%d]' % index
         userids.append((field + '.userid', item.get('userid')))
         alias = item.get('alias')
-        if not isinstance(alias, str) or not standlib.ALIAS_RE.match(alias):
+        if not isinstance(alias, str) or not ALIAS_RE.match(alias):
             errors.append("%s.alias: %r is not an alias (a lower-case letter, then a-z, 0-9 or _, at most 15 "
                           "characters)" % (field, alias))
-        if item.get('iface') is not None and not standlib.VMBR_RE.match(str(item['iface'])):
+        if item.get('iface') is not None and not VMBR_RE.match(str(item['iface'])):
             errors.append('%s.iface: %r is not a vmbrN name' % (field, item['iface']))
     for key in ('reserved', 'ifaces'):
         for index, name in enumerate(params.get(key) or ()):
-            if not standlib.BRIDGE_ID_RE.match(str(name)):
+            if not BRIDGE_ID_RE.match(str(name)):
                 errors.append("%s[%d]: %r is not a bridge name (letters, digits, '_', '-', '.')" % (key, index, name))
     for field, userid in userids:
-        _students, problems = standlib.normalize_users([{'name': userid}])
+        _students, problems = normalize_users([{'name': userid}])
         errors.extend(p.replace('users[0].name', field).replace('users[0]', field) for p in problems)
     return errors
 
@@ -76,7 +86,7 @@ def stand_markers(text, stand):
     """Every marker of this stand in a free text (comments, or diff lines), parsed."""
     out = []
     for token in str(text or '').replace('#', ' ').split():
-        found = standlib.parse_marker(token)
+        found = parse_marker(token)
         if found and found['stand'] == stand:
             out.append(found)
     return out
@@ -109,7 +119,7 @@ def next_candidate(taken, marker, alias, bridge_range, elsewhere=(), reserved=()
     """The lowest free vmbrN in range (and in the node's share) for one marker, with `taken`
     ({iface: comments}) as the node has it and `elsewhere` the names of the other nodes; raises
     StandError when the range is exhausted."""
-    mapping, _to_create = standlib.allocate_bridges(taken, [(marker, alias)], bridge_range, elsewhere=elsewhere,
+    mapping, _to_create = allocate_bridges(taken, [(marker, alias)], bridge_range, elsewhere=elsewhere,
                                                     reserved=reserved, share=share)
     return mapping[marker]
 
@@ -120,7 +130,7 @@ def stale_owned(existing, entries, mapping):
     out = []
     for e in entries:
         for iface in sorted(existing, key=_vmbr_key):
-            if iface != mapping.get(e['marker']) and standlib.owns(existing[iface], e['marker']):
+            if iface != mapping.get(e['marker']) and owns(existing[iface], e['marker']):
                 out.append({'userid': e['userid'], 'alias': e['alias'], 'marker': e['marker'], 'iface': iface})
     return out
 
@@ -241,7 +251,7 @@ def other_stands_changes(changes, ifaces, stand):
     names = set()
     for text in [str(changes or '')] + [str(i.get('comments') or '') for i in ifaces or ()]:
         for token in text.replace('#', ' ').split():
-            found = standlib.parse_marker(token)
+            found = parse_marker(token)
             if found and found['stand'] != stand and found['userid'] and found['alias']:
                 names.add(found['stand'])
     out = set()
@@ -253,7 +263,7 @@ def other_stands_changes(changes, ifaces, stand):
 
 
 def _marker_text(stand, marker):
-    parts = [standlib.MARKER_PREFIX, stand] + [p for p in (marker.get('userid'), marker.get('alias')) if p]
+    parts = [MARKER_PREFIX, stand] + [p for p in (marker.get('userid'), marker.get('alias')) if p]
     return ':'.join(parts)
 
 
@@ -350,8 +360,8 @@ class NodeBridges(object):
         existing = self.read_bridges()
         names, others = self.cluster_nodes()
         rules = {'elsewhere': self.names_elsewhere(others),
-                 'reserved': set(reserved or ()) | standlib.granted_bridge_names(self.client.get('access/acl')),
-                 'share': standlib.bridge_share(self.node, names)}
+                 'reserved': set(reserved or ()) | granted_bridge_names(self.client.get('access/acl')),
+                 'share': bridge_share(self.node, names)}
         entries = []
         seen = set()
         for item in wanted:
@@ -359,8 +369,8 @@ class NodeBridges(object):
             if key in seen:
                 continue
             seen.add(key)
-            entries.append(dict(item, marker=standlib.bridge_marker(self.stand, item['userid'], item['alias'])))
-        mapping, to_create = standlib.allocate_bridges(
+            entries.append(dict(item, marker=bridge_marker(self.stand, item['userid'], item['alias'])))
+        mapping, to_create = allocate_bridges(
             existing, [(e['marker'], e['alias']) for e in entries], bridge_range,
             preferred=dict((e['marker'], e['iface']) for e in entries if e.get('iface')), **rules)
         taken = dict(existing)
@@ -410,7 +420,7 @@ class NodeBridges(object):
                 continue
             found = self.read_iface(iface)
             if found is not None:
-                if standlib.owns(found.get('comments'), marker):
+                if owns(found.get('comments'), marker):
                     return iface, False
                 iface = skip(iface)            # exists but the (filtered) list did not show it
                 continue
@@ -424,7 +434,7 @@ class NodeBridges(object):
 
             def done(iface=iface):
                 found = self.read_iface(iface)
-                return found is not None and standlib.owns(found.get('comments'), marker)
+                return found is not None and owns(found.get('comments'), marker)
             try:
                 converge(write, done)
                 return iface, True
@@ -459,7 +469,7 @@ class NodeBridges(object):
             del after[iface]
             for userid, alias in owned:
                 r['bridges'].append({'userid': userid, 'alias': alias,
-                                     'marker': standlib.bridge_marker(self.stand, userid, alias), 'iface': iface,
+                                     'marker': bridge_marker(self.stand, userid, alias), 'iface': iface,
                                      'created': False})
         r['changed'] = bool(r['deleted'])
         r['diff'] = {'before': {'node': self.node, 'bridges': before}, 'after': {'node': self.node, 'bridges': after}}
@@ -523,5 +533,5 @@ class NodeBridges(object):
 
 
 def _vmbr_key(iface):
-    found = standlib.VMBR_RE.match(iface)
+    found = VMBR_RE.match(iface)
     return (0, int(found.group(1)), iface) if found else (1, 0, iface)

@@ -22,9 +22,14 @@ import shlex
 import tempfile
 import time
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as standlib
-from ansible_collections.deploystand.proxmox.plugins.module_utils.access import CREATED_REALM, converge, read_user
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import CONNECTION, PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
+    REALM_RE, ROLE_RE, USERID_LEN, USER_NAME_FORBIDDEN_RE, split_userid,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.user_pool import (
+    CREATED_REALM, read_user,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.wait import converge
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import CONNECTION, PveApiError
 
 ALL_PRIVILEGES_ROLE = 'Administrator'   # PVE's built-in role holding every privilege (AccessControl.pm)
 RESERVED_ROLE_RE = re.compile(r'^PVE', re.I)   # Role.pm create_role refuses this namespace
@@ -54,7 +59,7 @@ def check_params(p):
     """Every problem with the module input, as one list of messages (empty when it is usable)."""
     errors = []
     role = p.get('role')
-    if not isinstance(role, str) or not standlib.ROLE_RE.match(role):
+    if not isinstance(role, str) or not ROLE_RE.match(role):
         errors.append("role: %r is not a role id (letters, digits, '.', '-' and '_')" % (role,))
     elif RESERVED_ROLE_RE.match(role):
         errors.append("role: %r is in PVE's own namespace (PVE refuses custom role ids starting with 'PVE')"
@@ -67,14 +72,14 @@ def check_params(p):
         errors.append('privileges: %s %s not a privilege name (such as VM.Audit)'
                       % (', '.join(repr(x) for x in bad), 'is' if len(bad) == 1 else 'are'))
     userid = p.get('userid')
-    name, realm = standlib.split_userid(userid)
-    if (not name or realm is None or standlib.USER_NAME_FORBIDDEN_RE.search(name)
-            or not standlib.REALM_RE.match(realm)
-            or not standlib.USERID_LEN[0] <= len(str(userid)) <= standlib.USERID_LEN[1]):
+    name, realm = split_userid(userid)
+    if (not name or realm is None or USER_NAME_FORBIDDEN_RE.search(name)
+            or not REALM_RE.match(realm)
+            or not USERID_LEN[0] <= len(str(userid)) <= USERID_LEN[1]):
         errors.append('userid: %r is not a PVE user id (name@realm, no spaces, colons or slashes, %d-%d '
-                      'characters)' % (userid, standlib.USERID_LEN[0], standlib.USERID_LEN[1]))
+                      'characters)' % (userid, USERID_LEN[0], USERID_LEN[1]))
     token = p.get('token')
-    if not isinstance(token, str) or not standlib.REALM_RE.match(token):
+    if not isinstance(token, str) or not REALM_RE.match(token):
         errors.append("token: %r is not a token name (a letter, then letters, digits, '.', '-' or '_'; at least "
                       "2 characters)" % (token,))
     paths = p.get('paths') or []
@@ -335,7 +340,7 @@ class AutomationIdentity(object):
                                 'name; nothing was changed'.format(self.p['role']))
 
     def _refuse_foreign_realm(self, user):
-        realm = standlib.split_userid(self.userid)[1]
+        realm = split_userid(self.userid)[1]
         if user is None and realm != CREATED_REALM:
             raise IdentityError("user {0} does not exist: only users of realm '{1}' are created here (the token "
                                 "never logs in with a password); create it first or choose a {1} user; nothing was "

@@ -19,9 +19,11 @@ import fnmatch
 import ipaddress
 import time
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import (
-    MANAGED_TAG, bridge_marker, dns_user_part, owns, parse_marker, parse_tags, pool_id, pool_marker,
-    split_userid, stand_name_problem, stand_tag, user_marker)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import parse_tags
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
+    MANAGED_TAG, bridge_marker, dns_user_part, owns, parse_marker, pool_id, pool_marker, split_userid,
+    stand_name_problem, stand_tag, user_marker,
+)
 
 __metaclass__ = type
 

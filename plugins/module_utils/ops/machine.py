@@ -13,14 +13,19 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.clone_slots import (
-    CloneSlots, CloneSlotTimeout, slot_scope, slot_storages)
-from ansible_collections.deploystand.proxmox.plugins.module_utils.cluster import disk_storages
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import (
-    DISK_FORMATS, MAC_VMID_MODULUS, MANAGED_TAG, NIC_MODELS, StandError, format_tags, stand_name_problem, stand_tag,
-    valid_mac)
-from ansible_collections.deploystand.proxmox.plugins.module_utils import vms as V
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.clone_slots import (
+    CloneSlots, CloneSlotTimeout, slot_scope, slot_storages,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.cluster import disk_storages
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import (
+    NIC_MODELS, format_tags, valid_mac,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
+    DISK_FORMATS, MAC_VMID_MODULUS, MANAGED_TAG, stand_name_problem, stand_tag,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops import vm as V
 
 
 class MachineFailed(Exception):

@@ -16,11 +16,16 @@ __metaclass__ = type
 import functools
 import re
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as standlib
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import (
-    CONNECTION, NOT_FOUND, PveApiError)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import BRIDGE_ID_RE, parse_net
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.inputs import normalize_users
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
+    PASSWORD_LEN, POOL_ID_RE, ROLE_RE, owns, parse_marker, pool_id, pool_id_problem, pool_marker,
+    split_userid, stand_name_problem, user_marker,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.passwords import generate_password
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import NOT_FOUND, PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.wait import converge
 
-ROUNDS = 3                       # how often a write is re-decided after a broken connection
 MIN_GENERATED_PASSWORD = 16
 CREATED_REALM = 'pve'            # the only realm whose users this module creates
 BRIDGE_ACL_PATH = '/sdn/zones/localnetwork/{0}'
@@ -28,31 +33,6 @@ BRIDGE_ACL_PATH = '/sdn/zones/localnetwork/{0}'
 
 class UserPoolError(Exception):
     """A request pve_user_pool refuses; the message says what to do."""
-
-
-# ----------------------------------------------------------------------------------- converge
-
-def converge(write, done, rounds=ROUNDS):
-    """Send a write whose effect can be read back, without ever resending it blindly.
-
-    A broken connection (`kind == 'connection'`) leaves it open whether the write happened: read
-    back with done() and send again only if it did not, at most `rounds` times in all. After such
-    a break, an error on the resend (e.g. `exists`) is also checked with done() first, because it
-    may only say that the first attempt did arrive."""
-    broken = None
-    for _attempt in range(rounds):
-        try:
-            write()
-            return
-        except PveApiError as err:
-            if err.kind != CONNECTION:
-                if broken is not None and done():
-                    return
-                raise
-            broken = err
-        if done():
-            return
-    raise broken
 
 
 # ------------------------------------------------------------------------------ pure decisions
@@ -133,7 +113,7 @@ def ownership(record, marker):
     """'missing' (record is None), 'owned' (its comment holds marker) or 'foreign'."""
     if record is None:
         return 'missing'
-    return 'owned' if standlib.owns(record.get('comment'), marker) else 'foreign'
+    return 'owned' if owns(record.get('comment'), marker) else 'foreign'
 
 
 def user_stands(comment):
@@ -141,8 +121,8 @@ def user_stands(comment):
     uses the account."""
     out = []
     for token in str(comment or '').split():
-        found = standlib.parse_marker(token)
-        if found and found['userid'] is None and token == standlib.user_marker(found['stand']):
+        found = parse_marker(token)
+        if found and found['userid'] is None and token == user_marker(found['stand']):
             out.append(found['stand'])
     return out
 
@@ -164,9 +144,9 @@ def pool_stands_of(pools, userid, stand):
     out = []
     for record in pools or ():
         for token in str(record.get('comment') or '').split():
-            found = standlib.parse_marker(token)
+            found = parse_marker(token)
             if (found and found['userid'] == userid and found['alias'] is None and found['stand'] != stand
-                    and token == standlib.pool_marker(found['stand'], userid) and found['stand'] not in out):
+                    and token == pool_marker(found['stand'], userid) and found['stand'] not in out):
                 out.append(found['stand'])
     return out
 
@@ -193,38 +173,38 @@ def check_params(params):
     password_length. The password itself is never echoed."""
     errors = []
     stand = params.get('stand')
-    problem = standlib.stand_name_problem(stand)
+    problem = stand_name_problem(stand)
     if problem:
         errors.append(problem)
     userid = params.get('userid')
-    _students, user_errors = standlib.normalize_users([{'name': userid}])
+    _students, user_errors = normalize_users([{'name': userid}])
     errors.extend(e.replace('users[0].name', 'userid').replace('users[0]', 'userid') for e in user_errors)
     if not user_errors and not errors:
         if params.get('pool') is None:
-            problem = standlib.pool_id_problem(stand, userid)
+            problem = pool_id_problem(stand, userid)
             if problem:
                 errors.append('pool: the default pool id of %s %s; give pool explicitly' % (userid, problem))
-    if params.get('pool') is not None and not standlib.POOL_ID_RE.match(str(params['pool'])):
+    if params.get('pool') is not None and not POOL_ID_RE.match(str(params['pool'])):
         errors.append("pool: %r is not a pool id PVE accepts (letters, digits, '.', '-' and '_', starting with a "
                       "letter)" % params['pool'])
     for key in ('role', 'bridge_role', 'pool_audit_role'):
         value = params.get(key)
         if value is None or (key == 'pool_audit_role' and value == ''):  # '' grants no audit role
             continue
-        if not standlib.ROLE_RE.match(str(value)):
+        if not ROLE_RE.match(str(value)):
             errors.append('%s: %r is not a role id' % (key, value))
     for key in ('bridges', 'stale_bridges'):
         for iface in params.get(key) or ():
-            if not isinstance(iface, str) or not standlib.BRIDGE_ID_RE.match(iface):
+            if not isinstance(iface, str) or not BRIDGE_ID_RE.match(iface):
                 errors.append("%s: %r is not a bridge name (letters, digits, '_', '-', '.')" % (key, iface))
     password = params.get('password')
-    if password is not None and not standlib.PASSWORD_LEN[0] <= len(password) <= standlib.PASSWORD_LEN[1]:
+    if password is not None and not PASSWORD_LEN[0] <= len(password) <= PASSWORD_LEN[1]:
         errors.append('password: must be %d-%d characters (PVE rule), got %d'
-                      % (standlib.PASSWORD_LEN[0], standlib.PASSWORD_LEN[1], len(password)))
+                      % (PASSWORD_LEN[0], PASSWORD_LEN[1], len(password)))
     length = params.get('password_length')
-    if length is not None and not MIN_GENERATED_PASSWORD <= length <= standlib.PASSWORD_LEN[1]:
+    if length is not None and not MIN_GENERATED_PASSWORD <= length <= PASSWORD_LEN[1]:
         errors.append('password_length: must be %d-%d, got %d'
-                      % (MIN_GENERATED_PASSWORD, standlib.PASSWORD_LEN[1], length))
+                      % (MIN_GENERATED_PASSWORD, PASSWORD_LEN[1], length))
     return errors
 
 
@@ -239,11 +219,11 @@ def read_user(client, userid):
 
 
 def default_pool(stand, userid):
-    return standlib.pool_id(stand, userid)
+    return pool_id(stand, userid)
 
 
 def realm_of(userid):
-    return standlib.split_userid(userid)[1]
+    return split_userid(userid)[1]
 
 
 # ----------------------------------------------------------------------------- the API steps
@@ -264,8 +244,8 @@ class UserPool(object):
         self.stand = params['stand']
         self.userid = params['userid']
         self.pool = params.get('pool') or default_pool(self.stand, self.userid)
-        self.user_marker = standlib.user_marker(self.stand)
-        self.pool_marker = standlib.pool_marker(self.stand, self.userid)
+        self.user_marker = user_marker(self.stand)
+        self.pool_marker = pool_marker(self.stand, self.userid)
         self.wanted = wanted_acls(self.userid, self.pool, params['role'], params.get('bridges') or [],
                                   params['bridge_role'], params.get('pool_audit_role'))
         # grants on bridges the stand no longer gives the student (a bridge name is one ACL path on
@@ -374,7 +354,7 @@ class UserPool(object):
                     "user {0} does not exist. Only users of realm '{1}' are created by this module; users of realm "
                     "'{2}' must exist before the stand (check the realm name, or create the user in realm '{2}' "
                     "first)".format(self.userid, CREATED_REALM, realm))
-            password = self.p.get('password') or standlib.generate_password(self.p['password_length'])
+            password = self.p.get('password') or generate_password(self.p['password_length'])
             if not self.check_mode:
                 def write():
                     self.client.post('access/users', userid=self.userid, password=password,
@@ -431,7 +411,7 @@ class UserPool(object):
                 'tokens (the automation authenticates as {1}). Use password authentication (api_user with '
                 'api_password / PROXMOX_PASSWORD instead of api_token_id), or update_password=on_create'.format(
                     self.userid, self.client.identity))
-        password = given or standlib.generate_password(self.p['password_length'])
+        password = given or generate_password(self.p['password_length'])
         if not self.check_mode:
             params = {'userid': self.userid, 'password': password}
             if self.client.identity != 'root@pam':
@@ -573,7 +553,7 @@ class UserPool(object):
         new = without_marker(comment, self.user_marker)
         for other in others:
             if other not in user_stands(new):
-                new = with_marker(new, standlib.user_marker(other))
+                new = with_marker(new, user_marker(other))
         if not self.check_mode:
             def write():
                 self.client.put('access/users/{0}'.format(self.userid), comment=new)
@@ -606,7 +586,7 @@ class UserPool(object):
                 raise
             for key, value in (config or {}).items():
                 if re.match(r'^net\d+$', str(key)):
-                    bridge = standlib.parse_net(value).get('bridge')
+                    bridge = parse_net(value).get('bridge')
                     if bridge:
                         used.add(bridge)
         return used

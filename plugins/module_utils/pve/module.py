@@ -13,8 +13,9 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import (
-    ABANDONED, DEFAULT_PORT, DEFAULT_TIMEOUT, HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR, PveApiError, PveClient)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import (
+    ABANDONED, DEFAULT_PORT, DEFAULT_TIMEOUT, HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR, PveApiError, PveClient,
+)
 
 # The connection options of every module; documented once in doc_fragments/auth.py.
 AUTH_ARGSPEC = dict(

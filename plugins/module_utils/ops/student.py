@@ -15,14 +15,18 @@ __metaclass__ = type
 
 import threading
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.access import (
-    UserPool, UserPoolError, check_params)
-from ansible_collections.deploystand.proxmox.plugins.module_utils.machine import (
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.user_pool import (
+    UserPool, UserPoolError, check_params,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.machine import (
     CLONE_ARGSPEC, ECOROUTER_ARGSPEC, MachineFailed, MachineRun, clone_problems, configure_ecorouter,
-    ecorouter_problems, remove_own_vm, with_defaults)
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import StandError, machine_nics, stand_name_problem
-from ansible_collections.deploystand.proxmox.plugins.module_utils import vms as V
+    ecorouter_problems, remove_own_vm, with_defaults,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.allocation import machine_nics
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import stand_name_problem
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops import vm as V
 
 ECOROUTER = 'ecorouter'
 

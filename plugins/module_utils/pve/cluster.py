@@ -14,8 +14,8 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import NOT_FOUND, PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import parse_net, parse_tags
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import NOT_FOUND, PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import parse_net, parse_tags
 
 _DISK_KEY = re.compile(r'^(ide|sata|scsi|virtio|efidisk|tpmstate)\d+$')
 _NET_KEY = re.compile(r'^net\d+$')
