@@ -99,13 +99,16 @@ def read_status(client, stand_raw, users_raw, limit=None, addresses=True, worker
     `requests` (how many per-VM reads were made). Raises StatusInputError before any read."""
     stand, students = status_inputs(stand_raw, users_raw, limit)
     resources, pools, users, bridges, _volumes, warnings = read_cluster_answers(client, created=False)
+    # the whole class: also the stand's look-alikes that name no student (a tagged VM in no pool)
     found = find_stands(resources, pools, users, bridges, stands=[stand['name']],
-                        students=[s['userid'] for s in students])
+                        students=[s['userid'] for s in students] if limit else None)
     _name_look_alikes(found, resources)
     online = set(r['node'] for r in resources if r.get('type') == 'node' and r.get('status') == 'online')
     reader = DetailReader(client, addresses=addresses, workers=workers, interface=interface, networks=networks,
                           family=family)
-    reader.ask_all(vm for _stand, _student, vm in stand_vms(found) if vm['node'] in online)
+    chosen = set(s['userid'] for s in students)
+    reader.ask_all(vm for _stand, student, vm in stand_vms(found)
+                   if vm['node'] in online and student['userid'] in chosen)
     status = class_status(stand, students, found, reader.details, bridges)
     status['unseen'] = warnings + found['unseen'] + reader.warnings()
     status['look_alikes'] = found['look_alikes']

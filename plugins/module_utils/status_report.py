@@ -77,6 +77,10 @@ def status_table(status):
     s = status['summary']
     lines.append(_cut('{0}: {1}/{2} student(s) ok, {3}/{4} machine(s) running, {5} missing, {6} drift item(s)'.format(
         status['stand'], s['ok'], s['students'], s['running'], s['machines'], s['missing'], s['drift']), WIDTH))
+    # look-alikes no student owns (a VM tagged for the stand outside its pools, a marked user without pool)
+    for item in status.get('look_alikes') or []:
+        if not item.get('userid') or item['userid'] not in [st['userid'] for st in status['students']]:
+            lines.append(_cut('look-alike: {0} {1}: {2}'.format(item['kind'], item['id'], item['why']), WIDTH))
     lines.extend(_cut('not seen: ' + w, WIDTH) for w in status.get('unseen') or [])
     return lines
 

@@ -163,3 +163,14 @@ def test_the_shared_card_page_is_usable_for_another_report():
     assert 'class="card ok"' in page and '&lt;pw&gt;' in page and '<td class="mono">' in page
     assert html_page.link('https://pve:8006/') == '<a href="https://pve:8006/">https://pve:8006/</a>'
     assert html_page.link('javascript:x') == 'javascript:x'
+
+
+def test_the_table_lists_the_stands_look_alikes_that_name_no_student():
+    tagged = {'type': 'qemu', 'vmid': 300, 'name': 'ghost', 'node': 'pve1', 'status': 'stopped',
+              'tags': 'deploystand;stand-netlab', 'template': 0}
+    found, bridges = cluster(CLEAN_VMS, [tagged])
+    status = class_status(stand(), students('student1@pve'), found, CLEAN_DETAILS, bridges)
+    status['look_alikes'] = found['look_alikes']
+    lines = status_table(status)
+    assert [line for line in lines if line.startswith('look-alike:')] == [
+        'look-alike: vm 300: ghost carries the tags of stand netlab but is in no pool']
