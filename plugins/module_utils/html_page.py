@@ -138,7 +138,10 @@ def network_svg(machines, labels=None):
         for net in machine['networks']:
             if net['name'] not in [n['name'] for n in networks]:
                 networks.append(net)
-    width = max(_LEFT * 2 + len(machines) * (_BOX_W + _GAP) - _GAP, 240)
+    # the machines on the left, the networks' names in a column of their own on the right
+    label_x = _LEFT + max(1, len(machines)) * (_BOX_W + _GAP)
+    longest = max([len(n['name']) + len(str(labels.get(n['name']) or '')) for n in networks] or [0])
+    width = label_x + 7 * (longest + 14)
     bus_top = _TOP + _BOX_H + 20
     height = bus_top + len(networks) * _BUS_GAP + 4
     out = ['<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {0} {1}" width="{0}" height="{1}" '
@@ -152,11 +155,10 @@ def network_svg(machines, labels=None):
                                               else ' stroke-dasharray="6 4"')
         colour = '#1b5fa8' if net.get('private') else '#6b7280'
         out.append('<line x1="{0}" y1="{1}" x2="{2}" y2="{1}" stroke="{3}" stroke-width="2"{4}/>'.format(
-            _LEFT, y, width - _LEFT, colour, dash))
+            _LEFT, y, label_x - 6, colour, dash))
         label = net['name'] + (' ' + str(labels[net['name']]) if labels.get(net['name']) else '')
         label += '' if net.get('private') else (' (management)' if net.get('management') else ' (shared)')
-        out.append('<text x="{0}" y="{1}" text-anchor="end" fill="{2}">{3}</text>'.format(
-            width - _LEFT, y - 3, colour, esc(label)))
+        out.append('<text x="{0}" y="{1}" fill="{2}">{3}</text>'.format(label_x, y + 4, colour, esc(label)))
     for index, machine in enumerate(machines):
         x = _LEFT + index * (_BOX_W + _GAP)
         centre = x + _BOX_W // 2
