@@ -173,3 +173,27 @@ def network_svg(machines, labels=None):
             centre, _TOP + _BOX_H // 2 + 4, esc(machine['machine'])))
     out.append('</svg>')
     return ''.join(out)
+
+
+def cards_page(title, entries, intro=None, footer=None):
+    """A page of simple cards from data only (no HTML needed by the caller), e.g. the credentials handout:
+    entries: [{'title', 'state' (ok|bad|neutral), 'badge', 'subtitle', 'fields': [(label, value)],
+    'link': url, 'notes': [text], 'network': network_svg's machines, 'labels': its labels}], every key but
+    'title' optional. Values are text (escaped); a field whose label is 'password' is set in monospace."""
+    cards = []
+    for entry in entries:
+        body = []
+        fields = entry.get('fields') or []
+        if fields:
+            body.append('<table><tbody>{0}</tbody></table>'.format(''.join(
+                '<tr><th>{0}</th><td{1}>{2}</td></tr>'.format(
+                    esc(label), ' class="mono"' if str(label).lower() in ('password', 'login', 'user') else '',
+                    esc(value)) for label, value in fields)))
+        if entry.get('link'):
+            body.append('<p>{0}</p>'.format(link(entry['link'])))
+        body.append(bullet_list(entry.get('notes') or []))
+        if entry.get('network'):
+            body.append(network_svg(entry['network'], labels=entry.get('labels')))
+        cards.append(card(entry['title'], ''.join(body), state=entry.get('state', 'neutral'), badge=entry.get('badge'),
+                          subtitle=entry.get('subtitle')))
+    return page(title, cards, intro=intro, footer=footer)

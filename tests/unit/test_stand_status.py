@@ -174,3 +174,14 @@ def test_the_table_lists_the_stands_look_alikes_that_name_no_student():
     lines = status_table(status)
     assert [line for line in lines if line.startswith('look-alike:')] == [
         'look-alike: vm 300: ghost carries the tags of stand netlab but is in no pool']
+
+
+def test_cards_page_builds_a_handout_from_data_alone():
+    html = html_page.cards_page('netlab: accounts', [
+        {'title': 's1@pve', 'fields': [('login', 's1@pve'), ('password', '<Secret&1>')],
+         'link': 'https://pve:8006/', 'notes': ['change it at first login'],
+         'network': [{'machine': 'router', 'device_type': 'ecorouter',
+                      'networks': [{'name': 'lan', 'private': True}]}], 'labels': {'lan': 'vmbr1001'}}])
+    assert '<td class="mono">&lt;Secret&amp;1&gt;</td>' in html
+    assert '<a href="https://pve:8006/">' in html and '<svg ' in html and 'lan vmbr1001' in html
+    assert 'class="card neutral"' in html
