@@ -10,7 +10,9 @@ latency, as on a real cluster. Runs, each timed from the outside (process start 
 - `playbooks/stand_status.yml` (one pve_stand_status run: cluster read, per-VM config, snapshot list and
   agent call 8 at a time, the table and the three report files);
 - the same with `stand_status_addresses=false`;
-- `read_status` in-process (the reader alone, no Ansible start-up).
+- `read_status` in-process (the reader alone, no Ansible start-up);
+- for reference, a playbook of one `ansible.builtin.ping` task (no request): the cost of starting
+  ansible-playbook with one module run on this machine at this load.
 
 Target (issue 15): status of 30 students <= 5 s. --write replaces the "Status page" section of
 benchmarks/README.md with the figures.
@@ -76,6 +78,9 @@ def measure(students, time_factor):
     with Simulator(stand_scenario({'netlab': students}, machines=MACHINES), time_factor=time_factor) as sim:
         vms = sim.call(with_agents, 'netlab')
         sim.call(with_snapshots, 'netlab')
+        ping = os.path.join(work, 'ping.yml')
+        with open(ping, 'w') as fh:
+            fh.write('- hosts: localhost\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n')
         status = (os.path.join(BIN, 'ansible-playbook'), 'playbooks/stand_status.yml', '-e', '@' + users,
                   '-e', 'stand_status_dir=' + os.path.join(work, 'reports'))
         from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveClient
@@ -84,7 +89,9 @@ def measure(students, time_factor):
         runs = [('stand_status.yml', lambda: ansible(sim, work, *status)),
                 ('stand_status.yml, no addresses',
                  lambda: ansible(sim, work, *(status + ('-e', 'stand_status_addresses=false')))),
-                ('read_status in-process', lambda: read_status(client, STAND, json.load(open(users))['users']))]
+                ('read_status in-process', lambda: read_status(client, STAND, json.load(open(users))['users'])),
+                # ansible-playbook with one module run and no request: what the machine's load costs any playbook
+                ('reference: one ping task', lambda: ansible(sim, work, os.path.join(BIN, 'ansible-playbook'), ping))]
         for label, run in runs:
             sim.reset_counters()
             began = time.perf_counter()
@@ -117,7 +124,8 @@ def write(rows, vms, load_before, load_after):
         'Target (issue 15): the status of 30 students in at most 5 s. The cluster is read once for the class '
         '(resources, pools, users, one bridge list per online node), then each VM costs a config read, a snapshot '
         'list and, running, one agent call, 8 VMs at a time. Most of the playbook\'s wall time is ansible-playbook '
-        'starting (compare the in-process row).\n'
+        'starting: compare the in-process row (the reads alone) and the reference row (one ping task, no '
+        'request, measured in the same minute).\n'
         .format(time.strftime('%Y-%m-%d %H:%M'), load_before, load_after, rows[0]['students'], len(MACHINES), vms,
                 table(rows)))
     replace_section('Status page', section)
