@@ -83,8 +83,8 @@ def measure(students, time_factor):
             fh.write('- hosts: localhost\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n')
         status = (os.path.join(BIN, 'ansible-playbook'), 'playbooks/stand_status.yml', '-e', '@' + users,
                   '-e', 'stand_status_dir=' + os.path.join(work, 'reports'))
-        from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveClient
-        from ansible_collections.deploystand.proxmox.plugins.module_utils.status_reader import read_status
+        from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveClient
+        from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.status_reader import read_status
         client = PveClient(sim.host, port=sim.port, user='root@pam', password=sim.password, ca_path=sim.cafile)
         runs = [('stand_status.yml', lambda: ansible(sim, work, *status)),
                 ('stand_status.yml, no addresses',

@@ -148,13 +148,20 @@ web_url:
 
 import time
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_module import PveModule
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand_info import ADDRESS_FAMILIES, filter_problems
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand_reader import DEFAULT_AGENT_WORKERS
-from ansible_collections.deploystand.proxmox.plugins.module_utils.status_reader import StatusInputError, read_status
-from ansible_collections.deploystand.proxmox.plugins.module_utils.status_report import (
-    render, status_table, write_reports)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.info import (
+    ADDRESS_FAMILIES, filter_problems,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.stand_reader import (
+    DEFAULT_AGENT_WORKERS,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.status_reader import (
+    StatusInputError, read_status,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.status_report import (
+    render, status_table, write_reports,
+)
 
 ARGSPEC = dict(
     stand=dict(type='dict', required=True),

@@ -11,7 +11,7 @@ import stat
 
 import pytest
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveClient
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveClient
 from deploystand_sim.testing import Simulator
 
 pytestmark = pytest.mark.slow

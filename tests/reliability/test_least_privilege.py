@@ -68,7 +68,7 @@ def test_status_runs_with_the_automation_token_and_with_an_auditor_alone(sim, pl
     extra = {'users': CLASS, 'stand': STAND, 'stand_report_dir': str(tmp_path / 'reports')}
     assert playbook(DEPLOY, env, extra_vars=extra).rc == 0
 
-    from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveClient
+    from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveClient
     api = PveClient(sim.host, user='root@pam', password=sim.password, port=sim.port, ca_path=sim.cafile)
     api.post('access/users', userid='auditor@pve', password='Audit-only-1')
     api.put('access/acl', path='/', roles='PVEAuditor', users='auditor@pve')

@@ -4,13 +4,17 @@ table within 100 columns, the CSV guarded against formulas, every name escaped i
 import csv
 import json
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils import html_page
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import normalize_stand, normalize_users
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand_info import find_stands
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand_status import (
-    class_status, config_nics, expected_nics, snapshots_of)
-from ansible_collections.deploystand.proxmox.plugins.module_utils.status_report import (
-    render, status_csv, status_table)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import html_page
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.inputs import (
+    normalize_stand, normalize_users,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.info import find_stands
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.status import (
+    class_status, config_nics, expected_nics, snapshots_of,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.status_report import (
+    render, status_csv, status_table,
+)
 
 STAND_RAW = {'name': 'netlab', 'machines': [
     {'name': 'router', 'device_type': 'ecorouter', 'template': 'ecorouter-tpl', 'networks': ['lan', 'vmbr0']},

@@ -21,8 +21,9 @@ from __future__ import absolute_import, division, print_function
 
 import re
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import parse_net, vm_name
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand_info import iso_time
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import parse_net
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import vm_name
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.info import iso_time
 
 __metaclass__ = type
 

@@ -14,8 +14,9 @@ import json
 import os
 import tempfile
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.html_page import (
-    bullet_list, card, esc, link, network_svg, page, table)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.html_page import (
+    bullet_list, card, esc, link, network_svg, page, table,
+)
 
 WIDTH = 100
 MiB = 1024 * 1024

@@ -13,13 +13,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import (
-    normalize_stand, normalize_users, pool_id)
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand_info import find_stands, stand_vms
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand_reader import (
-    DEFAULT_AGENT_WORKERS, AddressReader, read_cluster_answers)
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand_status import class_status, snapshots_of
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.inputs import (
+    normalize_stand, normalize_users,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import pool_id
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.info import find_stands, stand_vms
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.stand_reader import (
+    DEFAULT_AGENT_WORKERS, AddressReader, read_cluster_answers,
+)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.status import (
+    class_status, snapshots_of,
+)
 
 
 class StatusInputError(Exception):
