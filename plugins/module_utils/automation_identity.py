@@ -24,6 +24,7 @@ import time
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as standlib
 from ansible_collections.deploystand.proxmox.plugins.module_utils.access import CREATED_REALM, converge, read_user
+from ansible_collections.deploystand.proxmox.plugins.module_utils.lifecycle_input import PVE8_PRIVILEGES
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import CONNECTION, PveApiError
 
 ALL_PRIVILEGES_ROLE = 'Administrator'   # PVE's built-in role holding every privilege (AccessControl.pm)
@@ -323,6 +324,12 @@ class AutomationIdentity(object):
 
     def _refuse_unknown_privileges(self, roles):
         known = split_privileges((roles.get(ALL_PRIVILEGES_ROLE) or {}).get('privs'))
+        # a PVE 9 privilege this release names the PVE 8 way (VM.GuestAgent.Audit -> VM.Monitor): the same grant
+        renamed = dict((new, old) for new, old in PVE8_PRIVILEGES.items()
+                       if known and new in self.privileges and new not in known and old in known)
+        if renamed:
+            self.privileges = sorted(set(renamed.get(p, p) for p in self.privileges))
+            self.result['privileges'] = self.privileges
         unknown = [p for p in self.privileges if known and p not in known]
         if unknown:
             raise IdentityError('privileges: {0} {1} not known to this PVE release; nothing was changed'.format(

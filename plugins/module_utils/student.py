@@ -20,6 +20,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.access import 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.machine import (
     CLONE_ARGSPEC, ECOROUTER_ARGSPEC, MachineFailed, MachineRun, clone_problems, configure_ecorouter,
     ecorouter_problems, remove_own_vm, with_defaults)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.lifecycle import baseline_after_deploy
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import StandError, machine_nics, stand_name_problem
 from ansible_collections.deploystand.proxmox.plugins.module_utils import vms as V
@@ -248,6 +249,9 @@ class StudentRun(object):
     def present(self):
         self._access('present')
         self._fail_on(self._machines())
+        # stand.baseline: the snapshot of every machine created in this run (lifecycle.baseline_after_deploy)
+        self._fail_on(baseline_after_deploy(self.client, self.p, self.result['machines'], self.check_mode,
+                                            self.warn))
         return self._with_diff()
 
     def absent(self):
