@@ -124,7 +124,7 @@ def test_4_own_snapshots_and_children_are_never_touched(deployed, tmp_path):
     before = deployed.state()
     gone = play(deployed, tmp_path, SNAPSHOT, stand_snapshot_state='absent')
     assert gone.rc != 0
-    msg = gone.result('Snapshot baseline is absent', 'student1@pve')['msg']
+    msg = gone.result('Snapshot of the machines: baseline absent', 'student1@pve')['msg']
     assert 'child snapshots (mine)' in msg and 'nothing was changed' in msg, msg
     assert snapshots(deployed.state())['student1-host1'] == ['baseline', 'mine']
     # student2 had no children: its snapshots are gone; student1's untouched
@@ -134,7 +134,7 @@ def test_4_own_snapshots_and_children_are_never_touched(deployed, tmp_path):
     wait(deployed, 'pve1', pve.nodes('pve1').qemu(vmid2).snapshot.post(snapname='baseline'))
     run = play(deployed, tmp_path, SNAPSHOT, '-e', 'stand_limit=student2@pve', stand_snapshot_replace=True)
     assert run.rc == 0, run
-    actions = dict((m['name'], m['action']) for m in run.result('Snapshot baseline is present', 'student2@pve')['machines'])
+    actions = dict((m['name'], m['action']) for m in run.result('Snapshot of the machines: baseline present', 'student2@pve')['machines'])
     assert actions == {'student2-router': 'create', 'student2-host1': 'foreign'}
     assert 'not taken by the stand: left alone' in run.output
     assert MARKER not in (stand_vms(deployed.state())[int(vmid2)]['snapshots']['baseline']['description'] or '')
@@ -161,7 +161,7 @@ def test_6_a_ram_snapshot_on_storage_that_cannot_hold_it_is_refused(deployed, tm
     run = play(deployed, tmp_path, SNAPSHOT, '-e', 'stand_limit=student1@pve', stand_snapshot_name='lesson2',
                stand_snapshot_vmstate=True)
     assert run.rc != 0
-    msg = run.result('Snapshot lesson2 is present', 'student1@pve')['msg']
+    msg = run.result('Snapshot of the machines: lesson2 present', 'student1@pve')['msg']
     assert "storage 'nowhere' does not exist" in msg and 'nothing was changed' in msg, msg
     assert deployed.state()['vms'] == before['vms']
     pve.nodes('pve1').qemu(vmid).config.put(delete='vmstatestorage')
