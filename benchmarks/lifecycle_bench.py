@@ -114,11 +114,11 @@ def main(argv=None):
     lines = ['| step | wall | lower bound | wall / bound | no-op re-run (controller floor) | wall - floor | '
              'controller CPU | API requests / student | load avg after | problems |', '|' + '---|' * 10]
     for row in rows:
-        floor = '{0:.1f}s'.format(row['floor']) if row['floor'] is not None else '- (a reset always acts)'
-        over = '{0:.1f}s'.format(row['wall'] - row['floor']) if row['floor'] is not None else '-'
+        shown = dict(row, problems='; '.join(row['problems']) or 'none',
+                     floor='{0:.1f}s'.format(row['floor']) if row['floor'] is not None else '- (a reset always acts)',
+                     over='{0:.1f}s'.format(row['wall'] - row['floor']) if row['floor'] is not None else '-')
         lines.append('| {step} | {wall:.1f}s | {bound:.1f}s | {ratio:.1f}x | {floor} | {over} | {cpu:.1f}s | '
-                     '{requests:.0f} | {load:.1f} | {problems} |'.format(
-                         floor=floor, over=over, problems='; '.join(row['problems']) or 'none', **row))
+                     '{requests:.0f} | {load:.1f} | {problems} |'.format(**shown))
     text = ('## {title}\n\nMeasured {date} on {machine}, by `benchmarks/lifecycle_bench.py --students {n} '
             '--time-factor {tf}` ({n} students of the example stand, {vms} VMs, router start_order 0 and hosts 1; '
             'forks {forks}). The whole run took {took:.1f} minutes. Durations (PVE seconds): shutdown/start/stop '

@@ -55,8 +55,9 @@ class ResetRun(object):
         """(path, snapshots of the VM, problem or None)."""
         name = self.p['name']
         if entry is None:
-            if machine['name'] in seen.conflicts:
-                vm = seen.conflicts[machine['name']][0]
+            conflicts = [vm for vm in seen.conflicts.get(machine['name'], []) if not self._pending(seen.vms, vm)]
+            if conflicts:
+                vm = conflicts[0]
                 return 'recreate', {}, ('VM {0} ({1}) is in pool {2} without the tags deploystand and stand-{3}: a '
                                         'look-alike; rename or remove it (nothing was changed)'.format(
                                             vm['vmid'], machine['name'], self.p['pool'], self.p['stand']))
@@ -78,6 +79,15 @@ class ResetRun(object):
                                       'the stand\'s snapshot first (stand_snapshot.yml)'.format(
                                           entry['vmid'], name, ', '.join(others)))
         return 'reclone', snaps, None
+
+    def _pending(self, vms, vm):
+        """A clone an interrupted run made and did not tag yet (its notes carry the pending marker): the
+        re-creation adopts it (machine.MachineRun.find), so it is no look-alike."""
+        try:
+            config = vms.config(vm['node'], vm['vmid'])
+        except Exception:  # pylint: disable=broad-except
+            return False
+        return V.has_pending_marker(config.get('description'), self.p['stand'])
 
     # ------------------------------------------------------------- paths
 
