@@ -277,6 +277,7 @@ class SnapshotRun(object):
         self.warn = warn or (lambda msg: None)
         self.result = dict(changed=False, userid=p['userid'], pool=p['pool'], snapshot=p['name'], state=p['state'],
                            machines=[], missing=[], foreign=[])
+        self._vms = None
 
     def _decide(self, snaps, machine, entry, status, storage_cache):
         """(action, problem): action create|replace|delete|keep|none|foreign."""

@@ -69,7 +69,7 @@ options:
       start_order: {description: Lower starts first and stops last., type: int, default: 0}
       template: {description: Template to clone by name (reset)., type: str}
       template_vmid: {description: Template to clone by VMID (reset)., type: int}
-      template_node: {description: Node of O(machines[].template_vmid)., type: str}
+      template_node: {description: 'Node of O(machines[].template_vmid).', type: str}
       target: {description: Informational (the plan's clone target)., type: str}
       full: {description: Full clone instead of linked (reset)., type: bool, default: false}
       storage: {description: Target storage of a full clone., type: str}
