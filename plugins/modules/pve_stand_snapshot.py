@@ -181,7 +181,7 @@ RETURN = r'''
 machines:
   description:
     - One entry per machine. With O(state=present) or O(state=absent) - C(action) V(create), V(replace), V(keep),
-      V(delete), V(none) (nothing to delete) or V(foreign) (a snapshot of that name the stand did not take: left
+      V(delete), V(none) (nothing to delete) or V(foreign) (a snapshot of that name the stand did not take, left
       alone), C(vmstate), C(why). With O(state=reset) - C(path) V(rollback), V(reclone) or V(recreate), C(vmid)
       (the same after a re-clone), C(status) after the power step.
   returned: always
