@@ -45,8 +45,13 @@ options:
       - V(destroy) checks only the names, then lists what the stand owns for these students - their VMs
         (by pool, name and stand tag), pools, users and the nodes carrying their marked bridges - so that a
         template removed since the deployment does not block the clean-up.
+      - V(power) and V(snapshot) (playbooks C(stand_power.yml), C(stand_snapshot.yml)) plan from what the stand
+        owns, as V(destroy) does, each machine with its C(start_order), and check the privileges of that run.
+      - V(reset) (C(stand_reset.yml)) plans as V(deploy) does, without the memory check (a reset creates nothing
+        that did not run before), and refuses students that have no stand yet or whose private bridges are gone.
+        See docs/lifecycle.md.
     type: str
-    choices: [deploy, destroy]
+    choices: [deploy, destroy, power, snapshot, reset]
     default: deploy
   clone_wait:
     description:
@@ -128,6 +133,9 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.plan imp
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.removal import plan_removal
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.vm import Vms, wait_for_clones
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.lifecycle_plan import (
+    PURPOSES, lifecycle_paths_to_verify, plan_lifecycle,
+)
 
 
 def _templates_named(stand):
@@ -155,10 +163,29 @@ def _replan_with_exact_permissions(module, client, cluster):
     return build_plan(stand, users, cluster)
 
 
+VERBS = {'deploy': 'deployed', 'destroy': 'removed', 'power': 'powered', 'snapshot': 'snapshotted',
+         'reset': 'reset'}
+
+
+def _lifecycle_plan(module, client, cluster):
+    """plan_lifecycle, asking PVE for the paths a refusal judged by inheritance before refusing."""
+    args = (module.params['purpose'], module.params['stand'], module.params['users'])
+    plan, errors = plan_lifecycle(*(args + (cluster,)))
+    if errors:
+        paths = lifecycle_paths_to_verify(*(args + (cluster,)))
+        if paths:
+            try:
+                cluster['permissions'].update(exact_permissions(client, paths))
+            except PveApiError as err:
+                module.fail_api(err)
+            plan, errors = plan_lifecycle(*(args + (cluster,)))
+    return plan, errors
+
+
 def main():
     module = PveModule(argument_spec=dict(stand=dict(type='dict', required=True),
                                           users=dict(type='raw', required=True, no_log=False),
-                                          purpose=dict(type='str', default='deploy', choices=['deploy', 'destroy']),
+                                          purpose=dict(type='str', default='deploy', choices=['deploy', 'destroy'] + list(PURPOSES)),
                                           clone_wait=dict(type='int', default=600)),
                        supports_check_mode=True)
     client = module.client()
@@ -175,13 +202,17 @@ def main():
             cluster = read_cluster(client, names, vmids)
     except PveApiError as err:
         module.fail_api(err)
-    planner = build_plan if module.params['purpose'] == 'deploy' else plan_removal
-    plan, errors = planner(module.params['stand'], module.params['users'], cluster)
-    if errors and planner is build_plan:
-        plan, errors = _replan_with_exact_permissions(module, client, cluster)
+    purpose = module.params['purpose']
+    if purpose in PURPOSES:
+        plan, errors = _lifecycle_plan(module, client, cluster)
+    else:
+        planner = build_plan if purpose == 'deploy' else plan_removal
+        plan, errors = planner(module.params['stand'], module.params['users'], cluster)
+        if errors and planner is build_plan:
+            plan, errors = _replan_with_exact_permissions(module, client, cluster)
     if errors:
         module.fail_json(msg='the stand cannot be {0} as described ({1} problem{2}; nothing was changed):\n'
-                             '{3}'.format('deployed' if module.params['purpose'] == 'deploy' else 'removed',
+                             '{3}'.format(VERBS[purpose],
                                           len(errors), '' if len(errors) == 1 else 's',
                                           '\n'.join('- ' + e for e in errors)),
                          problems=errors)

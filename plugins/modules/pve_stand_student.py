@@ -111,6 +111,10 @@ options:
       node:
         description: Node of this machine (destroy plans carry it).
         type: str
+      start_order:
+        description: Informational here (the stand's start order; M(deploystand.proxmox.pve_stand_power) uses it).
+        type: int
+        default: 0
       networks:
         description: The machine's networks in NIC order.
         type: list
@@ -172,6 +176,22 @@ options:
     description: Start the machines (EcoRouters after their NICs are set).
     type: bool
     default: true
+  baseline:
+    description:
+      - The stand's C(baseline) option. Each machine created in this run gets this snapshot right after it is
+        made (disk-only, or with its RAM when O(baseline.vmstate) and the VM runs), as
+        M(deploystand.proxmox.pve_stand_snapshot) takes it; a machine that existed before gets none, so a re-run
+        never takes it. Null takes none.
+    type: dict
+    suboptions:
+      snapshot:
+        description: The snapshot name.
+        type: str
+        default: baseline
+      vmstate:
+        description: Include the RAM of a running VM.
+        type: bool
+        default: false
   management_bridge:
     description: Bridge of an EcoRouter's management NIC.
     type: str
@@ -320,7 +340,7 @@ MACHINE_SPEC = dict(
     template=dict(type='str'), template_vmid=dict(type='int'), template_node=dict(type='str'),
     target=dict(type='str'), full=dict(type='bool', default=False), storage=dict(type='str'),
     format=dict(type='str'), vmid=dict(type='int'),
-    preferred_vmid=dict(type='int'), node=dict(type='str'),
+    preferred_vmid=dict(type='int'), node=dict(type='str'), start_order=dict(type='int', default=0),
     networks=dict(type='list', elements='dict', default=[], options=NETWORK_SPEC))
 ARGSPEC = dict(
     stand=dict(type='str', required=True),
@@ -335,6 +355,8 @@ ARGSPEC = dict(
     student_vms=dict(type='str', choices=['remove', 'keep'], default='remove'),
     vmid_range=dict(type='list', elements='int', default=[10000, 19999]),
     start=dict(type='bool', default=True),
+    baseline=dict(type='dict', options=dict(snapshot=dict(type='str', default='baseline'),
+                                            vmstate=dict(type='bool', default=False))),
     management_bridge=dict(type='str', default='vmbr0'),
     mac_prefix=dict(type='str', default='1C:87:76:40'),
     role=dict(type='str', default='PVEVMAdmin'),

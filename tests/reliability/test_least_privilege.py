@@ -94,3 +94,28 @@ def test_status_runs_with_the_automation_token_and_with_an_auditor_alone(sim, pl
         assert sorted(p.name for p in status_dir.iterdir()) == ['netlab-status.csv', 'netlab-status.html',
                                                                  'netlab-status.json']
     assert comparable(sim.state()) == before
+
+
+def test_power_snapshot_and_reset_pass_with_the_least_privilege_token_alone(sim, playbook, tmp_path):
+    """Every day-2 playbook (issue 15) with the automation token alone: the role holds exactly what they need."""
+    import os
+    from reliability_support import ROOT
+    token_file = tmp_path / 'automation-token.env'
+    assert playbook(AUTOMATION_ROLE, sim, extra_vars={'automation_token_file': str(token_file)}).rc == 0
+    env, secret = token_env(sim, token_file)
+    stand = dict(STAND, baseline={'snapshot': 'baseline'})
+    extra = {'users': CLASS, 'stand': stand, 'stand_report_dir': str(tmp_path / 'reports')}
+    assert playbook(DEPLOY, env, extra_vars=extra).rc == 0
+    vms = [vm for vm in sim.state()['vms'].values() if 'stand-netlab' in vm['tags']]
+    assert vms and all('baseline' in vm['snapshots'] for vm in vms)
+    book = dict((name, os.path.join(ROOT, 'playbooks', name + '.yml'))
+                for name in ('stand_power', 'stand_snapshot', 'stand_reset'))
+    for name, more in (('stand_power', {'stand_power': 'shutdown'}), ('stand_power', {'stand_power': 'started'}),
+                       ('stand_snapshot', {'stand_snapshot_name': 'lesson1', 'stand_snapshot_vmstate': True}),
+                       ('stand_snapshot', {'stand_snapshot_name': 'lesson1', 'stand_snapshot_state': 'absent'}),
+                       ('stand_reset', {})):
+        run = playbook(book[name], env, extra_vars=dict(extra, **more))
+        assert run.rc == 0, (name, more, run)
+        assert secret not in run.output
+    vms = [vm for vm in sim.state()['vms'].values() if 'stand-netlab' in vm['tags']]
+    assert all(vm['status'] == 'running' and sorted(vm['snapshots']) == ['baseline'] for vm in vms)

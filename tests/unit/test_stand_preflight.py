@@ -171,4 +171,6 @@ def test_the_table_covers_the_least_privilege_role_exactly():
     import yaml
     role = yaml.safe_load(open(os.path.join(ROOT, 'playbooks', 'automation_role.yml')))[0]['vars']['automation_role_privs']
     in_table = set(p for row in PRIVILEGE_TABLE for p in row['privileges'])
-    assert set(role) == in_table
+    # VM.Monitor is PVE 8's name of VM.GuestAgent.Audit: pve_automation_identity grants it there instead
+    from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.lifecycle_input import PVE8_PRIVILEGES
+    assert set(role) == in_table - set(PVE8_PRIVILEGES.values())

@@ -30,6 +30,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.user_pool 
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.wait import converge
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import CONNECTION, PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.lifecycle_input import PVE8_PRIVILEGES
 
 ALL_PRIVILEGES_ROLE = 'Administrator'   # PVE's built-in role holding every privilege (AccessControl.pm)
 RESERVED_ROLE_RE = re.compile(r'^PVE', re.I)   # Role.pm create_role refuses this namespace
@@ -328,6 +329,12 @@ class AutomationIdentity(object):
 
     def _refuse_unknown_privileges(self, roles):
         known = split_privileges((roles.get(ALL_PRIVILEGES_ROLE) or {}).get('privs'))
+        # a PVE 9 privilege this release names the PVE 8 way (VM.GuestAgent.Audit -> VM.Monitor): the same grant
+        renamed = dict((new, old) for new, old in PVE8_PRIVILEGES.items()
+                       if known and new in self.privileges and new not in known and old in known)
+        if renamed:
+            self.privileges = sorted(set(renamed.get(p, p) for p in self.privileges))
+            self.result['privileges'] = self.privileges
         unknown = [p for p in self.privileges if known and p not in known]
         if unknown:
             raise IdentityError('privileges: {0} {1} not known to this PVE release; nothing was changed'.format(

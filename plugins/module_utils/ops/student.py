@@ -27,6 +27,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.allocation import machine_nics
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import stand_name_problem
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops import vm as V
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.lifecycle import baseline_after_deploy
 
 ECOROUTER = 'ecorouter'
 
@@ -252,6 +253,9 @@ class StudentRun(object):
     def present(self):
         self._access('present')
         self._fail_on(self._machines())
+        # stand.baseline: the snapshot of every machine created in this run (lifecycle.baseline_after_deploy)
+        self._fail_on(baseline_after_deploy(self.client, self.p, self.result['machines'], self.check_mode,
+                                            self.warn))
         return self._with_diff()
 
     def absent(self):

@@ -18,6 +18,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names im
     NODE_RE, OVERCOMMIT_MAX, PASSWORD_LEN, REALM_RE, ROLE_RE, STAND_KEYS, STAND_NAME_MAX, STAND_NAME_RE,
     STORAGE_RE, USERID_LEN, USER_KEYS, USER_NAME_FORBIDDEN_RE, VMID_MAX, VMID_MIN, split_userid,
 )
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.lifecycle_input import normalize_baseline, normalize_start_order
 
 __metaclass__ = type
 
@@ -283,6 +284,7 @@ def _normalize_machine(field, raw, errors):
     machine['full_clone'] = full_clone
     machine['storage'] = _string_field(field, raw, 'storage', STORAGE_RE, 'a storage id', errors)
     machine['format'] = _choice_field(field, raw, 'format', DISK_FORMATS, None, errors)
+    machine['start_order'] = normalize_start_order(raw.get('start_order'), errors, field)
     return machine
 
 
@@ -387,6 +389,7 @@ def normalize_stand(raw):
         'storage': _string_field('stand', raw, 'storage', STORAGE_RE, 'a storage id', errors),
         'format': _choice_field('stand', raw, 'format', DISK_FORMATS, None, errors),
         'memory_overcommit': _ratio_field('stand', raw, 'memory_overcommit', 1.0, OVERCOMMIT_MAX, errors),
+        'baseline': normalize_baseline(raw.get('baseline'), errors),
         'machines': _normalize_machines(raw.get('machines'), errors,
                                         'machines' in _misspelled(raw, STAND_KEYS)),
     }

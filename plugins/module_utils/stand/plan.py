@@ -106,6 +106,7 @@ def _plan_machine(stand, student, machine, node, classes, cluster, errors, forei
         'format': (machine.get('format') or stand.get('format')) if full else None,
         'vmid': int(existing['vmid']) if existing else None, 'preferred_vmid': None,
         'networks': _plan_networks(stand, machine, classes),
+        'start_order': machine.get('start_order') or 0,
     }
 
 
@@ -299,10 +300,12 @@ def _placement_warnings(stand, students, placement, cluster):
     return warnings
 
 
-def _derive_plan(stand, students, cluster, missing_out=None):
+def _derive_plan(stand, students, cluster, missing_out=None, capacity=True, extra_needs=None):
     """Placement, templates, bridges and VMIDs -> (plan, errors); plan is None on errors.
 
-    missing_out, a list, receives the privilege needs the caller's permissions do not cover."""
+    missing_out, a list, receives the privilege needs the caller's permissions do not cover. capacity=False
+    leaves the memory check out (a reset creates nothing new: stand/lifecycle_plan.py); extra_needs(planned,
+    needs) adds that run's own privilege needs."""
     students, skipped = skip_students_with_foreign_pools(stand['name'], students, cluster)
     try:
         placement = place_students(stand, students, cluster)
@@ -324,10 +327,13 @@ def _derive_plan(stand, students, cluster, missing_out=None):
     planned = [_plan_student(stand, s, placement[s['userid']], classes, cluster, errors, foreign)
                for s in students]
     errors += full_clone_storage_problems(stand, planned, cluster)
-    errors += capacity_errors
+    errors += capacity_errors if capacity else []
     node_bridges = _allocate_node_bridges(stand, planned, cluster, errors)
     _assign_preferred_vmids(stand, planned, cluster, errors)
-    missing = missing_privileges(privilege_needs(stand, planned, node_bridges, cluster), cluster)
+    needs = privilege_needs(stand, planned, node_bridges, cluster)
+    if extra_needs is not None:
+        needs = extra_needs(planned, needs)
+    missing = missing_privileges(needs, cluster)
     if missing_out is not None:
         missing_out.extend(missing)
     errors += privilege_errors(missing, cluster)
@@ -341,6 +347,7 @@ def _derive_plan(stand, students, cluster, missing_out=None):
         'role': stand['role'], 'start': stand['start'],
         'vmid_range': list(stand['vmid_range']), 'bridge_range': list(stand['bridge_range']),
         'management_bridge': stand['management_bridge'], 'memory_overcommit': stand['memory_overcommit'],
+        'baseline': stand.get('baseline'),
         'students': planned, 'nodes': node_bridges, 'stale_bridges': stale,
         'foreign': _unique(_skipped_foreign(skipped, cluster) + foreign + _same_name_elsewhere(stand, students, cluster)
                            + _unmarked_bridges(stand, sorted(node_bridges), cluster)
@@ -352,7 +359,7 @@ def _derive_plan(stand, students, cluster, missing_out=None):
     plan['foreign_summary'] = summarize_foreign(stand['name'], plan['foreign'], cluster)
     plan['warnings'] += [entry['message'] for entry in skipped]
     plan['warnings'] += _bridges_outside_range(stand, node_bridges)
-    plan['warnings'] += capacity_warnings
+    plan['warnings'] += capacity_warnings if capacity else []
     plan['warnings'] += _class_change_warnings(stand['name'], plan['class_changes'], cluster)
     return plan, []
 
@@ -373,10 +380,11 @@ def privilege_paths_to_verify(stand_raw, users_raw, cluster):
     return unlisted_paths(missing + templates, cluster)
 
 
-def build_plan(stand_raw, users_raw, cluster):
+def build_plan(stand_raw, users_raw, cluster, capacity=True, extra_needs=None):
     """Validate everything and plan the deploy -> (plan, errors).
 
-    errors lists every problem found; plan is None whenever errors is not empty."""
+    errors lists every problem found; plan is None whenever errors is not empty. capacity and extra_needs:
+    see _derive_plan (the reset plan of stand/lifecycle_plan.py uses them)."""
     stand, stand_errors = normalize_stand(stand_raw)
     students, user_errors = normalize_users(users_raw)
     errors = stand_errors + user_errors
@@ -387,7 +395,7 @@ def build_plan(stand_raw, users_raw, cluster):
     errors += validate_against_cluster(stand, students, cluster)
     if errors or not students:
         return None, _unique(errors)
-    plan, derive_errors = _derive_plan(stand, students, cluster)
+    plan, derive_errors = _derive_plan(stand, students, cluster, capacity=capacity, extra_needs=extra_needs)
     if derive_errors:
         return None, derive_errors
     return plan, []

@@ -12,6 +12,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.facts im
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
     owns, pool_id, pool_marker,
 )
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.lifecycle_input import LIFECYCLE_PRIVILEGE_ROWS
 
 __metaclass__ = type
 
@@ -76,7 +77,7 @@ PRIVILEGE_TABLE = (
      'when': 'a student user the run creates', 'why': 'create the user'},
     {'key': 'user_modify', 'privileges': ('User.Modify',), 'path': '/access/groups',
      'when': 'a student user the run creates', 'why': 'create the user (in no group)'},
-)
+) + LIFECYCLE_PRIVILEGE_ROWS
 _PRIVILEGE_ROWS = dict((row['key'], row) for row in PRIVILEGE_TABLE)
 
 
