@@ -16,6 +16,7 @@ __metaclass__ = type
 import functools
 import re
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils import expiry as expirylib
 from ansible_collections.deploystand.proxmox.plugins.module_utils import stand as standlib
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import (
     CONNECTION, NOT_FOUND, PveApiError)
@@ -217,6 +218,7 @@ def check_params(params):
         for iface in params.get(key) or ():
             if not isinstance(iface, str) or not standlib.BRIDGE_ID_RE.match(iface):
                 errors.append("%s: %r is not a bridge name (letters, digits, '_', '-', '.')" % (key, iface))
+    errors.extend(expiry_param_problems(params))
     password = params.get('password')
     if password is not None and not standlib.PASSWORD_LEN[0] <= len(password) <= standlib.PASSWORD_LEN[1]:
         errors.append('password: must be %d-%d characters (PVE rule), got %d'
@@ -225,6 +227,18 @@ def check_params(params):
     if length is not None and not MIN_GENERATED_PASSWORD <= length <= standlib.PASSWORD_LEN[1]:
         errors.append('password_length: must be %d-%d, got %d'
                       % (MIN_GENERATED_PASSWORD, standlib.PASSWORD_LEN[1], length))
+    return errors
+
+
+def expiry_param_problems(params):
+    """expire (epoch seconds, 0 = never) and since (the stand's first deploy, YYYY-MM-DD)."""
+    errors = []
+    expire = params.get('expire')
+    if expire is not None and (isinstance(expire, bool) or not isinstance(expire, int) or expire < 0):
+        errors.append('expire: must be epoch seconds (0 = never), got %r' % (expire,))
+    since = params.get('since')
+    if since is not None and expirylib.since_of(expirylib.SINCE_PREFIX + str(since)) != since:
+        errors.append('since: must be a date YYYY-MM-DD, got %r' % (since,))
     return errors
 
 
@@ -307,11 +321,13 @@ class UserPool(object):
         self.result['foreign'].append(text)
         self._warn(text)
 
-    @staticmethod
-    def _user_view(user):
+    def _user_view(self, user):
         if user is None:
             return None
-        return {'comment': user.get('comment') or ''}
+        view = {'comment': user.get('comment') or ''}
+        if self.p.get('expire') is not None:        # the expiry is shown where the stand manages it
+            view['expire'] = int(user.get('expire') or 0)
+        return view
 
     @staticmethod
     def _pool_view(pool):
@@ -360,7 +376,7 @@ class UserPool(object):
         after = {'user': after_user, 'pool': after_pool,
                  'acl': sorted((set(before['acl']) | set(r['acls_added'])) - set(r['acls_removed']))}
         r['changed'] = bool(r['user_created'] or r['password_set'] or r['pool_created'] or missing or stale
-                            or r.get('user_marked'))
+                            or r.get('user_marked') or r.get('expire_set') or r.get('pool_updated'))
         r['diff'] = {'before': before, 'after': after}
         return r
 
@@ -376,13 +392,17 @@ class UserPool(object):
                     "first)".format(self.userid, CREATED_REALM, realm))
             password = self.p.get('password') or standlib.generate_password(self.p['password_length'])
             if not self.check_mode:
+                extra = {'expire': self.p['expire']} if self.p.get('expire') else {}
+
                 def write():
                     self.client.post('access/users', userid=self.userid, password=password,
-                                     comment=self.user_marker)
+                                     comment=self.user_marker, **extra)
                 converge(write, lambda: ownership(self.read_user(), self.user_marker) == 'owned')
                 r['password'] = password
             r.update(user_created=True, user_owned=True, password_set=True)
-            return {'comment': self.user_marker}
+            if self.p.get('expire') is not None:
+                r.update(expire=self.p['expire'], expire_managed=True)
+            return self._user_view({'comment': self.user_marker, 'expire': self.p.get('expire')})
         if owner == 'foreign' and user_stands(user.get('comment')):
             user = self._add_marker(user)
         elif owner == 'foreign':
@@ -394,6 +414,7 @@ class UserPool(object):
                            'create this user'.format(self.userid))
             return self._user_view(user)
         r['user_owned'] = True
+        user = self._ensure_expire(user)
         if self.p.get('update_password') == 'always':
             if realm_of(self.userid) == CREATED_REALM:
                 self._reset_password()
@@ -401,6 +422,28 @@ class UserPool(object):
                 self._warn('update_password=always: {0} is not in realm {1}; its password is not managed here'.format(
                     self.userid, CREATED_REALM))
         return self._user_view(user)
+
+    def _ensure_expire(self, user):
+        """PVE's own `expire` of an account this stand alone uses (its comment names no other stand):
+        set to the stand's end (0 = never) when it differs. A shared account keeps its expiry."""
+        wanted = self.p.get('expire')
+        if wanted is None:
+            return user
+        r = self.result
+        current = int(user.get('expire') or 0)
+        others = [st for st in user_stands(user.get('comment')) if st != self.stand]
+        if others:
+            r.update(expire=current, expire_managed=False)
+            return user
+        r.update(expire=wanted, expire_managed=True)
+        if current == wanted:
+            return user
+        if not self.check_mode:
+            def write():
+                self.client.put('access/users/{0}'.format(self.userid), expire=wanted)
+            converge(write, lambda: int((self.read_user() or {}).get('expire') or 0) == wanted)
+        r['expire_set'] = True
+        return dict(user, expire=wanted)
 
     def _add_marker(self, user):
         """A user another deploystand stand made (or uses): this stand adds its own marker token, so that
@@ -466,13 +509,33 @@ class UserPool(object):
     def _ensure_pool(self, pool):
         owner = ownership(pool, self.pool_marker)
         if owner == 'owned':
-            return self._pool_view(pool)
+            return self._update_pool_comment(pool)
+        comment = expirylib.pool_comment(self.pool_marker, self.p.get('since'), self.p.get('expire'))
         if not self.check_mode:
             def write():
-                self.client.post('pools', poolid=self.pool, comment=self.pool_marker)
+                self.client.post('pools', poolid=self.pool, comment=comment)
             converge(write, lambda: ownership(self.read_pool(), self.pool_marker) == 'owned')
         self.result['pool_created'] = True
-        return {'comment': self.pool_marker, 'members': []}
+        return {'comment': comment, 'members': []}
+
+    def _update_pool_comment(self, pool):
+        """The stand's first deploy and end in its pool's comment (expiry.pool_comment): what the listing and
+        stand_cleanup.yml read, whoever owns the account."""
+        current = pool.get('comment') or ''
+        wanted = current
+        if self.p.get('expire') is not None:
+            wanted = expirylib.pool_comment(current, self.p.get('since') if self.p.get('expire') else None,
+                                            self.p['expire'])
+        if wanted == ' '.join(current.split()) or wanted == current:
+            return self._pool_view(pool)
+        if not self.check_mode:
+            path, params = self.client.pool_path(self.pool)
+
+            def write():
+                self.client.put(path, comment=wanted, **params)
+            converge(write, lambda: ((self.read_pool() or {}).get('comment') or '') == wanted)
+        self.result['pool_updated'] = True
+        return dict(self._pool_view(pool), comment=wanted)
 
     # ----------------------------------------------------------------- absent
 

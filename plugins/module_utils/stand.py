@@ -18,6 +18,8 @@ import re
 import secrets
 import string
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils import expiry as expirylib
+
 __metaclass__ = type
 
 MANAGED_TAG = 'deploystand'
@@ -32,7 +34,7 @@ DEFAULT_ROLE = 'PVEVMAdmin'
 DEFAULT_MANAGEMENT_BRIDGE = 'vmbr0'
 
 STAND_KEYS = ('name', 'clone', 'vmid_range', 'bridge_range', 'start', 'node', 'role',
-              'management_bridge', 'storage', 'format', 'memory_overcommit', 'machines')
+              'management_bridge', 'storage', 'format', 'memory_overcommit', 'expires', 'machines')
 MACHINE_KEYS = ('name', 'device_type', 'template', 'template_vmid', 'template_node',
                 'networks', 'full_clone', 'storage', 'format')
 NETWORK_KEYS = ('bridge', 'link_down')
@@ -553,6 +555,13 @@ def _check_full_clone_only_options(stand, errors):
                           'clone (set clone: full or full_clone: true)' % key)
 
 
+def _expires_field(raw, errors):
+    value, problem = expirylib.normalize_expires(raw.get('expires'))
+    if problem:
+        errors.append('stand.expires: %s' % problem)
+    return value
+
+
 def normalize_stand(raw):
     """The `stand` value -> (stand, errors); stand is None when anything is wrong.
 
@@ -586,6 +595,7 @@ def normalize_stand(raw):
         'storage': _string_field('stand', raw, 'storage', STORAGE_RE, 'a storage id', errors),
         'format': _choice_field('stand', raw, 'format', DISK_FORMATS, None, errors),
         'memory_overcommit': _ratio_field('stand', raw, 'memory_overcommit', 1.0, OVERCOMMIT_MAX, errors),
+        'expires': _expires_field(raw, errors),
         'machines': _normalize_machines(raw.get('machines'), errors,
                                         'machines' in _misspelled(raw, STAND_KEYS)),
     }
@@ -2140,11 +2150,25 @@ def _derive_plan(stand, students, cluster, missing_out=None):
         'skipped': skipped,
     }
     plan['foreign_summary'] = summarize_foreign(stand['name'], plan['foreign'], cluster)
+    ending, ending_warnings = expirylib.plan_expiry(stand.get('expires'), _own_pool_comments(stand['name'], cluster))
+    plan.update(ending)
+    plan['warnings'] += ending_warnings
     plan['warnings'] += [entry['message'] for entry in skipped]
     plan['warnings'] += _bridges_outside_range(stand, node_bridges)
     plan['warnings'] += capacity_warnings
     plan['warnings'] += _class_change_warnings(stand['name'], plan['class_changes'], cluster)
     return plan, []
+
+
+def _own_pool_comments(stand_name, cluster):
+    """The comments of the stand's student pools (the pools whose comment owns its pool marker)."""
+    out = []
+    for pool, info in sorted((cluster.get('pools') or {}).items()):
+        marker = parse_marker((info or {}).get('comment'))
+        if marker and marker['stand'] == stand_name and marker['userid'] and not marker['alias'] \
+                and owns(info.get('comment'), pool_marker(stand_name, marker['userid'])):
+            out.append(info.get('comment'))
+    return out
 
 
 def privilege_paths_to_verify(stand_raw, users_raw, cluster):
