@@ -4,9 +4,15 @@
 the stands of a listing whose end has passed (what stand_cleanup.yml removes)."""
 from __future__ import absolute_import, division, print_function
 
+import re
+
 from ansible_collections.deploystand.proxmox.plugins.module_utils import expiry as expirylib
 
 __metaclass__ = type
+
+MACHINE_NAME_RE = re.compile(r'^[a-z0-9]([a-z0-9-]*[a-z0-9])?$')
+NOT_USED = 'not-used-by-the-removal'
+NOT_USED_BRIDGE = 'vmbr0'
 
 
 def stand_expiry_stamp(epoch):
@@ -30,10 +36,44 @@ def stand_cleanup_selection(listing, names=None, now=None):
         if not expirylib.expired(stand.get('expires'), now):
             continue
         out.append({'stand': name, 'students': sorted(stand.get('students') or {}),
-                    'expires': stand.get('expires'), 'expires_at': stand.get('expires_at')})
+                    'expires': stand.get('expires'), 'expires_at': stand.get('expires_at'),
+                    'removal': removal_stand(name, stand)})
     return out
+
+
+def removal_stand(name, stand):
+    """The `stand` value the removal plan (pve_stand_plan purpose=destroy) needs, from the listing: the name and
+    the machine names its VMs show. The removal plan reads the stand's objects from the cluster by their markers
+    and uses the machine names only to recognise an untagged clone an interrupted deploy left; it checks no
+    template or network (stand.plan_removal), so those entries say only that they are not used."""
+    names = sorted(set(vm.get('machine') for s in (stand.get('students') or {}).values() for vm in s.get('vms') or []
+                       if vm.get('machine') and MACHINE_NAME_RE.match(vm['machine'])))
+    return {'name': name, 'machines': [{'name': machine, 'template': NOT_USED, 'networks': [NOT_USED_BRIDGE]}
+                                       for machine in names or ['none']]}
+
+
+def stand_cleanup_nodes(plans):
+    """[[stand, node], ...] of the removal plans ({stand: plan}): the nodes where each stand has private bridges."""
+    return [[name, node] for name in sorted(plans or {}) for node in sorted((plans[name] or {}).get('nodes') or {})]
+
+
+def stand_cleanup_lines(listing, selection, check_mode=False):
+    """What stand_cleanup.yml does, one line per stand of the listing: removed (or would be), or kept and why."""
+    going = dict((item['stand'], item) for item in selection or [])
+    lines = []
+    for name, stand in sorted(((listing or {}).get('stands') or {}).items()):
+        if name in going:
+            lines.append('{0} {1}: ended {2}; students {3}'.format(
+                'would remove' if check_mode else 'removing', name, going[name]['expires_at'],
+                ', '.join(going[name]['students'])))
+        elif stand.get('expires'):
+            lines.append('keeping {0}: ends {1}'.format(name, stand.get('expires_at')))
+        else:
+            lines.append('keeping {0}: it has no end (stand.expires, on every student pool)'.format(name))
+    return lines or ['no stand on the cluster']
 
 
 class FilterModule(object):
     def filters(self):
-        return {'stand_expiry_stamp': stand_expiry_stamp, 'stand_cleanup_selection': stand_cleanup_selection}
+        return {'stand_expiry_stamp': stand_expiry_stamp, 'stand_cleanup_selection': stand_cleanup_selection,
+                'stand_cleanup_nodes': stand_cleanup_nodes, 'stand_cleanup_lines': stand_cleanup_lines}

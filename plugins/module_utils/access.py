@@ -409,6 +409,8 @@ class UserPool(object):
             self._foreign('user {0} existed before the stand (its comment {1!r} has no marker {2}): used as is, '
                           'only ACLs are added, never modified or deleted'.format(
                               self.userid, user.get('comment') or '', self.user_marker))
+            if self.p.get('expire') is not None:        # its expiry is the admin's
+                r.update(expire=int(user.get('expire') or 0), expire_managed=False)
             if self.p.get('update_password') == 'always' and realm_of(self.userid) == CREATED_REALM:
                 self._warn('update_password=always: the password of {0} is not reset, because the stand did not '
                            'create this user'.format(self.userid))
@@ -424,17 +426,19 @@ class UserPool(object):
         return self._user_view(user)
 
     def _ensure_expire(self, user):
-        """PVE's own `expire` of an account this stand alone uses (its comment names no other stand):
-        set to the stand's end (0 = never) when it differs. A shared account keeps its expiry."""
+        """PVE's own `expire` of an account the stand owns (carries its marker): the stand's end (0 = never). An
+        account other stands use too gets the latest end among them (0 when one of them has none, or its end
+        cannot be read from its pool), so that no stand cuts off another's students.
+        An account that existed before the stand is never given one (the caller does not get here)."""
         wanted = self.p.get('expire')
         if wanted is None:
             return user
         r = self.result
         current = int(user.get('expire') or 0)
-        others = [st for st in user_stands(user.get('comment')) if st != self.stand]
+        others = self._other_stand_ends(user)
         if others:
-            r.update(expire=current, expire_managed=False)
-            return user
+            wanted = 0 if not wanted or not all(others.values()) else max([wanted] + list(others.values()))
+            r['expire_shared_with'] = sorted(others)
         r.update(expire=wanted, expire_managed=True)
         if current == wanted:
             return user
@@ -444,6 +448,20 @@ class UserPool(object):
             converge(write, lambda: int((self.read_user() or {}).get('expire') or 0) == wanted)
         r['expire_set'] = True
         return dict(user, expire=wanted)
+
+    def _other_stand_ends(self, user):
+        """{stand: end (epoch, 0 = none known)} of the other stands whose user marker the account carries, each
+        end read from that stand's pool of this user."""
+        stands = [st for st in user_stands(user.get('comment')) if st != self.stand]
+        if not stands:          # the usual case: one stand, no read (a stand that took the account over
+            return {}           # before markers were per stand has added its own marker by now)
+        pools = self._read_pools()
+        ends = {}
+        for other in stands:
+            marker = standlib.pool_marker(other, self.userid)
+            comments = [p.get('comment') for p in pools if standlib.owns(p.get('comment'), marker)]
+            ends[other] = (expirylib.expires_of(comments[0]) or 0) if comments else 0
+        return ends
 
     def _add_marker(self, user):
         """A user another deploystand stand made (or uses): this stand adds its own marker token, so that

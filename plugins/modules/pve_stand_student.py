@@ -208,8 +208,9 @@ options:
     description:
       - The end of the student's account, in epoch seconds (C(0) = never), as PVE's own user C(expire); after it
         PVE refuses the student's logins. The stand_plan role gives the plan's C(expire) (from C(stand.expires)).
-      - Set on a user this stand alone uses (created by the stand, its comment naming no other stand); an account
-        that existed before the stand or that another stand shares keeps its expiry (RV(expire_managed)).
+      - Set on a user that carries the stand's marker (the stand made it). An account other stands use too gets
+        the latest end among them (C(0) when one of them has none), so no stand cuts off another's students; an
+        account that existed before the stand keeps its own expiry (RV(expire_managed) is false).
       - Also kept in the pool's comment as C(deploystand-expires:<UTC time>) (removed for C(0)), which the listing
         and C(stand_cleanup.yml) read. Not given - nothing about the expiry is read or written.
     type: int
@@ -305,7 +306,7 @@ expire:
   returned: when O(expire) is given and the user part ran
   type: int
 expire_managed:
-  description: False when the user's expiry is not the stand's to set (another stand shares the account).
+  description: False when the user's expiry is not the stand's to set (the account existed before the stand).
   returned: when O(expire) is given and the user part ran
   type: bool
 own_vms:

@@ -109,8 +109,9 @@ options:
     description:
       - The end of the student's account, in epoch seconds (C(0) = never), as PVE's own user C(expire); after it
         PVE refuses the student's logins. The stand_plan role gives the plan's C(expire) (from C(stand.expires)).
-      - Set on a user this stand alone uses (created by the stand, its comment naming no other stand); an account
-        that existed before the stand or that another stand shares keeps its expiry (RV(expire_managed)).
+      - Set on a user that carries the stand's marker (the stand made it). An account other stands use too gets
+        the latest end among them (C(0) when one of them has none), so no stand cuts off another's students; an
+        account that existed before the stand keeps its own expiry (RV(expire_managed) is false).
       - Also kept in the pool's comment as C(deploystand-expires:<UTC time>) (removed for C(0)), which the listing
         and C(stand_cleanup.yml) read. Not given - nothing about the expiry is read or written.
     type: int
@@ -257,13 +258,18 @@ expire:
   returned: when O(expire) is given and the user exists or is created
   type: int
 expire_managed:
-  description: False when the user's expiry is not the stand's to set (another stand shares the account).
+  description: False when the user's expiry is not the stand's to set (the account existed before the stand).
   returned: when O(expire) is given and the user exists or is created
   type: bool
 expire_set:
   description: The user's C(expire) was changed in this run (predicted in check mode).
   returned: when it happened
   type: bool
+expire_shared_with:
+  description: The other stands that use the account; RV(expire) is the latest end among them and this stand.
+  returned: when O(expire) is given and other stands use the account
+  type: list
+  elements: str
 pool_updated:
   description: The pool's comment got the stand's first deploy or new end in this run (predicted in check mode).
   returned: when it happened
