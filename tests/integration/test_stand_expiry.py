@@ -164,7 +164,8 @@ def test_cleanup_removes_only_the_expired_stand_and_keeps_everything_else(two_st
     assert run.rc == 0 and run.changed_total > 0, run
     after = sim.state()
     assert without(after, 'oldlab') == without(before, 'oldlab')
-    assert not [p for p, v in after['pools'].items() if (v['comment'] or '').startswith('deploystand:oldlab:s')]
+    assert 'oldlab-s1' not in after['pools'] and 'oldlab-s2' not in after['pools']
+    assert after['pools']['oldlab-archive'] == before['pools']['oldlab-archive']      # a look-alike stays
     assert not [v for v in after['vms'].values() if 'stand-oldlab' in v['tags']]
     assert 's2@pve' not in after['users']
     # s1 is newlab's too: kept, without oldlab's marker, with newlab's end

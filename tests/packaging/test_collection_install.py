@@ -64,6 +64,8 @@ def test_installed_collection_deploys_from_outside_the_repository(tarball, sim, 
         vms = [vm for vm in state['vms'].values() if vm['pool'] == 'netlab-' + name]
         assert sorted(vm['name'] for vm in vms) == [name + '-host1', name + '-host2', name + '-router']
         assert all(vm['status'] == 'running' for vm in vms)
-        assert state['pools']['netlab-' + name]['comment'] == 'deploystand:netlab:{0}@pve'.format(name)
+        # the marker, then the first deploy the stand records (docs/stand-model.md "The end of a stand")
+        assert state['pools']['netlab-' + name]['comment'].split()[0] == 'deploystand:netlab:{0}@pve'.format(name)
+        assert state['pools']['netlab-' + name]['comment'].split()[1].startswith('deploystand-since:')
     report = (work / 'reports' / 'netlab-credentials.csv').read_text()
     assert 'bob@pve,"Bob-Passw0rd-1"' in report
