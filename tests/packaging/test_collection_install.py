@@ -18,9 +18,11 @@ SHIPPED = ('MANIFEST.json', 'FILES.json', 'README.md', 'LICENSE', 'CHANGELOG.md'
            'playbooks/deploy_stand.yml', 'playbooks/destroy_stand.yml', 'playbooks/vars/example_stand.yml',
            'plugins/module_utils/pve_client.py', 'plugins/doc_fragments/auth.py', 'plugins/filter/stand.py',
            'awx/credential_type.yml', 'awx/survey_deploy.json', 'docs/stand-model.md',
-           'playbooks/stand_list.yml', 'plugins/inventory/stands.py', 'plugins/filter/stand_list.py', 'docs/inventory.md')
+           'playbooks/stand_list.yml', 'plugins/inventory/stands.py', 'plugins/filter/stand_list.py', 'docs/inventory.md',
+           'playbooks/stand_cleanup.yml', 'playbooks/stand_guest_facts.yml', 'plugins/filter/expiry.py',
+           'plugins/module_utils/expiry.py')
 MODULES = ('pve_bridge', 'pve_ecorouter_nic', 'pve_stand_clone', 'pve_stand_info', 'pve_stand_plan',
-           'pve_stand_student', 'pve_user_pool')
+           'pve_stand_student', 'pve_user_pool', 'pve_guest_info')
 ROLES = ('stand_network', 'stand_plan', 'stand_report', 'stand_student')
 
 
