@@ -64,8 +64,8 @@ def test_three_concurrent_slices_give_the_same_result_as_one_job(sim_tiny, playb
     sim.call(with_agents, 'netlab')
     # one student's router is off: its facts say so (and it has no address)
     api = PveClient(sim.host, user='root@pam', password=sim.password, port=sim.port, ca_path=sim.cafile)
-    router = [vm for vm in sim.state()['vms'].values() if vm['name'] == 'student2-router'][0]
-    api.run_task('POST', 'nodes/{0}/qemu/{1}/status/stop'.format(router['node'], router['vmid']))
+    vmid, router = [(v, vm) for v, vm in sim.state()['vms'].items() if vm['name'] == 'student2-router'][0]
+    api.run_task('POST', 'nodes/{0}/qemu/{1}/status/stop'.format(router['node'], vmid))
 
     inventory = tmp_path / 'lab.stands.yml'
     inventory.write_text('plugin: deploystand.proxmox.stands\n')
