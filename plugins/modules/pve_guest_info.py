@@ -17,9 +17,9 @@ description:
     (C(agent/network-get-interfaces)) - in two or three calls, so a job over the hosts of the
     C(deploystand.proxmox.stands) inventory plugin costs the
     same per VM whether it runs as one job or sliced (docs/awx.md).
-  - With O(stand), refuses a VM that does not carry that stand's tags (C(deploystand) and C(stand-<stand>)):
+  - With O(stand), refuses a VM that does not carry that stand's tags (C(deploystand) and C(stand-<stand>)), so
     a day-2 job reads only what the stand owns.
-  - Read-only, so it runs the same in check mode. Run it on the controller (C(delegate_to=localhost)): the
+  - Read-only, so it runs the same in check mode. Run it on the controller (C(delegate_to=localhost)); the
     inventory host is the guest, the API is PVE's.
 extends_documentation_fragment:
   - deploystand.proxmox.auth
@@ -72,12 +72,25 @@ guest:
   returned: success
   type: dict
   contains:
-    vmid: {description: The VMID., type: int}
-    node: {description: The node., type: str}
-    name: {description: The VM name., type: str}
-    status: {description: PVE's status (running, stopped, ...)., type: str}
-    qmpstatus: {description: QEMU's own state (running, paused, prelaunch, ...)., type: str}
-    tags: {description: The VM's tags., type: list, elements: str}
+    vmid:
+      description: The VMID.
+      type: int
+    node:
+      description: The node.
+      type: str
+    name:
+      description: The VM name.
+      type: str
+    status:
+      description: PVE's status (V(running), V(stopped), ...).
+      type: str
+    qmpstatus:
+      description: QEMU's own state (V(running), V(paused), V(prelaunch), ...).
+      type: str
+    tags:
+      description: The VM's tags.
+      type: list
+      elements: str
     nics:
       description: The NICs of the config, in NIC order.
       type: list
