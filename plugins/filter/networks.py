@@ -46,7 +46,8 @@ def stand_stale_ifaces(stale_bridges, userids, reported=None):
 
 
 # The plan's stand-wide settings a student needs; never the students (their entries may hold passwords).
-STAND_SETTINGS = ('stand', 'tags', 'role', 'start', 'vmid_range', 'bridge_range', 'management_bridge', 'baseline')
+STAND_SETTINGS = ('stand', 'tags', 'role', 'start', 'vmid_range', 'bridge_range', 'management_bridge', 'baseline',
+                  'since', 'expire')
 
 
 def stand_settings(plan):

@@ -13,7 +13,7 @@ import io
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.info import stand_vms
 
-CSV_COLUMNS = ('stand', 'userid', 'pool', 'user_owned', 'expire_at', 'vmid', 'name', 'machine', 'node', 'status',
+CSV_COLUMNS = ('stand', 'userid', 'pool', 'user_owned', 'expires_at', 'expire_at', 'vmid', 'name', 'machine', 'node', 'status',
                'memory_mb', 'address', 'created_at', 'bridges', 'complete', 'problems')
 TABLE_FORMAT = '{0:<20} {1:<24} {2:<10} {3:>7} {4:>7} {5:<10} {6:<10} {7:<6} {8}'
 MiB = 1024 * 1024
@@ -26,6 +26,7 @@ def _bridges(student):
 def _student_row(stand, student, vm):
     row = {'stand': stand['stand'], 'userid': student['userid'], 'pool': student['pool'],
            'user_owned': student['user']['owned'], 'expire_at': student['user']['expire_at'] or '',
+           'expires_at': student.get('expires_at') or '',
            'bridges': _bridges(student), 'complete': student['complete'], 'problems': '; '.join(student['problems'])}
     vm = vm or {}
     row.update(vmid=vm.get('vmid', ''), name=vm.get('name', ''), machine=vm.get('machine') or '',
@@ -75,7 +76,8 @@ def stand_list_table(info):
             running = sum(1 for vm in s['vms'] if vm['status'] == 'running')
             lines.append(TABLE_FORMAT.format(
                 name, userid, ','.join(s['nodes']) or '-', '{0}/{1}'.format(running, len(s['vms'])),
-                '{0:.1f}G'.format(s['memory'] / 1024.0 ** 3), _date(s['created_at']), _date(s['user']['expire_at']),
+                '{0:.1f}G'.format(s['memory'] / 1024.0 ** 3), _date(s['created_at']),
+                _date(s.get('expires_at') or s['user']['expire_at']),
                 _state(s), ' '.join(b['alias'] + '=' + b['iface'] for b in s['bridges']) or '-'))
     if not info.get('stands'):
         lines.append('(no stand found)')

@@ -20,7 +20,8 @@ description:
     says so), C(node_<node>), and the machine's name (C(router), C(host1), ...).
   - Host names are C(<stand>-<VM name>) (C(netlab-student1-router)); host variables C(pve_vmid), C(pve_node),
     C(pve_pool), C(pve_status), C(pve_name), C(pve_tags), C(pve_maxmem), C(deploystand_stand),
-    C(deploystand_userid), C(deploystand_machine), and with O(addresses) C(ansible_host) (the guest agent's
+    C(deploystand_userid), C(deploystand_machine), C(deploystand_expires) (the end of the student's part of the
+    stand, C(2027-01-31T23:59:59Z), from C(stand.expires); null when it has none), and with O(addresses) C(ansible_host) (the guest agent's
     first address that O(address_interface), O(address_networks) and O(address_family) select; not set when
     the agent does not answer) and C(deploystand_addresses) (every address the agent reported).
   - The cluster is read a constant number of times (resources, pools, users, each online node's bridges), plus
@@ -222,7 +223,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         variables = {'pve_vmid': vm['vmid'], 'pve_node': vm['node'], 'pve_pool': vm['pool'],
                      'pve_status': vm['status'], 'pve_name': vm['name'], 'pve_tags': vm['tags'],
                      'pve_maxmem': vm['maxmem'], 'deploystand_stand': stand, 'deploystand_userid': student['userid'],
-                     'deploystand_machine': vm['machine']}
+                     'deploystand_machine': vm['machine'],
+                     # the stand's end (UTC, as its pool records it; None = never), docs/stand-model.md "expires"
+                     'deploystand_expires': student.get('expires_at')}
         if 'addresses' in vm:
             variables['deploystand_addresses'] = vm['addresses']
             if vm['address']:

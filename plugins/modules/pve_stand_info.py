@@ -64,7 +64,7 @@ stands:
   contains:
     students:
       description: By userid - pool, user (exists, owned, comment, enable, expire), vms, bridges, nodes, memory,
-        created, complete, problems.
+        created, since, expires, expires_at (the stand's end as the student's pool records it), complete, problems.
       type: dict
     nodes:
       description: The nodes the stand's VMs are on.
@@ -76,6 +76,12 @@ stands:
     created:
       description: When the stand's first disk was made (UNIX time), or null when PVE does not show it.
       type: int
+    expires:
+      description: The stand's end (UNIX time; C(stand.expires)), the latest of its students'; null when any has none.
+      type: int
+    expires_at:
+      description: The same in ISO form, UTC.
+      type: str
     complete:
       description: Every student has its user and at least one VM.
       type: bool

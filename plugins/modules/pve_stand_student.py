@@ -224,6 +224,22 @@ options:
     description: Length of a generated password.
     type: int
     default: 20
+  expire:
+    description:
+      - The end of the student's account, in epoch seconds (C(0) = never), as PVE's own user C(expire); after it
+        PVE refuses the student's logins. The stand_plan role gives the plan's C(expire) (from C(stand.expires)).
+      - Set on a user that carries the stand's marker (the stand made it). An account other stands use too gets
+        the latest end among them (C(0) when one of them has none), so no stand cuts off another's students; an
+        account that existed before the stand keeps its own expiry (RV(expire_managed) is false).
+      - Also kept in the pool's comment as C(deploystand-expires:<UTC time>) (removed for C(0)), which the listing
+        and C(stand_cleanup.yml) read. Not given - nothing about the expiry is read or written.
+    type: int
+  since:
+    description:
+      - The stand's first deploy (C(YYYY-MM-DD), the plan's C(since)), written into the comment of a pool this
+        run creates as C(deploystand-since:<date>) (and of an existing pool without one when O(expire) is set), so
+        that C(stand.expires) in days gives the same end on every run. Never changed once written.
+    type: str
   clone_slots:
     description: At most this many clones per storage (per node for local storage) at once from this controller.
     type: int
@@ -305,6 +321,14 @@ password:
   description: The password set in this run (only then). Register the result with no_log.
   returned: when a password was set
   type: str
+expire:
+  description: The user's C(expire) after the run (epoch seconds, C(0) = never); the report and status show it.
+  returned: when O(expire) is given and the user part ran
+  type: int
+expire_managed:
+  description: False when the user's expiry is not the stand's to set (the account existed before the stand).
+  returned: when O(expire) is given and the user part ran
+  type: bool
 own_vms:
   description: With O(state=absent), the VMs the student made in its pool and what happened to each
     (C(action) V(removed), V(kept), or V(gone) when it was no longer in the pool).
@@ -365,6 +389,8 @@ ARGSPEC = dict(
     password=dict(type='str', no_log=True),
     update_password=dict(type='str', choices=['on_create', 'always'], default='on_create', no_log=False),
     password_length=dict(type='int', default=20, no_log=False),
+    expire=dict(type='int'),
+    since=dict(type='str'),
     clone_slots=dict(type='int', default=8),
     lock_retries=dict(type='int', default=5),
     timeout=dict(type='int', default=600),

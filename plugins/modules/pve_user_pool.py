@@ -105,6 +105,22 @@ options:
       - Length of generated passwords (16-64).
     type: int
     default: 20
+  expire:
+    description:
+      - The end of the student's account, in epoch seconds (C(0) = never), as PVE's own user C(expire); after it
+        PVE refuses the student's logins. The stand_plan role gives the plan's C(expire) (from C(stand.expires)).
+      - Set on a user that carries the stand's marker (the stand made it). An account other stands use too gets
+        the latest end among them (C(0) when one of them has none), so no stand cuts off another's students; an
+        account that existed before the stand keeps its own expiry (RV(expire_managed) is false).
+      - Also kept in the pool's comment as C(deploystand-expires:<UTC time>) (removed for C(0)), which the listing
+        and C(stand_cleanup.yml) read. Not given - nothing about the expiry is read or written.
+    type: int
+  since:
+    description:
+      - The stand's first deploy (C(YYYY-MM-DD), the plan's C(since)), written into the comment of a pool this
+        run creates as C(deploystand-since:<date>) (and of an existing pool without one when O(expire) is set), so
+        that C(stand.expires) in days gives the same end on every run. Never changed once written.
+    type: str
   state:
     description:
       - V(present) ensures user, pool and ACL entries.
@@ -237,6 +253,27 @@ password:
   description: The password set in this run. Never returned in check mode or when nothing was set.
   returned: when a password was set in this run
   type: str
+expire:
+  description: The user's C(expire) after the run (epoch seconds, C(0) = never).
+  returned: when O(expire) is given and the user exists or is created
+  type: int
+expire_managed:
+  description: False when the user's expiry is not the stand's to set (the account existed before the stand).
+  returned: when O(expire) is given and the user exists or is created
+  type: bool
+expire_set:
+  description: The user's C(expire) was changed in this run (predicted in check mode).
+  returned: when it happened
+  type: bool
+expire_shared_with:
+  description: The other stands that use the account; RV(expire) is the latest end among them and this stand.
+  returned: when O(expire) is given and other stands use the account
+  type: list
+  elements: str
+pool_updated:
+  description: The pool's comment got the stand's first deploy or new end in this run (predicted in check mode).
+  returned: when it happened
+  type: bool
 foreign:
   description: Objects with the stand's names that the stand does not own (or could not remove), left untouched.
   returned: always
@@ -266,6 +303,8 @@ def main():
             password=dict(type='str', no_log=True),
             update_password=dict(type='str', choices=['on_create', 'always'], default='on_create', no_log=False),
             password_length=dict(type='int', default=20, no_log=False),
+            expire=dict(type='int'),
+            since=dict(type='str'),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
         ),
         supports_check_mode=True,
@@ -291,7 +330,7 @@ def _partial(result, check_mode):
     out = dict((k, v) for k, v in result.items() if k not in ('diff', 'changed'))
     out['changed'] = not check_mode and any(result.get(k) for k in (
         'user_created', 'password_set', 'pool_created', 'acls_added', 'acls_removed', 'pool_deleted', 'user_deleted',
-        'user_marked', 'user_unmarked'))
+        'user_marked', 'user_unmarked', 'expire_set', 'pool_updated'))
     return out
 
 

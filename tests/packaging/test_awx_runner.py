@@ -94,7 +94,7 @@ def test_deploy_through_ansible_runner_like_awx(sim, tmp_path, monkeypatch):
     state = sim.state()
     for userid in ('awx1@pve', 'awx2@pve'):
         name = userid.split('@')[0]
-        assert state['pools']['awxlab-' + name]['comment'] == 'deploystand:awxlab:' + userid
+        assert state['pools']['awxlab-' + name]['comment'].split()[0] == 'deploystand:awxlab:' + userid
         vms = [vm for vm in state['vms'].values() if vm['pool'] == 'awxlab-' + name]
         assert sorted(vm['name'] for vm in vms) == [name + '-host1', name + '-host2', name + '-router']
         assert all('stand-awxlab' in vm['tags'] and vm['status'] == 'running' for vm in vms)

@@ -19,8 +19,10 @@ SHIPPED = ('MANIFEST.json', 'FILES.json', 'README.md', 'LICENSE', 'CHANGELOG.md'
            'plugins/module_utils/pve/client.py', 'plugins/doc_fragments/auth.py', 'plugins/filter/stand.py',
            'awx/credential_type.yml', 'awx/survey_deploy.json', 'docs/stand-model.md',
            'playbooks/stand_list.yml', 'plugins/inventory/stands.py', 'plugins/filter/stand_list.py', 'docs/inventory.md',
-           'playbooks/stand_status.yml', 'docs/status.md')
-MODULES = ('pve_bridge', 'pve_ecorouter_nic', 'pve_stand_clone', 'pve_stand_info', 'pve_stand_plan',
+           'playbooks/stand_status.yml', 'docs/status.md',
+           'playbooks/stand_cleanup.yml', 'playbooks/stand_guest_facts.yml', 'plugins/filter/expiry.py',
+           'plugins/module_utils/stand/expiry.py')
+MODULES = ('pve_bridge', 'pve_ecorouter_nic', 'pve_guest_info', 'pve_stand_clone', 'pve_stand_info', 'pve_stand_plan',
            'pve_stand_status', 'pve_stand_student', 'pve_user_pool')
 ROLES = ('stand_network', 'stand_plan', 'stand_report', 'stand_student')
 
@@ -65,6 +67,8 @@ def test_installed_collection_deploys_from_outside_the_repository(tarball, sim, 
         vms = [vm for vm in state['vms'].values() if vm['pool'] == 'netlab-' + name]
         assert sorted(vm['name'] for vm in vms) == [name + '-host1', name + '-host2', name + '-router']
         assert all(vm['status'] == 'running' for vm in vms)
-        assert state['pools']['netlab-' + name]['comment'] == 'deploystand:netlab:{0}@pve'.format(name)
+        # the marker, then the first deploy the stand records (docs/stand-model.md "The end of a stand")
+        assert state['pools']['netlab-' + name]['comment'].split()[0] == 'deploystand:netlab:{0}@pve'.format(name)
+        assert state['pools']['netlab-' + name]['comment'].split()[1].startswith('deploystand-since:')
     report = (work / 'reports' / 'netlab-credentials.csv').read_text()
     assert 'bob@pve,"Bob-Passw0rd-1"' in report

@@ -208,7 +208,7 @@ class FakeClient(object):
         path = api_path
         self.writes.append(('POST', path, params))
         if path == 'access/users':
-            self.users[params['userid']] = {'comment': params.get('comment')}
+            self.users[params['userid']] = {'comment': params.get('comment'), 'expire': params.get('expire', 0)}
         elif path == 'pools':
             self.pools[params['poolid']] = {'comment': params.get('comment'), 'members': []}
 
@@ -216,7 +216,9 @@ class FakeClient(object):
         path = api_path
         self.writes.append(('PUT', path, params))
         if path.startswith('access/users/'):
-            self.users[path.split('/', 2)[2]]['comment'] = params['comment']
+            self.users[path.split('/', 2)[2]].update(params)
+        if path == 'pools':
+            self.pools[params['poolid']]['comment'] = params['comment']
         if path == 'access/acl':
             for role in params['roles']:
                 self.acl = [e for e in self.acl if (e['path'], e['roleid'], e['ugid']) !=
@@ -444,3 +446,70 @@ def test_bridge_grants_left_by_an_interrupted_destroy_do_not_keep_the_account():
                         acl=[entry('/sdn/zones/localnetwork/vmbr1009', 'PVESDNUser')])
     result = run(client, state='absent')
     assert result['user_deleted'] and client.users == {}
+
+
+# --- expire (stand.expires) ----------------------------------------------------------------------
+
+END = 1801439999          # 2027-01-31T23:59:59Z
+LATER = END + 86400 * 30
+OWN_POOL = {'comment': 'deploystand:netlab:student1@pve', 'members': []}
+
+
+def test_expire_is_set_at_creation_and_kept_in_the_pool_with_the_first_deploy():
+    client = FakeClient()
+    result = run(client, expire=END, since='2026-12-02')
+    assert client.users[USER]['expire'] == END and result['expire'] == END and result['expire_managed']
+    assert client.pools['netlab-student1']['comment'] == (
+        'deploystand:netlab:student1@pve deploystand-since:2026-12-02 deploystand-expires:2027-01-31T23:59:59Z')
+    again = run(client, expire=END, since='2026-12-24')
+    assert not again['changed'] and not again.get('expire_set') and not again.get('pool_updated')
+
+
+def test_a_changed_end_is_written_to_the_user_and_the_pool_and_0_removes_it():
+    client = FakeClient(users={USER: {'comment': 'deploystand:netlab', 'expire': END}},
+                        pools={'netlab-student1': dict(OWN_POOL)}, acl=[entry('/pool/netlab-student1', 'PVEVMAdmin'),
+                                                                       entry('/pool/netlab-student1', 'PVEPoolUser')])
+    moved = run(client, expire=LATER, since='2026-12-02')
+    assert moved['changed'] and moved['expire_set'] and moved['pool_updated'] and client.users[USER]['expire'] == LATER
+    assert 'deploystand-since:2026-12-02' in client.pools['netlab-student1']['comment']
+    never = run(client, expire=0, since='2026-12-03')
+    assert never['changed'] and client.users[USER]['expire'] == 0
+    assert client.pools['netlab-student1']['comment'] == 'deploystand:netlab:student1@pve deploystand-since:2026-12-02'
+
+
+def test_check_mode_predicts_a_new_end_and_writes_nothing():
+    client = FakeClient(users={USER: {'comment': 'deploystand:netlab', 'expire': END}},
+                        pools={'netlab-student1': dict(OWN_POOL)})
+    result = run(client, check_mode=True, expire=LATER, since='2026-12-02')
+    assert result['changed'] and result['expire_set'] and client.writes == []
+    assert result['diff']['before']['user']['expire'] == END and result['diff']['after']['user']['expire'] == LATER
+
+
+def test_a_shared_account_gets_the_latest_end_of_its_stands_and_never_when_one_has_none():
+    def client_with(other_pool_comment):
+        return FakeClient(users={USER: {'comment': 'deploystand:netlab deploystand:netlab2', 'expire': 0}},
+                          pools={'netlab-student1': dict(OWN_POOL),
+                                 'netlab2-student1': {'comment': other_pool_comment, 'members': []}})
+    later = client_with('deploystand:netlab2:student1@pve deploystand-expires:2027-03-02T23:59:59Z')
+    result = run(later, expire=END)
+    assert later.users[USER]['expire'] == END + 30 * 86400 and result['expire_shared_with'] == ['netlab2']
+    earlier = client_with('deploystand:netlab2:student1@pve deploystand-expires:2026-12-31T23:59:59Z')
+    run(earlier, expire=END)
+    assert earlier.users[USER]['expire'] == END
+    endless = client_with('deploystand:netlab2:student1@pve')
+    run(endless, expire=END)
+    assert endless.users[USER]['expire'] == 0
+
+
+def test_an_account_that_existed_before_the_stand_keeps_its_expiry():
+    client = FakeClient(users={USER: {'comment': 'admin made this', 'expire': 123}})
+    result = run(client, expire=END)
+    assert client.users[USER]['expire'] == 123 and result['expire_managed'] is False and result['expire'] == 123
+    assert not any(w[1].startswith('access/users') for w in client.writes)
+
+
+def test_bad_expire_and_since_are_input_errors():
+    params = dict(stand='netlab', userid=USER, role='PVEVMAdmin', bridge_role='PVESDNUser', bridges=[])
+    errors = A.check_params(dict(params, expire=-1, since='02.12.2026'))
+    assert any(e.startswith('expire: ') for e in errors) and any(e.startswith('since: ') for e in errors)
+    assert A.check_params(dict(params, expire=END, since='2026-12-02')) == []

@@ -45,6 +45,7 @@ def access_params(p):
     """pve_user_pool's options, from pve_stand_student's."""
     params = dict((key, p[key]) for key in ('stand', 'userid', 'pool', 'role', 'pool_audit_role', 'bridge_role',
                                             'password', 'update_password', 'password_length', 'state'))
+    params['expire'], params['since'] = p.get('expire'), p.get('since')
     params['bridges'] = sorted(set((p['bridges'] or {}).values()))
     params['stale_bridges'] = list(p.get('stale_bridges') or [])
     return params
@@ -149,11 +150,13 @@ class StudentRun(object):
         """The user/pool outcome, the password set in this run included (it cannot be read back later)."""
         for key in ('pool', 'user_created', 'user_owned', 'password_set', 'password', 'pool_created',
                     'acls_added', 'acls_removed', 'pool_deleted', 'user_deleted', 'user_kept', 'user_marked',
-                    'user_shared_with'):
+                    'user_shared_with', 'expire', 'expire_managed', 'expire_shared_with', 'expire_set',
+                    'pool_updated'):
             if key in access:
                 self.result[key] = access[key]
         if access.get('changed') or (not self.check_mode and any(access.get(k) for k in (
-                'user_created', 'password_set', 'pool_created', 'acls_added', 'acls_removed', 'user_marked'))):
+                'user_created', 'password_set', 'pool_created', 'acls_added', 'acls_removed', 'user_marked',
+                'expire_set', 'pool_updated'))):
             self.result['changed'] = True
 
     def _machine(self, machine, entries):

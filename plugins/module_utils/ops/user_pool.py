@@ -23,8 +23,9 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names im
     split_userid, stand_name_problem, user_marker,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.passwords import generate_password
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import NOT_FOUND, PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import CONNECTION, NOT_FOUND, PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.wait import converge
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import expiry as expirylib
 
 MIN_GENERATED_PASSWORD = 16
 CREATED_REALM = 'pve'            # the only realm whose users this module creates
@@ -197,6 +198,7 @@ def check_params(params):
         for iface in params.get(key) or ():
             if not isinstance(iface, str) or not BRIDGE_ID_RE.match(iface):
                 errors.append("%s: %r is not a bridge name (letters, digits, '_', '-', '.')" % (key, iface))
+    errors.extend(expiry_param_problems(params))
     password = params.get('password')
     if password is not None and not PASSWORD_LEN[0] <= len(password) <= PASSWORD_LEN[1]:
         errors.append('password: must be %d-%d characters (PVE rule), got %d'
@@ -205,6 +207,18 @@ def check_params(params):
     if length is not None and not MIN_GENERATED_PASSWORD <= length <= PASSWORD_LEN[1]:
         errors.append('password_length: must be %d-%d, got %d'
                       % (MIN_GENERATED_PASSWORD, PASSWORD_LEN[1], length))
+    return errors
+
+
+def expiry_param_problems(params):
+    """expire (epoch seconds, 0 = never) and since (the stand's first deploy, YYYY-MM-DD)."""
+    errors = []
+    expire = params.get('expire')
+    if expire is not None and (isinstance(expire, bool) or not isinstance(expire, int) or expire < 0):
+        errors.append('expire: must be epoch seconds (0 = never), got %r' % (expire,))
+    since = params.get('since')
+    if since is not None and expirylib.since_of(expirylib.SINCE_PREFIX + str(since)) != since:
+        errors.append('since: must be a date YYYY-MM-DD, got %r' % (since,))
     return errors
 
 
@@ -287,11 +301,13 @@ class UserPool(object):
         self.result['foreign'].append(text)
         self._warn(text)
 
-    @staticmethod
-    def _user_view(user):
+    def _user_view(self, user):
         if user is None:
             return None
-        return {'comment': user.get('comment') or ''}
+        view = {'comment': user.get('comment') or ''}
+        if self.p.get('expire') is not None:        # the expiry is shown where the stand manages it
+            view['expire'] = int(user.get('expire') or 0)
+        return view
 
     @staticmethod
     def _pool_view(pool):
@@ -340,7 +356,7 @@ class UserPool(object):
         after = {'user': after_user, 'pool': after_pool,
                  'acl': sorted((set(before['acl']) | set(r['acls_added'])) - set(r['acls_removed']))}
         r['changed'] = bool(r['user_created'] or r['password_set'] or r['pool_created'] or missing or stale
-                            or r.get('user_marked'))
+                            or r.get('user_marked') or r.get('expire_set') or r.get('pool_updated'))
         r['diff'] = {'before': before, 'after': after}
         return r
 
@@ -356,24 +372,31 @@ class UserPool(object):
                     "first)".format(self.userid, CREATED_REALM, realm))
             password = self.p.get('password') or generate_password(self.p['password_length'])
             if not self.check_mode:
+                extra = {'expire': self.p['expire']} if self.p.get('expire') else {}
+
                 def write():
                     self.client.post('access/users', userid=self.userid, password=password,
-                                     comment=self.user_marker)
+                                     comment=self.user_marker, **extra)
                 converge(write, lambda: ownership(self.read_user(), self.user_marker) == 'owned')
                 r['password'] = password
             r.update(user_created=True, user_owned=True, password_set=True)
-            return {'comment': self.user_marker}
+            if self.p.get('expire') is not None:
+                r.update(expire=self.p['expire'], expire_managed=True)
+            return self._user_view({'comment': self.user_marker, 'expire': self.p.get('expire')})
         if owner == 'foreign' and user_stands(user.get('comment')):
             user = self._add_marker(user)
         elif owner == 'foreign':
             self._foreign('user {0} existed before the stand (its comment {1!r} has no marker {2}): used as is, '
                           'only ACLs are added, never modified or deleted'.format(
                               self.userid, user.get('comment') or '', self.user_marker))
+            if self.p.get('expire') is not None:        # its expiry is the admin's
+                r.update(expire=int(user.get('expire') or 0), expire_managed=False)
             if self.p.get('update_password') == 'always' and realm_of(self.userid) == CREATED_REALM:
                 self._warn('update_password=always: the password of {0} is not reset, because the stand did not '
                            'create this user'.format(self.userid))
             return self._user_view(user)
         r['user_owned'] = True
+        user = self._ensure_expire(user)
         if self.p.get('update_password') == 'always':
             if realm_of(self.userid) == CREATED_REALM:
                 self._reset_password()
@@ -381,6 +404,44 @@ class UserPool(object):
                 self._warn('update_password=always: {0} is not in realm {1}; its password is not managed here'.format(
                     self.userid, CREATED_REALM))
         return self._user_view(user)
+
+    def _ensure_expire(self, user):
+        """PVE's own `expire` of an account the stand owns (carries its marker): the stand's end (0 = never). An
+        account other stands use too gets the latest end among them (0 when one of them has none, or its end
+        cannot be read from its pool), so that no stand cuts off another's students.
+        An account that existed before the stand is never given one (the caller does not get here)."""
+        wanted = self.p.get('expire')
+        if wanted is None:
+            return user
+        r = self.result
+        current = int(user.get('expire') or 0)
+        others = self._other_stand_ends(user)
+        if others:
+            wanted = 0 if not wanted or not all(others.values()) else max([wanted] + list(others.values()))
+            r['expire_shared_with'] = sorted(others)
+        r.update(expire=wanted, expire_managed=True)
+        if current == wanted:
+            return user
+        if not self.check_mode:
+            def write():
+                self.client.put('access/users/{0}'.format(self.userid), expire=wanted)
+            converge(write, lambda: int((self.read_user() or {}).get('expire') or 0) == wanted)
+        r['expire_set'] = True
+        return dict(user, expire=wanted)
+
+    def _other_stand_ends(self, user):
+        """{stand: end (epoch, 0 = none known)} of the other stands whose user marker the account carries, each
+        end read from that stand's pool of this user."""
+        stands = [st for st in user_stands(user.get('comment')) if st != self.stand]
+        if not stands:          # the usual case: one stand, no read (a stand that took the account over
+            return {}           # before markers were per stand has added its own marker by now)
+        pools = self._read_pools()
+        ends = {}
+        for other in stands:
+            marker = pool_marker(other, self.userid)
+            comments = [p.get('comment') for p in pools if owns(p.get('comment'), marker)]
+            ends[other] = (expirylib.expires_of(comments[0]) or 0) if comments else 0
+        return ends
 
     def _add_marker(self, user):
         """A user another deploystand stand made (or uses): this stand adds its own marker token, so that
@@ -446,13 +507,33 @@ class UserPool(object):
     def _ensure_pool(self, pool):
         owner = ownership(pool, self.pool_marker)
         if owner == 'owned':
-            return self._pool_view(pool)
+            return self._update_pool_comment(pool)
+        comment = expirylib.pool_comment(self.pool_marker, self.p.get('since'), self.p.get('expire'))
         if not self.check_mode:
             def write():
-                self.client.post('pools', poolid=self.pool, comment=self.pool_marker)
+                self.client.post('pools', poolid=self.pool, comment=comment)
             converge(write, lambda: ownership(self.read_pool(), self.pool_marker) == 'owned')
         self.result['pool_created'] = True
-        return {'comment': self.pool_marker, 'members': []}
+        return {'comment': comment, 'members': []}
+
+    def _update_pool_comment(self, pool):
+        """The stand's first deploy and end in its pool's comment (expiry.pool_comment): what the listing and
+        stand_cleanup.yml read, whoever owns the account."""
+        current = pool.get('comment') or ''
+        wanted = current
+        if self.p.get('expire') is not None:
+            wanted = expirylib.pool_comment(current, self.p.get('since') if self.p.get('expire') else None,
+                                            self.p['expire'])
+        if wanted == ' '.join(current.split()) or wanted == current:
+            return self._pool_view(pool)
+        if not self.check_mode:
+            path, params = self.client.pool_path(self.pool)
+
+            def write():
+                self.client.put(path, comment=wanted, **params)
+            converge(write, lambda: ((self.read_pool() or {}).get('comment') or '') == wanted)
+        self.result['pool_updated'] = True
+        return dict(self._pool_view(pool), comment=wanted)
 
     # ----------------------------------------------------------------- absent
 

@@ -24,6 +24,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names im
     MANAGED_TAG, bridge_marker, dns_user_part, owns, parse_marker, pool_id, pool_marker, split_userid,
     stand_name_problem, stand_tag, user_marker,
 )
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import expiry as expirylib
 
 __metaclass__ = type
 
@@ -145,6 +146,10 @@ class _Finder(object):
             anchor = _pool_anchor(poolid, comment)
             if anchor:
                 self.students[anchor] = _new_student(anchor[0], anchor[1], poolid)
+                # the stand's first deploy and end, as its pool comment records them (expiry.py)
+                expires = expirylib.expires_of(comment)
+                self.students[anchor].update(since=expirylib.since_of(comment), expires=expires,
+                                             expires_at=expirylib.stamp(expires))
                 self.pool_owner[poolid] = anchor
                 continue
             marker = parse_marker(comment)
@@ -252,12 +257,17 @@ def _finish_student(student):
 def _stand_entry(name, students):
     vms = [vm for s in students.values() for vm in s['vms']]
     created = [s['created'] for s in students.values() if s['created']]
+    since = [s['since'] for s in students.values() if s.get('since')]
+    # the stand ends when its last student does; a student pool without an end means the stand has none
+    ends = [s.get('expires') for s in students.values()]
+    expires = max(ends) if ends and all(ends) else None
     nodes = sorted(set(vm['node'] for vm in vms if vm['node']))
     return {'stand': name, 'students': students, 'nodes': nodes,
             'memory': sum(s['memory'] for s in students.values()), 'vm_count': len(vms),
             'running': sum(1 for vm in vms if vm['status'] == 'running'),
             'bridge_count': sum(len(s['bridges']) for s in students.values()),
             'created': min(created) if created else None, 'created_at': iso_time(min(created)) if created else None,
+            'since': min(since) if since else None, 'expires': expires, 'expires_at': expirylib.stamp(expires),
             'complete': all(s['complete'] for s in students.values())}
 
 

@@ -18,6 +18,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names im
     NODE_RE, OVERCOMMIT_MAX, PASSWORD_LEN, REALM_RE, ROLE_RE, STAND_KEYS, STAND_NAME_MAX, STAND_NAME_RE,
     STORAGE_RE, USERID_LEN, USER_KEYS, USER_NAME_FORBIDDEN_RE, VMID_MAX, VMID_MIN, split_userid,
 )
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import expiry as expirylib
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.lifecycle_input import normalize_baseline, normalize_start_order
 
 __metaclass__ = type
@@ -356,6 +357,13 @@ def _check_full_clone_only_options(stand, errors):
                           'clone (set clone: full or full_clone: true)' % key)
 
 
+def _expires_field(raw, errors):
+    value, problem = expirylib.normalize_expires(raw.get('expires'))
+    if problem:
+        errors.append('stand.expires: %s' % problem)
+    return value
+
+
 def normalize_stand(raw):
     """The `stand` value -> (stand, errors); stand is None when anything is wrong.
 
@@ -390,6 +398,7 @@ def normalize_stand(raw):
         'format': _choice_field('stand', raw, 'format', DISK_FORMATS, None, errors),
         'memory_overcommit': _ratio_field('stand', raw, 'memory_overcommit', 1.0, OVERCOMMIT_MAX, errors),
         'baseline': normalize_baseline(raw.get('baseline'), errors),
+        'expires': _expires_field(raw, errors),
         'machines': _normalize_machines(raw.get('machines'), errors,
                                         'machines' in _misspelled(raw, STAND_KEYS)),
     }

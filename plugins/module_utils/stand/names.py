@@ -26,7 +26,8 @@ DEFAULT_ROLE = 'PVEVMAdmin'
 DEFAULT_MANAGEMENT_BRIDGE = 'vmbr0'
 
 STAND_KEYS = ('name', 'clone', 'vmid_range', 'bridge_range', 'start', 'node', 'role',
-              'management_bridge', 'storage', 'format', 'memory_overcommit', 'baseline', 'machines')
+              'management_bridge', 'storage', 'format', 'memory_overcommit', 'baseline', 'expires',
+              'machines')
 MACHINE_KEYS = ('name', 'device_type', 'template', 'template_vmid', 'template_node',
                 'networks', 'full_clone', 'storage', 'format', 'start_order')
 NETWORK_KEYS = ('bridge', 'link_down')

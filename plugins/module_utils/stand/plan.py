@@ -43,6 +43,8 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.storage 
     full_clone_storage_problems,
 )
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import expiry as expirylib
+
 __metaclass__ = type
 
 
@@ -357,11 +359,25 @@ def _derive_plan(stand, students, cluster, missing_out=None, capacity=True, extr
         'skipped': skipped,
     }
     plan['foreign_summary'] = summarize_foreign(stand['name'], plan['foreign'], cluster)
+    ending, ending_warnings = expirylib.plan_expiry(stand.get('expires'), _own_pool_comments(stand['name'], cluster))
+    plan.update(ending)
+    plan['warnings'] += ending_warnings
     plan['warnings'] += [entry['message'] for entry in skipped]
     plan['warnings'] += _bridges_outside_range(stand, node_bridges)
     plan['warnings'] += capacity_warnings if capacity else []
     plan['warnings'] += _class_change_warnings(stand['name'], plan['class_changes'], cluster)
     return plan, []
+
+
+def _own_pool_comments(stand_name, cluster):
+    """The comments of the stand's student pools (the pools whose comment owns its pool marker)."""
+    out = []
+    for pool, info in sorted((cluster.get('pools') or {}).items()):
+        marker = parse_marker((info or {}).get('comment'))
+        if marker and marker['stand'] == stand_name and marker['userid'] and not marker['alias'] \
+                and owns(info.get('comment'), pool_marker(stand_name, marker['userid'])):
+            out.append(info.get('comment'))
+    return out
 
 
 def privilege_paths_to_verify(stand_raw, users_raw, cluster):
