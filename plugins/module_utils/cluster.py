@@ -15,6 +15,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import NOT_FOUND, PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.sdn_vnets import read_sdn
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import parse_net, parse_tags
 
 _DISK_KEY = re.compile(r'^(ide|sata|scsi|virtio|efidisk|tpmstate)\d+$')
@@ -58,6 +59,7 @@ def read_cluster(client, template_names=(), template_vmids=()):
     acl = client.get('access/acl') or []
     facts['bridge_acl'] = bridge_acl(acl)
     facts.update(read_permissions(client, acl))
+    facts['sdn'] = read_sdn(client)          # None: no SDN API on this cluster (stand.network mode sdn refused)
     return facts
 
 

@@ -32,7 +32,7 @@ DEFAULT_ROLE = 'PVEVMAdmin'
 DEFAULT_MANAGEMENT_BRIDGE = 'vmbr0'
 
 STAND_KEYS = ('name', 'clone', 'vmid_range', 'bridge_range', 'start', 'node', 'role',
-              'management_bridge', 'storage', 'format', 'memory_overcommit', 'machines')
+              'management_bridge', 'storage', 'format', 'memory_overcommit', 'machines', 'network')
 MACHINE_KEYS = ('name', 'device_type', 'template', 'template_vmid', 'template_node',
                 'networks', 'full_clone', 'storage', 'format')
 NETWORK_KEYS = ('bridge', 'link_down')
@@ -590,9 +590,16 @@ def normalize_stand(raw):
                                         'machines' in _misspelled(raw, STAND_KEYS)),
     }
     _check_full_clone_only_options(stand, errors)
+    stand['network'] = _sdn_plan().normalize_network(raw.get('network'), errors)   # issue 17: sdn_plan.py
     if errors:
         return None, _unique(errors)
     return stand, []
+
+
+def _sdn_plan():
+    """The SDN planning module (imported late: it builds on this one)."""
+    from ansible_collections.deploystand.proxmox.plugins.module_utils import sdn_plan
+    return sdn_plan
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1890,6 +1897,17 @@ PRIVILEGE_TABLE = (
      'when': 'a student user the run creates', 'why': 'create the user'},
     {'key': 'user_modify', 'privileges': ('User.Modify',), 'path': '/access/groups',
      'when': 'a student user the run creates', 'why': 'create the user (in no group)'},
+    # stand.network mode sdn (pve-network API2/Network/SDN.pm, SDN/Zones.pm, SDN/Vnets.pm permissions)
+    {'key': 'sdn_audit', 'privileges': ('SDN.Audit', 'SDN.Allocate'), 'path': '/sdn/zones/<zone>',
+     'when': 'mode sdn, every run', 'why': "see the zone and the stand's VNets (the listings leave out the others)"},
+    {'key': 'sdn_allocate', 'privileges': ('SDN.Allocate',), 'path': '/sdn/zones/<zone>',
+     'when': 'mode sdn, a run that creates, changes or deletes VNets', 'why': 'create VNets in the zone; change '
+     'and delete them (/sdn/zones/<zone>/<vnet>, inherited)'},
+    {'key': 'sdn_apply', 'privileges': ('SDN.Allocate',), 'path': '/sdn',
+     'when': 'mode sdn, a run that changes the SDN config', 'why': 'take and release the SDN lock (PVE 9) and '
+     'apply the config (PUT /cluster/sdn)'},
+    {'key': 'sdn_zone_create', 'privileges': ('SDN.Allocate',), 'path': '/sdn/zones',
+     'when': 'mode sdn with create_zone, the first run', 'why': "create the stand's own zone"},
 )
 _PRIVILEGE_ROWS = dict((row['key'], row) for row in PRIVILEGE_TABLE)
 
@@ -2113,11 +2131,13 @@ def _derive_plan(stand, students, cluster, missing_out=None):
     foreign = []
     planned = [_plan_student(stand, s, placement[s['userid']], classes, cluster, errors, foreign)
                for s in students]
+    sdn = _sdn_plan().plan_sdn(stand, planned, cluster, errors)     # None in bridges mode
     errors += full_clone_storage_problems(stand, planned, cluster)
     errors += capacity_errors
-    node_bridges = _allocate_node_bridges(stand, planned, cluster, errors)
+    node_bridges = {} if _sdn_plan().is_sdn(stand) else _allocate_node_bridges(stand, planned, cluster, errors)
     _assign_preferred_vmids(stand, planned, cluster, errors)
-    missing = missing_privileges(privilege_needs(stand, planned, node_bridges, cluster), cluster)
+    needs = _sdn_plan().adjust_needs(privilege_needs(stand, planned, node_bridges, cluster), sdn)
+    missing = missing_privileges(needs, cluster)
     if missing_out is not None:
         missing_out.extend(missing)
     errors += privilege_errors(missing, cluster)
@@ -2138,6 +2158,7 @@ def _derive_plan(stand, students, cluster, missing_out=None):
         'warnings': _placement_warnings(stand, students, placement, cluster) + stale_warnings,
         'class_changes': class_changes(stand['name'], students, cluster),
         'skipped': skipped,
+        'network_mode': stand['network']['mode'], 'sdn': sdn,
     }
     plan['foreign_summary'] = summarize_foreign(stand['name'], plan['foreign'], cluster)
     plan['warnings'] += [entry['message'] for entry in skipped]
@@ -2285,6 +2306,7 @@ def plan_removal(stand_raw, users_raw, cluster):
         'vmid_range': list(stand['vmid_range']), 'bridge_range': list(stand['bridge_range']),
         'management_bridge': stand['management_bridge'],
         'students': planned, 'nodes': nodes,
+        'sdn': _sdn_plan().plan_sdn_removal(stand, set(s['userid'] for s in students), cluster),
         'foreign': _unique(foreign + _same_name_elsewhere(stand, students, cluster)
                            + _unmarked_bridges(stand, sorted(cluster.get('bridges') or {}), cluster)),
         'warnings': warnings,
