@@ -1,0 +1,185 @@
+"""stand.network mode sdn (issue 17) through the real playbooks on the simulator's `sdn` scenario: a VXLAN
+stand across nodes, one apply per run that changes something and none otherwise, destroy back to the cluster
+as it was, what a student may do on VNets, and the SDN faults converging on the next run."""
+import os
+
+import pytest
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEPLOY = os.path.join(ROOT, 'playbooks', 'deploy_stand.yml')
+DESTROY = os.path.join(ROOT, 'playbooks', 'destroy_stand.yml')
+PASSWORD = 'Student-pass-1'
+CLASS = [{'name': 'student1@pve', 'password': PASSWORD}, {'name': 'student2@pve', 'password': PASSWORD}]
+MACHINES = [{'name': 'h{0}'.format(n), 'template': 'linux-tpl', 'networks': ['lan']} for n in (1, 2, 3)]
+STAND = {'name': 'netlab', 'vmid_range': [20000, 20999], 'machines': MACHINES,
+         'network': {'mode': 'sdn', 'zone': 'teach', 'vni_range': [5000, 5099]}}
+APPLY = 'PUT /cluster/sdn'
+
+pytestmark = pytest.mark.slow
+
+
+def applied_draft(sim):
+    """The scenario's `draft` VNet is a foreign pending change: apply it, as its admin would, so the cluster is
+    clean before the stand (the test of the refusal keeps it pending)."""
+    def commit(pve):
+        pve.sdn_commit()
+        for node in pve.nodes:
+            pve.sdn_generate(node)
+    sim.call(commit)
+
+
+def applies(sim):
+    return sim.counters()['requests'].get(APPLY, 0)
+
+
+def run(playbook, sim, tmp_path, book, stand=STAND, users=CLASS, **extra):
+    extra_vars = {'users': users, 'stand': stand, 'stand_report_dir': str(tmp_path / 'reports')}
+    extra_vars.update(extra)
+    return playbook(book, sim, extra_vars=extra_vars)
+
+
+def stand_vnets(state, stand='netlab'):
+    return dict((vid, v) for vid, v in state['sdn']['vnets'].items()
+                if (v.get('alias') or '').startswith('deploystand:{0}:'.format(stand)))
+
+
+def nics(vm):
+    return sorted(v.split('bridge=')[1].split(',')[0] for k, v in vm['config'].items() if k.startswith('net'))
+
+
+def comparable(state):
+    """What destroy must give back: users, pools, ACLs, VMs, SDN zones and VNets (written and running)."""
+    running = dict(state['sdn']['running'])
+    running.pop('version', None)
+    return {'users': sorted(state['users']), 'pools': sorted(state['pools']), 'acl': state['acl'],
+            'vms': sorted(state['vms']), 'zones': state['sdn']['zones'], 'vnets': state['sdn']['vnets'],
+            'running': running, 'pending': state['sdn']['pending'], 'lock': state['sdn']['lock']}
+
+
+def test_vxlan_stand_spans_nodes_one_apply_then_none_and_destroy_restores(sim_factory, playbook, tmp_path):
+    sim = sim_factory('sdn')
+    applied_draft(sim)
+    before = sim.state()
+    sim.reset_counters()
+
+    first = run(playbook, sim, tmp_path, DEPLOY)
+    assert first.rc == 0, first
+    assert applies(sim) == 1
+    state = sim.state()
+    vnets = stand_vnets(state)
+    assert sorted(v['alias'] for v in vnets.values()) == ['deploystand:netlab:student1@pve:lan',
+                                                          'deploystand:netlab:student2@pve:lan']
+    assert all(len(vid) <= 8 and v['zone'] == 'teach' and 5000 <= v['tag'] <= 5099 for vid, v in vnets.items())
+    mine = [vm for vm in state['vms'].values() if vm['pool'] == 'netlab-student1']
+    assert len(mine) == 3
+    nodes = sorted(set(vm['node'] for vm in mine))
+    assert len(nodes) >= 2, 'one student on several nodes: {0}'.format(nodes)
+    (vnet,) = [vid for vid, v in vnets.items() if 'student1@pve' in v['alias']]
+    assert all(nics(vm) == [vnet] for vm in mine)
+    assert all(vm['status'] == 'running' for vm in mine)
+    # the same VNet on both nodes after the apply: one layer-2 network
+    segments = set(sim.call(lambda pve, n: pve.segment(n, vnet), n) for n in nodes)
+    assert segments == {'vxlan:{0}'.format(vnets[vnet]['tag'])}
+    assert state['sdn']['lock'] is None and not state['sdn']['pending']
+
+    sim.reset_counters()
+    again = run(playbook, sim, tmp_path, DEPLOY)
+    assert again.rc == 0, again
+    assert again.changed_total == 0, [(t['task'], t['host']) for t in again.tasks if t['result'].get('changed')]
+    assert applies(sim) == 0
+    assert not any(k.startswith(('POST /cluster/sdn', 'DELETE /cluster/sdn')) for k in sim.counters()['requests'])
+
+    gone = run(playbook, sim, tmp_path, DESTROY)
+    assert gone.rc == 0, gone
+    after = sim.state()
+    assert comparable(after) == comparable(before)
+    # foreign VNets, the look-alike of another stand's marker included, are untouched
+    assert set(['teachnet', 'vnother1', 'officenet', 'draft']) <= set(after['sdn']['vnets'])
+
+
+def test_network_change_adds_and_removes_vnets_and_moves_the_nics(sim_factory, playbook, tmp_path):
+    sim = sim_factory('sdn')
+    applied_draft(sim)
+    assert run(playbook, sim, tmp_path, DEPLOY).rc == 0
+    old = set(stand_vnets(sim.state()))
+    changed = dict(STAND, machines=[dict(m, networks=['dmz']) for m in MACHINES])
+    sim.reset_counters()
+    second = run(playbook, sim, tmp_path, DEPLOY, stand=changed)
+    assert second.rc == 0, second
+    state = sim.state()
+    vnets = stand_vnets(state)
+    assert sorted(v['alias'].split(':')[-1] for v in vnets.values()) == ['dmz', 'dmz']
+    assert not old & set(vnets)
+    for vm in state['vms'].values():
+        if vm['pool'] == 'netlab-student1':
+            assert nics(vm) == [vid for vid, v in vnets.items() if 'student1@pve' in v['alias']]
+    # adding before the VMs move, removing after: one apply each, nothing left up on the nodes
+    assert applies(sim) == 2
+    assert not any(n['kept'] for n in state['sdn']['nodes'].values())
+
+
+def test_foreign_pending_sdn_change_blocks_until_allowed(sim_factory, playbook, tmp_path):
+    sim = sim_factory('sdn')
+    before = sim.state()
+    refused = run(playbook, sim, tmp_path, DEPLOY)
+    assert refused.rc != 0
+    failed = refused.failed[0]['result']['msg']
+    assert 'vnet draft (new)' in failed and 'stand_sdn_apply_foreign_pending' in failed
+    state = sim.state()
+    assert state['sdn']['vnets'] == before['sdn']['vnets'] and state['sdn']['lock'] is None
+    allowed = run(playbook, sim, tmp_path, DEPLOY, stand_sdn_apply_foreign_pending=True)
+    assert allowed.rc == 0, allowed
+    assert len(stand_vnets(sim.state())) == 2 and not sim.state()['sdn']['pending']
+
+
+def _login(sim, userid):
+    session = requests.Session()
+    session.verify = sim.cafile or False
+    answer = session.post(sim.url + '/api2/json/access/ticket', data={'username': userid, 'password': PASSWORD})
+    answer.raise_for_status()
+    data = answer.json()['data']
+    session.cookies.set('PVEAuthCookie', data['ticket'])
+    session.headers['CSRFPreventionToken'] = data['CSRFPreventionToken']
+    return session
+
+
+def test_student_uses_only_its_own_vnet(sim_factory, playbook, tmp_path):
+    sim = sim_factory('sdn')
+    applied_draft(sim)
+    assert run(playbook, sim, tmp_path, DEPLOY).rc == 0
+    state = sim.state()
+    vnets = stand_vnets(state)
+    mine = [vid for vid, v in vnets.items() if 'student1@pve' in v['alias']]
+    theirs = [vid for vid, v in vnets.items() if 'student2@pve' in v['alias']]
+    session = _login(sim, 'student1@pve')
+    listed = session.get(sim.url + '/api2/json/cluster/sdn/vnets').json()['data']
+    assert sorted(v['vnet'] for v in listed) == mine
+    vm = min((vm for vm in state['vms'].values() if vm['pool'] == 'netlab-student1'), key=lambda v: v['name'])
+    vmid = [k for k, v in state['vms'].items() if v is vm][0]
+    url = '{0}/api2/json/nodes/{1}/qemu/{2}/config'.format(sim.url, vm['node'], vmid)
+    foreign = session.put(url, data={'net5': 'virtio,bridge={0}'.format(theirs[0])})
+    assert foreign.status_code == 403, foreign.text
+    own = session.put(url, data={'net5': 'virtio,bridge={0}'.format(mine[0])})
+    assert own.status_code == 200, own.text
+
+
+@pytest.mark.parametrize('fault', ['sdn_apply_fail_rate', 'sdn_foreign_lock'])
+def test_sdn_faults_converge_on_the_next_run(sim_factory, playbook, tmp_path, fault):
+    sim = sim_factory('sdn')
+    applied_draft(sim)
+    sim.set_faults(**{fault: 1.0})
+    broken = run(playbook, sim, tmp_path, DEPLOY)
+    assert broken.rc != 0
+    state = sim.state()
+    if fault == 'sdn_foreign_lock':
+        assert not stand_vnets(state)            # nothing written without the lock
+    else:
+        assert state['sdn']['lock'] is None      # our lock released after the failed apply
+    assert not [vm for vm in state['vms'].values() if vm['pool'] and vm['pool'].startswith('netlab-')]
+    sim.set_faults(**{fault: 0.0})
+    fixed = run(playbook, sim, tmp_path, DEPLOY)
+    assert fixed.rc == 0, fixed
+    state = sim.state()
+    assert len(stand_vnets(state)) == 2 and not state['sdn']['pending'] and state['sdn']['lock'] is None
+    assert all(n['version'] == state['sdn']['running']['version'] for n in state['sdn']['nodes'].values())
