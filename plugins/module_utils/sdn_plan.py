@@ -123,12 +123,12 @@ def normalize_network(raw, errors):
             net['create_zone'] = {'type': ztype, 'zone': zid, 'peers': peers,
                                   'nodes': _node_list(cfield + '.nodes', create.get('nodes'), errors)}
     if net['mode'] == 'sdn':
-        if net['zone'] is None and create is None:
+        if raw.get('zone') is None and create is None:
             errors.append('%s: mode sdn needs zone (an existing SDN zone) or create_zone (a zone the stand owns)'
                           % field)
         if net['zone'] is not None and create is not None:
             errors.append('%s: give zone or create_zone, not both' % field)
-    elif zone is not None or create is not None:
+    elif (zone is not None or create is not None) and raw.get('mode') in (None, 'bridges'):
         errors.append('%s: zone and create_zone are for mode sdn (mode is %s)' % (field, net['mode']))
     return net
 
@@ -262,6 +262,39 @@ def _spread_machines(stand, planned, zone_nodes, cluster, errors):
             student['node'] = min(set(nodes), key=lambda n: (-nodes.count(n), n))
 
 
+def _place_in_simple_zone(stand, planned, zone_nodes, zid, cluster, errors):
+    """A simple zone's VNet is a separate bridge on each node: a student's machines stay on one node, which must
+    be in the zone. A student the plan put elsewhere (balanced, not kept or pinned) moves to the zone node with
+    the most free memory among those with room and its templates."""
+    by_name = dict((m['name'], m) for m in stand['machines'])
+    placed_memory = {}
+    for student in planned:
+        if student['node'] in zone_nodes:
+            continue
+        if any(m['vmid'] is not None for m in student['machines']):
+            errors.append('%s: its stand VMs are on node %s, which is not in zone %s (nodes: %s)'
+                          % (student['userid'], student['node'], zid, ', '.join(zone_nodes)))
+            continue
+        hosts = []
+        for node in [n for n in S._online_nodes(cluster) if n in zone_nodes]:
+            try:
+                hosts.append((node, [S.resolve_template(by_name[m['machine']], node, cluster)
+                                     for m in student['machines']]))
+            except S.StandError:
+                continue
+        if not hosts:
+            errors.append('%s: no online node of zone %s (%s) can host its machines'
+                          % (student['userid'], zid, ', '.join(zone_nodes)))
+            continue
+        need = sum(S._machine_memory(by_name[m['machine']], cluster) for m in student['machines'])
+        fitting = [h for h in hosts if S._room(stand, cluster, h[0], placed_memory) >= need] or hosts
+        node, resolved = min(fitting, key=lambda h: (-S._free_memory(cluster, h[0], placed_memory), h[0]))
+        student['node'] = node
+        for machine, (vmid, source, target) in zip(student['machines'], resolved):
+            machine['template_vmid'], machine['template_node'], machine['target'] = vmid, source, target
+        placed_memory[node] = placed_memory.get(node, 0) + need
+
+
 def plan_sdn(stand, planned, cluster, errors):
     """The SDN part of the deploy plan (None in bridges mode); fills each alias NIC's bridge with its VNet.
 
@@ -297,10 +330,7 @@ def plan_sdn(stand, planned, cluster, errors):
             errors.append('stand.network: VNet %s of %s (%s) is in zone %s, not %s: destroy the stand to move its '
                           'networks to another zone' % (vid, owner[0], owner[1], vnets[vid].get('zone'), zid))
     if ztype == 'simple':
-        for student in planned:
-            if student['node'] not in zone_nodes:
-                errors.append('%s: placed on node %s, which is not in zone %s (nodes: %s)'
-                              % (student['userid'], student['node'], zid, ', '.join(zone_nodes)))
+        _place_in_simple_zone(stand, planned, zone_nodes, zid, cluster, errors)
     else:
         _spread_machines(stand, planned, zone_nodes, cluster, errors)
     if ztype == 'vxlan':

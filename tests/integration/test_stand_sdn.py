@@ -4,7 +4,9 @@ as it was, what a student may do on VNets, and the SDN faults converging on the 
 import os
 
 import pytest
-import requests
+import yaml
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PERMISSION, PveApiError, PveClient
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEPLOY = os.path.join(ROOT, 'playbooks', 'deploy_stand.yml')
@@ -133,17 +135,6 @@ def test_foreign_pending_sdn_change_blocks_until_allowed(sim_factory, playbook, 
     assert len(stand_vnets(sim.state())) == 2 and not sim.state()['sdn']['pending']
 
 
-def _login(sim, userid):
-    session = requests.Session()
-    session.verify = sim.cafile or False
-    answer = session.post(sim.url + '/api2/json/access/ticket', data={'username': userid, 'password': PASSWORD})
-    answer.raise_for_status()
-    data = answer.json()['data']
-    session.cookies.set('PVEAuthCookie', data['ticket'])
-    session.headers['CSRFPreventionToken'] = data['CSRFPreventionToken']
-    return session
-
-
 def test_student_uses_only_its_own_vnet(sim_factory, playbook, tmp_path):
     sim = sim_factory('sdn')
     applied_draft(sim)
@@ -152,16 +143,51 @@ def test_student_uses_only_its_own_vnet(sim_factory, playbook, tmp_path):
     vnets = stand_vnets(state)
     mine = [vid for vid, v in vnets.items() if 'student1@pve' in v['alias']]
     theirs = [vid for vid, v in vnets.items() if 'student2@pve' in v['alias']]
-    session = _login(sim, 'student1@pve')
-    listed = session.get(sim.url + '/api2/json/cluster/sdn/vnets').json()['data']
-    assert sorted(v['vnet'] for v in listed) == mine
-    vm = min((vm for vm in state['vms'].values() if vm['pool'] == 'netlab-student1'), key=lambda v: v['name'])
-    vmid = [k for k, v in state['vms'].items() if v is vm][0]
-    url = '{0}/api2/json/nodes/{1}/qemu/{2}/config'.format(sim.url, vm['node'], vmid)
-    foreign = session.put(url, data={'net5': 'virtio,bridge={0}'.format(theirs[0])})
-    assert foreign.status_code == 403, foreign.text
-    own = session.put(url, data={'net5': 'virtio,bridge={0}'.format(mine[0])})
-    assert own.status_code == 200, own.text
+    student = PveClient(sim.host, user='student1@pve', password=PASSWORD, port=sim.port, ca_path=sim.cafile)
+    assert sorted(v['vnet'] for v in student.get('cluster/sdn/vnets')) == mine
+    vmid, vm = min(((k, v) for k, v in state['vms'].items() if v['pool'] == 'netlab-student1'),
+                   key=lambda item: item[1]['name'])
+    path = 'nodes/{0}/qemu/{1}/config'.format(vm['node'], vmid)
+    with pytest.raises(PveApiError) as refused:
+        student.put(path, net5='virtio,bridge={0}'.format(theirs[0]))
+    assert refused.value.kind == PERMISSION and theirs[0] in refused.value.message
+    student.put(path, net5='virtio,bridge={0}'.format(mine[0]))
+    assert 'bridge={0}'.format(mine[0]) in sim.state()['vms'][vmid]['config']['net5']
+
+
+def test_sdn_mode_without_sdn_allocate_is_refused_by_the_plan_and_works_with_the_role(sim_factory, playbook, tmp_path):
+    """The automation role of playbooks/automation_role.yml, granted on its paths, deploys a stand in mode sdn;
+    without SDN.Allocate the plan refuses naming it, before anything is written."""
+    sim = sim_factory('sdn')
+    applied_draft(sim)
+    role = yaml.safe_load(open(os.path.join(ROOT, 'playbooks', 'automation_role.yml')))[0]['vars']
+    token = 'deploystand@pve!ansible'
+
+    def setup(pve, privileges):
+        pve.lab_roles['DeployStandAutomation'] = set(privileges)
+        pve.add_user('deploystand@pve')
+        secret = pve.add_token('deploystand@pve', 'ansible', privsep=True)
+        for path in role['automation_role_paths']:
+            pve.set_acl(path, 'DeployStandAutomation', 'deploystand@pve', 'user', 1)
+            pve.set_acl(path, 'DeployStandAutomation', token, 'token', 1)
+        return secret
+
+    secret = sim.call(setup, [p for p in role['automation_role_privs'] if p != 'SDN.Allocate'])
+    env = dict((k, v) for k, v in sim.env.items() if k not in ('PROXMOX_USER', 'PROXMOX_PASSWORD'))
+    env.update(PROXMOX_TOKEN_ID=token, PROXMOX_TOKEN_SECRET=secret)
+    before = sim.state()
+    extra = {'users': CLASS, 'stand': STAND, 'stand_report_dir': str(tmp_path / 'reports')}
+    as_token = type('TokenEnv', (), {'env': env})       # what the playbook fixture reads of a sim
+    refused = playbook(DEPLOY, as_token, extra_vars=extra)
+    assert refused.rc != 0
+    message = refused.failed[0]['result']['msg']
+    assert 'lacks SDN.Allocate on /sdn' in message, message
+    after = sim.state()
+    assert after['sdn'] == before['sdn'] and sorted(after['users']) == sorted(before['users'])
+    sim.call(lambda pve: pve.lab_roles['DeployStandAutomation'].add('SDN.Allocate'))
+    done = playbook(DEPLOY, as_token, extra_vars=extra)
+    assert done.rc == 0, done
+    assert len(stand_vnets(sim.state())) == 2
 
 
 @pytest.mark.parametrize('fault', ['sdn_apply_fail_rate', 'sdn_foreign_lock'])
