@@ -32,9 +32,9 @@ DEFAULT_ROLE = 'PVEVMAdmin'
 DEFAULT_MANAGEMENT_BRIDGE = 'vmbr0'
 
 STAND_KEYS = ('name', 'clone', 'vmid_range', 'bridge_range', 'start', 'node', 'role',
-              'management_bridge', 'storage', 'format', 'memory_overcommit', 'machines', 'network')
+              'management_bridge', 'storage', 'format', 'memory_overcommit', 'machines', 'network', 'ha')
 MACHINE_KEYS = ('name', 'device_type', 'template', 'template_vmid', 'template_node',
-                'networks', 'full_clone', 'storage', 'format')
+                'networks', 'full_clone', 'storage', 'format', 'ha')
 NETWORK_KEYS = ('bridge', 'link_down')
 USER_KEYS = ('name', 'password', 'node')
 
@@ -591,9 +591,16 @@ def normalize_stand(raw):
     }
     _check_full_clone_only_options(stand, errors)
     stand['network'] = _sdn_plan().normalize_network(raw.get('network'), errors)   # issue 17: sdn_plan.py
+    _ha_plan().normalize_ha(raw, stand, errors)                                      # issue 17: ha_plan.py
     if errors:
         return None, _unique(errors)
     return stand, []
+
+
+def _ha_plan():
+    """The HA option's module (imported late: it builds on this one)."""
+    from ansible_collections.deploystand.proxmox.plugins.module_utils import ha_plan
+    return ha_plan
 
 
 def _sdn_plan():
@@ -2132,6 +2139,7 @@ def _derive_plan(stand, students, cluster, missing_out=None):
     planned = [_plan_student(stand, s, placement[s['userid']], classes, cluster, errors, foreign)
                for s in students]
     sdn = _sdn_plan().plan_sdn(stand, planned, cluster, errors)     # None in bridges mode
+    ha = _ha_plan().plan_ha(stand, planned, cluster, errors)        # None without stand.ha / machines[].ha
     errors += full_clone_storage_problems(stand, planned, cluster)
     errors += capacity_errors
     node_bridges = {} if _sdn_plan().is_sdn(stand) else _allocate_node_bridges(stand, planned, cluster, errors)
@@ -2158,7 +2166,7 @@ def _derive_plan(stand, students, cluster, missing_out=None):
         'warnings': _placement_warnings(stand, students, placement, cluster) + stale_warnings,
         'class_changes': class_changes(stand['name'], students, cluster),
         'skipped': skipped,
-        'network_mode': stand['network']['mode'], 'sdn': sdn,
+        'network_mode': stand['network']['mode'], 'sdn': sdn, 'ha': ha,
     }
     plan['foreign_summary'] = summarize_foreign(stand['name'], plan['foreign'], cluster)
     plan['warnings'] += [entry['message'] for entry in skipped]
