@@ -215,10 +215,15 @@ class StandVnets(object):
             else:
                 r[kind] = oid
         needs_apply = bool(ops or ours)
-        r['changed'] = needs_apply
         r['pending_own'] = ours
         if not needs_apply:
-            return r
+            # a node whose reload failed in an earlier apply still runs the old SDN config: apply again
+            stale_nodes = self._not_ready()
+            if not stale_nodes:
+                return r
+            r['reapply_for'] = stale_nodes
+            needs_apply = True
+        r['changed'] = needs_apply
         if foreign and not p['apply_foreign_pending']:
             raise SdnError('the SDN configuration has pending changes this stand did not make: {0}. An apply would '
                            'apply them too: apply or revert them first, or run with '
