@@ -66,6 +66,7 @@ RETURN = r'''
 added: {description: HA resources added., returned: always, type: list, elements: str}
 removed: {description: HA resources removed., returned: always, type: list, elements: str}
 foreign: {description: Resources without the marker that were left alone., returned: always, type: list, elements: str}
+unreadable: {description: "With state absent, why the HA resources could not be read (then none is the stand's).", returned: when unreadable, type: str}
 ha_config: {description: "C(rules) (PVE 9) or C(groups) (PVE 8): where this cluster keeps HA placement.", returned: always, type: str}
 '''
 
