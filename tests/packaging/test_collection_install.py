@@ -20,7 +20,7 @@ SHIPPED = ('MANIFEST.json', 'FILES.json', 'README.md', 'LICENSE', 'CHANGELOG.md'
            'awx/credential_type.yml', 'awx/survey_deploy.json', 'docs/stand-model.md',
            'playbooks/stand_list.yml', 'plugins/inventory/stands.py', 'plugins/filter/stand_list.py', 'docs/inventory.md')
 MODULES = ('pve_bridge', 'pve_ecorouter_nic', 'pve_stand_clone', 'pve_stand_info', 'pve_stand_plan',
-           'pve_stand_student', 'pve_user_pool')
+           'pve_stand_student', 'pve_user_pool', 'pve_stand_vnets', 'pve_stand_ha')
 ROLES = ('stand_network', 'stand_plan', 'stand_report', 'stand_student')
 
 
