@@ -30,7 +30,7 @@ def ha_marker(stand_name, userid):
     return S.pool_marker(stand_name, userid)
 
 
-def _local_storages(stand, machine, planned_machine, cluster):
+def _local_storages(planned_machine, cluster):
     if planned_machine['full'] and planned_machine.get('storage'):
         storages = [planned_machine['storage']]
     elif planned_machine.get('template_vmid') is not None:
@@ -60,7 +60,7 @@ def plan_ha(stand, planned, cluster, errors):
         for pm in student['machines']:
             if pm['machine'] not in wanted:
                 continue
-            local = _local_storages(stand, by_name[pm['machine']], pm, cluster)
+            local = _local_storages(pm, cluster)
             if local and pm['machine'] not in reported:
                 reported.add(pm['machine'])
                 index = stand['machines'].index(by_name[pm['machine']])

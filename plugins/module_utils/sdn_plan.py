@@ -341,7 +341,7 @@ def plan_sdn(stand, planned, cluster, errors):
     taken_ids = set(vnets) | set(b for node in (cluster.get('bridges') or {}).values() for b in node)
     next_number = [0]
     limit = 10 ** (SDN_ID_MAX - len(prefix))
-    out, wanted, new_count = [], set(), 0
+    out, new_count = [], 0
 
     def new_id():
         while next_number[0] < limit:
@@ -361,7 +361,6 @@ def plan_sdn(stand, planned, cluster, errors):
             exists = vid is not None
             tag = None
             if exists:
-                wanted.add(vid)
                 tag = vnets[vid].get('tag')
             else:
                 vid = new_id()
