@@ -228,3 +228,30 @@ def test_check_mode_predicts_every_vnet_change_without_lock_or_apply(sim_factory
     requests = sim.counters()['requests']
     assert not [k for k in requests if k.startswith(('POST /cluster/sdn', 'PUT /cluster/sdn', 'DELETE /cluster/sdn'))]
     assert sim.state()['sdn'] == before['sdn']
+
+
+def test_pve8_own_zone_without_lock_is_made_and_removed_with_the_stand(sim_factory, playbook, tmp_path):
+    """PVE 8 has no SDN lock: the run says what is not protected; the stand's own zone (create_zone) is made with
+    its VNets in the one apply and removed by destroy once empty."""
+    sim = sim_factory({'base': 'default', 'pve_version': 8})
+    before = sim.state()
+    own = dict(STAND, network={'mode': 'sdn', 'vni_range': [5000, 5099], 'create_zone': {
+        'type': 'vxlan', 'peers': ['192.0.2.11', '192.0.2.12', '192.0.2.13']}})
+    sim.reset_counters()
+    first = run(playbook, sim, tmp_path, DEPLOY, stand=own)
+    assert first.rc == 0, first
+    result = first.result("The stand's VNets exist (one SDN apply when they changed)", 'localhost')
+    assert result['lock'] == 'none (PVE 8)' and 'no SDN lock' in result['unprotected']
+    assert any('no SDN lock' in w for w in result.get('warnings', []))
+    state = sim.state()
+    (zone,) = state['sdn']['zones']
+    assert len(zone) == 8 and state['sdn']['zones'][zone]['type'] == 'vxlan'
+    assert len(stand_vnets(state)) == 2 and applies(sim) == 1
+    sim.reset_counters()
+    again = run(playbook, sim, tmp_path, DEPLOY, stand=own)
+    assert again.rc == 0 and again.changed_total == 0 and applies(sim) == 0, again
+    gone = run(playbook, sim, tmp_path, DESTROY, stand=own)
+    assert gone.rc == 0, gone
+    after = sim.state()
+    assert after['sdn']['zones'] == {} and after['sdn']['vnets'] == {} and not after['sdn']['pending']
+    assert sorted(after['users']) == sorted(before['users']) and sorted(after['vms']) == sorted(before['vms'])
