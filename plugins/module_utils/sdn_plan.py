@@ -250,7 +250,13 @@ def _spread_machines(stand, planned, zone_nodes, cluster, errors):
                     continue
             if not hosts:
                 continue          # the plan already reported the template problem on the student's node
-            fitting = [h for h in hosts if S._room(stand, cluster, h[0], placed_memory) >= need] or hosts
+            fitting = [h for h in hosts if S._room(stand, cluster, h[0], placed_memory) >= need]
+            if not fitting:
+                errors.append('capacity: %s (%s, %s) fits on no node of the zone: %s (memory_overcommit %g)'
+                              % (machine['name'], student['userid'], S._gib(need),
+                                 ', '.join('%s: %s free' % (h[0], S._gib(max(0, S._free_memory(cluster, h[0], placed_memory))))
+                                           for h in hosts), stand.get('memory_overcommit') or 1.0))
+                fitting = hosts
             node, resolved = min(fitting, key=lambda h: (clones.get(h[0], 0),
                                                          -S._free_memory(cluster, h[0], placed_memory), h[0]))
             machine['node'] = node
@@ -395,6 +401,7 @@ def plan_sdn(stand, planned, cluster, errors):
               'alias': S.bridge_marker(name, owner[0], owner[1])} for vid, owner in sorted(owned.items())
              if owner[0] in userids and vid not in planned_ids]
     return {'zone': zid, 'zone_type': ztype, 'zone_nodes': zone_nodes, 'create_zone': create,
+            'spread': ztype != 'simple',
             'vnets': out, 'stale': stale, 'pve_major': _major(cluster)}
 
 

@@ -2141,7 +2141,8 @@ def _derive_plan(stand, students, cluster, missing_out=None):
     sdn = _sdn_plan().plan_sdn(stand, planned, cluster, errors)     # None in bridges mode
     ha = _ha_plan().plan_ha(stand, planned, cluster, errors)        # None without stand.ha / machines[].ha
     errors += full_clone_storage_problems(stand, planned, cluster)
-    errors += capacity_errors
+    # a multi-node zone places machine by machine (sdn_plan judges each machine's memory); else per student
+    errors += [] if sdn and sdn.get('spread') else capacity_errors
     node_bridges = {} if _sdn_plan().is_sdn(stand) else _allocate_node_bridges(stand, planned, cluster, errors)
     _assign_preferred_vmids(stand, planned, cluster, errors)
     needs = _sdn_plan().adjust_needs(privilege_needs(stand, planned, node_bridges, cluster), sdn)

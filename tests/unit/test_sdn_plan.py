@@ -133,3 +133,19 @@ def test_privilege_needs_name_the_vnet_paths_and_the_sdn_apply():
     text = '\n'.join(errors)
     assert '/sdn/zones/vx/' in text and '/sdn/zones/localnetwork/' + N.vnet_prefix('netlab') not in text
     assert 'SDN.Allocate' in text
+
+
+def test_a_student_larger_than_any_node_fits_a_multi_node_zone_but_not_bridges():
+    from test_stand_support import node
+    big = [{'name': 'h%d' % n, 'template': 'alpine-tpl', 'networks': ['lan']} for n in (1, 2, 3)]
+    nodes = {'pve1': node(12, 7), 'pve2': node(12, 7), 'pve3': node(12, 7)}     # 5 GiB free each; 6 needed
+    bridges, errors = S.build_plan(linux_stand(machines=copy.deepcopy(big)), ['student1@pve'],
+                                   sdn_cluster(nodes=nodes))
+    assert bridges is None and any(e.startswith('capacity:') for e in errors)
+    spread, errors = S.build_plan(linux_stand(machines=copy.deepcopy(big), network={'mode': 'sdn', 'zone': 'vx'}),
+                                  ['student1@pve'], sdn_cluster(nodes=nodes))
+    assert errors == []
+    assert len(set(m['node'] for m in spread['students'][0]['machines'])) >= 2
+    too_big, errors = S.build_plan(linux_stand(machines=copy.deepcopy(big) * 1, network={'mode': 'sdn', 'zone': 'vx'}),
+                                   ['student1@pve', 'student2@pve', 'student3@pve'], sdn_cluster(nodes=nodes))
+    assert too_big is None and any('fits on no node of the zone' in e for e in errors)
