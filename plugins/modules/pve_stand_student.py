@@ -194,7 +194,7 @@ options:
     default: PVESDNUser
   bridge_zone:
     description:
-      - The SDN zone of the student's bridges when they are VNets (stand.network mode sdn): the grants then go on
+      - The SDN zone of the student's bridges when they are VNets (stand.network mode sdn); the grants then go on
         C(/sdn/zones/<zone>/<vnet>) instead of C(/sdn/zones/localnetwork/<bridge>).
     type: str
   password:

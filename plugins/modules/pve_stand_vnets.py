@@ -20,8 +20,8 @@ description:
     no lock and no apply.
   - On PVE 9 the global SDN lock is taken first (C(POST /cluster/sdn/lock)), every change and the apply carry its
     C(lock-token); a failed change rolls back (when the config was clean before) or releases the lock; the
-    apply releases it. PVE 8 has no lock: the result says what is not protected (RV(unprotected)).
-  - Pending SDN changes the stand did not make would be applied with the stand's: they are reported and refuse
+    apply releases it. PVE 8 has no lock; the result says what is not protected (RV(unprotected)).
+  - Pending SDN changes the stand did not make would be applied with the stand's, so they are reported and refuse
     the run before any write, unless O(apply_foreign_pending=true).
   - Runs once per run on the controller (VNets are cluster-wide). Check mode reads only, predicts every VNet
     change and takes no lock.
