@@ -173,8 +173,8 @@ class StandVnets(object):
                 raise SdnError('VNet {0} exists without the marker {1} (alias {2!r}): it is not this stand\'s; plan '
                                'again'.format(vid, vnet['alias'], have.get('alias') or ''))
             if have.get('zone') != vnet['zone']:
-                raise SdnError('VNet {0} of the stand is in zone {1}, not {2}'.format(vid, have.get('zone'),
-                                                                                     vnet['zone']))
+                raise SdnError('VNet {0} of the stand is in zone {1}, not {2}'.format(
+                    vid, have.get('zone'), vnet['zone']))
             if vnet.get('tag') is not None and have.get('tag') != vnet['tag']:
                 ops.append(('updated', vid, 'put', 'cluster/sdn/vnets/{0}'.format(vid), {'tag': vnet['tag']}))
         return ops

@@ -107,7 +107,11 @@ foreign_pending: {description: Pending SDN changes the stand did not make., retu
 mapping: {description: "Student to network alias to VNet id.", returned: always, type: dict}
 not_ready: {description: "Nodes whose VNets are not up after the apply.", returned: when applied, type: list, elements: str}
 pending_own: {description: "Pending SDN changes of this stand (an earlier apply failed); applied by this run.", returned: always, type: list, elements: str}
-reapply_for: {description: "Nodes still on an old SDN config (a failed node reload) that made this run apply again.", returned: when it applied for them, type: list, elements: str}
+reapply_for:
+  description: "Nodes still on an old SDN config (a failed node reload) that made this run apply again."
+  returned: when it applied for them
+  type: list
+  elements: str
 '''
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve_client import PveApiError
