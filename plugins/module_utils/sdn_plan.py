@@ -407,7 +407,7 @@ def plan_sdn(stand, planned, cluster, errors):
 
 def _major(cluster):
     try:
-        return int(str(cluster.get('release') or '9').split('.')[0])
+        return int(str(cluster.get('release') or '9').split('.', maxsplit=1)[0])
     except ValueError:
         return 9
 

@@ -51,7 +51,7 @@ options:
     choices: [present, absent]
     default: present
 author:
-  - deploystand.proxmox contributors
+  - deploystand.proxmox contributors (@deploystand)
 '''
 
 EXAMPLES = r'''
@@ -96,7 +96,7 @@ def main():
     try:
         result = work.run()
     except PveApiError as err:
-        module.fail_api(err, **dict(work.result, changed=bool(work.result['added'] or work.result['removed'])))
+        module.fail_api(err, **dict((k, v) for k, v in work.result.items() if k != 'changed'))
     module.exit_json(**result)
 
 

@@ -73,7 +73,7 @@ options:
     type: int
     default: 300
 author:
-  - deploystand.proxmox contributors
+  - deploystand.proxmox contributors (@deploystand)
 '''
 
 EXAMPLES = r'''
@@ -97,12 +97,12 @@ RETURN = r'''
 created: {description: VNets created (predicted in check mode)., returned: always, type: list, elements: str}
 updated: {description: VNets whose tag was set again., returned: always, type: list, elements: str}
 deleted: {description: VNets deleted., returned: always, type: list, elements: str}
-zone_created: {description: The zone created, or null., returned: always, type: str}
-zone_deleted: {description: The zone deleted, or null., returned: always, type: str}
-applied: {description: Whether the run applied the SDN config (would, in check mode)., returned: always, type: bool}
+zone_created: {description: "The zone created, or null.", returned: always, type: str}
+zone_deleted: {description: "The zone deleted, or null.", returned: always, type: str}
+applied: {description: "Whether the run applied the SDN config (would, in check mode).", returned: always, type: bool}
 apply_task: {description: The UPID of the apply., returned: always, type: str}
 lock: {description: "C(taken), C(none (PVE 8)) or null (no change, no lock).", returned: always, type: str}
-unprotected: {description: On PVE 8, what the missing lock does not protect., returned: always, type: str}
+unprotected: {description: "On PVE 8, what the missing lock does not protect.", returned: always, type: str}
 foreign_pending: {description: Pending SDN changes the stand did not make., returned: always, type: list, elements: str}
 mapping: {description: "Student to network alias to VNet id.", returned: always, type: dict}
 not_ready: {description: "Nodes whose VNets are not up after the apply.", returned: when applied, type: list, elements: str}
@@ -149,9 +149,10 @@ def main():
         result = work.run()
     except PveApiError as err:
         work._release()
-        module.fail_api(err, **dict(work.result, changed=False))
+        module.fail_api(err, **dict((k, v) for k, v in work.result.items() if k != 'changed'))
     except SdnError as err:
-        module.fail_json(msg=str(err), **dict(work.result, changed=False))
+        partial = dict((k, v) for k, v in work.result.items() if k != 'changed')
+        module.fail_json(msg=str(err), changed=False, **partial)
     module.exit_json(**result)
 
 
