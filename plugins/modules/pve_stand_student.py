@@ -212,6 +212,11 @@ options:
     description: Role granted on each of the student's bridges. Must hold C(SDN.Use).
     type: str
     default: PVESDNUser
+  bridge_zone:
+    description:
+      - The SDN zone of the student's bridges when they are VNets (stand.network mode sdn); the grants then go on
+        C(/sdn/zones/<zone>/<vnet>) instead of C(/sdn/zones/localnetwork/<bridge>).
+    type: str
   password:
     description: Password for a user created here; generated when not given.
     type: str
@@ -386,6 +391,7 @@ ARGSPEC = dict(
     role=dict(type='str', default='PVEVMAdmin'),
     pool_audit_role=dict(type='str', default='PVEPoolUser'),
     bridge_role=dict(type='str', default='PVESDNUser'),
+    bridge_zone=dict(type='str'),
     password=dict(type='str', no_log=True),
     update_password=dict(type='str', choices=['on_create', 'always'], default='on_create', no_log=False),
     password_length=dict(type='int', default=20, no_log=False),

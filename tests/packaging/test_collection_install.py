@@ -23,7 +23,7 @@ SHIPPED = ('MANIFEST.json', 'FILES.json', 'README.md', 'LICENSE', 'CHANGELOG.md'
            'playbooks/stand_cleanup.yml', 'playbooks/stand_guest_facts.yml', 'plugins/filter/expiry.py',
            'plugins/module_utils/stand/expiry.py')
 MODULES = ('pve_bridge', 'pve_ecorouter_nic', 'pve_guest_info', 'pve_stand_clone', 'pve_stand_info', 'pve_stand_plan',
-           'pve_stand_status', 'pve_stand_student', 'pve_user_pool')
+           'pve_stand_ha', 'pve_stand_status', 'pve_stand_student', 'pve_stand_vnets', 'pve_user_pool')
 ROLES = ('stand_network', 'stand_plan', 'stand_report', 'stand_student')
 
 

@@ -91,7 +91,7 @@ def test_machine_defaults_are_filled_in():
     assert stand['machines'][0] == {'name': 'h', 'device_type': 'linux', 'template': 't',
                                     'template_vmid': None, 'template_node': None,
                                     'networks': [{'bridge': 'lan', 'link_down': False}],
-                                    'full_clone': None, 'storage': None, 'format': None, 'start_order': 0}
+                                    'full_clone': None, 'storage': None, 'format': None, 'start_order': 0, 'ha': None}
 
 
 def test_survey_strings_are_accepted_for_booleans_and_ranges():

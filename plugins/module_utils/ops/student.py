@@ -46,6 +46,7 @@ def access_params(p):
     params = dict((key, p[key]) for key in ('stand', 'userid', 'pool', 'role', 'pool_audit_role', 'bridge_role',
                                             'password', 'update_password', 'password_length', 'state'))
     params['expire'], params['since'] = p.get('expire'), p.get('since')
+    params['bridge_zone'] = p.get('bridge_zone')
     params['bridges'] = sorted(set((p['bridges'] or {}).values()))
     params['stale_bridges'] = list(p.get('stale_bridges') or [])
     return params

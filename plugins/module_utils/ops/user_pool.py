@@ -42,11 +42,14 @@ def pool_acl_path(pool):
     return '/pool/{0}'.format(pool)
 
 
-def bridge_acl_path(iface):
+def bridge_acl_path(iface, zone=None):
+    """/sdn/zones/localnetwork/<bridge>, or /sdn/zones/<zone>/<vnet> for a stand's VNet (stand.network sdn)."""
+    if zone:
+        return '/sdn/zones/{0}/{1}'.format(zone, iface)
     return BRIDGE_ACL_PATH.format(iface)
 
 
-def wanted_acls(userid, pool, role, bridges, bridge_role, pool_audit_role=None):
+def wanted_acls(userid, pool, role, bridges, bridge_role, pool_audit_role=None, zone=None):
     """The ACL entries the student needs: `role` (and `pool_audit_role`, which lets it see the pool
     itself) on its pool, `bridge_role` on each own bridge.
 
@@ -55,7 +58,7 @@ def wanted_acls(userid, pool, role, bridges, bridge_role, pool_audit_role=None):
     out = [{'path': pool_acl_path(pool), 'ugid': userid, 'roleid': r, 'propagate': 1}
            for r in (role, pool_audit_role) if r]
     for iface in sorted(set(bridges or ())):
-        out.append({'path': bridge_acl_path(iface), 'ugid': userid, 'roleid': bridge_role, 'propagate': 1})
+        out.append({'path': bridge_acl_path(iface, zone), 'ugid': userid, 'roleid': bridge_role, 'propagate': 1})
     return out
 
 
@@ -260,12 +263,13 @@ class UserPool(object):
         self.pool = params.get('pool') or default_pool(self.stand, self.userid)
         self.user_marker = user_marker(self.stand)
         self.pool_marker = pool_marker(self.stand, self.userid)
+        self.zone = params.get('bridge_zone') or None
         self.wanted = wanted_acls(self.userid, self.pool, params['role'], params.get('bridges') or [],
-                                  params['bridge_role'], params.get('pool_audit_role'))
+                                  params['bridge_role'], params.get('pool_audit_role'), self.zone)
         # grants on bridges the stand no longer gives the student (a bridge name is one ACL path on
         # every node, so a grant left behind covers whatever bridge has that name next)
         stale = sorted(set(params.get('stale_bridges') or ()) - set(params.get('bridges') or ()))
-        self.stale = wanted_acls(self.userid, self.pool, None, stale, params['bridge_role'])
+        self.stale = wanted_acls(self.userid, self.pool, None, stale, params['bridge_role'], zone=self.zone)
         self.paths = set(w['path'] for w in self.wanted + self.stale)
         self.result = {'userid': self.userid, 'pool': self.pool, 'user_created': False, 'user_owned': False,
                        'pool_created': False, 'acls_added': [], 'acls_removed': [], 'password_set': False,
@@ -610,7 +614,7 @@ class UserPool(object):
         # grants of the bridge role on bridges are what stands give (their bridges may be gone already after an
         # interrupted destroy); another stand that uses the account is found by its marker or its pool instead
         outside = [e for e in outside_entries(acl, self.userid, self.wanted)
-                   if not (e.startswith(BRIDGE_ACL_PATH.format('')) and e.endswith(' ' + self.p['bridge_role']))]
+                   if not (e.startswith(bridge_acl_path('', self.zone)) and e.endswith(' ' + self.p['bridge_role']))]
         if outside:
             return 'it has grants that stand {0} did not give: {1} (remove them to let destroy delete it)'.format(
                 self.stand, ', '.join(outside)), []
@@ -650,7 +654,7 @@ class UserPool(object):
         used = self._member_bridges(members)
         pool_path = pool_acl_path(self.pool)
         return [w for w in self.wanted if w['path'] != pool_path
-                and w['path'] not in set(bridge_acl_path(b) for b in used)]
+                and w['path'] not in set(bridge_acl_path(b, self.zone) for b in used)]
 
     def _member_bridges(self, members):
         """Bridges the NICs of the pool's VMs use (their configs, pending changes included)."""

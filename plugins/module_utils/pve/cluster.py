@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import NOT_FOUND, PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import NOT_FOUND, PERMISSION, VERSION, PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import parse_net, parse_tags
 
 _DISK_KEY = re.compile(r'^(ide|sata|scsi|virtio|efidisk|tpmstate)\d+$')
@@ -58,6 +58,7 @@ def read_cluster(client, template_names=(), template_vmids=()):
     acl = client.get('access/acl') or []
     facts['bridge_acl'] = bridge_acl(acl)
     facts.update(read_permissions(client, acl))
+    facts['sdn'] = read_sdn(client)          # None: no SDN API on this cluster (stand.network mode sdn refused)
     return facts
 
 
@@ -128,3 +129,49 @@ def disk_storages(config):
         if storage not in found:
             found.append(storage)
     return found
+
+
+def _merged(entry):
+    """An object of a pending=1 listing as it will be after the apply, or None when it is being deleted."""
+    if entry.get('state') == 'deleted':
+        return None
+    out = dict((k, v) for k, v in entry.items() if k not in ('pending', 'state', 'digest'))
+    for key, value in (entry.get('pending') or {}).items():
+        if value == 'deleted':
+            out.pop(key, None)
+        else:
+            out[key] = value
+    if out.get('tag') is not None:
+        try:
+            out['tag'] = int(out['tag'])
+        except (TypeError, ValueError):
+            pass
+    return out
+
+
+def read_sdn(client):
+    """{'zones': {id: {...}}, 'vnets': {id: {...}}, 'pending': {'zones': {id: state}, 'vnets': {id: state}}}
+    as the written config will be after an apply; None when the cluster has no SDN API."""
+    try:
+        zones = client.get('cluster/sdn/zones', pending=1) or []
+        vnets = client.get('cluster/sdn/vnets', pending=1) or []
+    except PveApiError as err:
+        if err.kind in (VERSION, NOT_FOUND):
+            return None
+        if err.kind == PERMISSION:
+            return {'zones': {}, 'vnets': {}, 'pending': {'zones': {}, 'vnets': {}}}
+        raise
+    facts = {'zones': {}, 'vnets': {}, 'pending': {'zones': {}, 'vnets': {}}}
+    for kind, items, key in (('zones', zones, 'zone'), ('vnets', vnets, 'vnet')):
+        for entry in items:
+            oid = entry.get(key)
+            if not oid:
+                continue
+            if entry.get('state'):
+                facts['pending'][kind][oid] = {'state': entry['state'],
+                                               'alias': (entry.get('pending') or {}).get('alias', entry.get('alias')),
+                                               'zone': (entry.get('pending') or {}).get('zone', entry.get('zone'))}
+            merged = _merged(entry)
+            if merged is not None:
+                facts[kind][oid] = merged
+    return facts

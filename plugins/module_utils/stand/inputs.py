@@ -403,6 +403,10 @@ def normalize_stand(raw):
                                         'machines' in _misspelled(raw, STAND_KEYS)),
     }
     _check_full_clone_only_options(stand, errors)
+    # stand.network and stand.ha (issue 17) build on this module's field readers: imported here, not at the top
+    from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import ha, sdn
+    stand['network'] = sdn.normalize_network(raw.get('network'), errors)
+    ha.normalize_ha(raw, stand, errors)
     if errors:
         return None, _unique(errors)
     return stand, []

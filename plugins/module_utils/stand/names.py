@@ -27,9 +27,9 @@ DEFAULT_MANAGEMENT_BRIDGE = 'vmbr0'
 
 STAND_KEYS = ('name', 'clone', 'vmid_range', 'bridge_range', 'start', 'node', 'role',
               'management_bridge', 'storage', 'format', 'memory_overcommit', 'baseline', 'expires',
-              'machines')
+              'machines', 'network', 'ha')
 MACHINE_KEYS = ('name', 'device_type', 'template', 'template_vmid', 'template_node',
-                'networks', 'full_clone', 'storage', 'format', 'start_order')
+                'networks', 'full_clone', 'storage', 'format', 'start_order', 'ha')
 NETWORK_KEYS = ('bridge', 'link_down')
 USER_KEYS = ('name', 'password', 'node')
 

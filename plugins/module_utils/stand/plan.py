@@ -44,6 +44,8 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.storage 
 )
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import expiry as expirylib
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import ha as halib
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import sdn as sdnlib
 
 __metaclass__ = type
 
@@ -328,11 +330,14 @@ def _derive_plan(stand, students, cluster, missing_out=None, capacity=True, extr
     foreign = []
     planned = [_plan_student(stand, s, placement[s['userid']], classes, cluster, errors, foreign)
                for s in students]
+    sdn = sdnlib.plan_sdn(stand, planned, cluster, errors)     # None in bridges mode
+    ha = halib.plan_ha(stand, planned, cluster, errors)        # None without stand.ha / machines[].ha
     errors += full_clone_storage_problems(stand, planned, cluster)
-    errors += capacity_errors if capacity else []
-    node_bridges = _allocate_node_bridges(stand, planned, cluster, errors)
+    # a multi-node zone places machine by machine (stand/sdn.py judges each machine's memory); else per student
+    errors += capacity_errors if capacity and not (sdn and sdn.get('spread')) else []
+    node_bridges = {} if sdnlib.is_sdn(stand) else _allocate_node_bridges(stand, planned, cluster, errors)
     _assign_preferred_vmids(stand, planned, cluster, errors)
-    needs = privilege_needs(stand, planned, node_bridges, cluster)
+    needs = sdnlib.adjust_needs(privilege_needs(stand, planned, node_bridges, cluster), sdn)
     if extra_needs is not None:
         needs = extra_needs(planned, needs)
     missing = missing_privileges(needs, cluster)
@@ -357,6 +362,7 @@ def _derive_plan(stand, students, cluster, missing_out=None, capacity=True, extr
         'warnings': _placement_warnings(stand, students, placement, cluster) + stale_warnings,
         'class_changes': class_changes(stand['name'], students, cluster),
         'skipped': skipped,
+        'network_mode': stand['network']['mode'], 'sdn': sdn, 'ha': ha,
     }
     plan['foreign_summary'] = summarize_foreign(stand['name'], plan['foreign'], cluster)
     ending, ending_warnings = expirylib.plan_expiry(stand.get('expires'), _own_pool_comments(stand['name'], cluster))

@@ -77,6 +77,17 @@ PRIVILEGE_TABLE = (
      'when': 'a student user the run creates', 'why': 'create the user'},
     {'key': 'user_modify', 'privileges': ('User.Modify',), 'path': '/access/groups',
      'when': 'a student user the run creates', 'why': 'create the user (in no group)'},
+    # stand.network mode sdn (pve-network API2/Network/SDN.pm, SDN/Zones.pm, SDN/Vnets.pm permissions)
+    {'key': 'sdn_audit', 'privileges': ('SDN.Audit', 'SDN.Allocate'), 'path': '/sdn/zones/<zone>',
+     'when': 'mode sdn, every run', 'why': "see the zone and the stand's VNets (the listings leave out the others)"},
+    {'key': 'sdn_allocate', 'privileges': ('SDN.Allocate',), 'path': '/sdn/zones/<zone>',
+     'when': 'mode sdn, a run that creates, changes or deletes VNets', 'why': 'create VNets in the zone; change '
+     'and delete them (/sdn/zones/<zone>/<vnet>, inherited)'},
+    {'key': 'sdn_apply', 'privileges': ('SDN.Allocate',), 'path': '/sdn',
+     'when': 'mode sdn, a run that changes the SDN config', 'why': 'take and release the SDN lock (PVE 9) and '
+     'apply the config (PUT /cluster/sdn)'},
+    {'key': 'sdn_zone_create', 'privileges': ('SDN.Allocate',), 'path': '/sdn/zones',
+     'when': 'mode sdn with create_zone, the first run', 'why': "create the stand's own zone"},
 ) + LIFECYCLE_PRIVILEGE_ROWS
 _PRIVILEGE_ROWS = dict((row['key'], row) for row in PRIVILEGE_TABLE)
 

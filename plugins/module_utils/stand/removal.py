@@ -24,6 +24,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.placemen
     _stand_vms_of, current_node,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.plan_notes import summarize_foreign
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import sdn as sdnlib
 
 __metaclass__ = type
 
@@ -126,6 +127,7 @@ def plan_removal(stand_raw, users_raw, cluster):
         'vmid_range': list(stand['vmid_range']), 'bridge_range': list(stand['bridge_range']),
         'management_bridge': stand['management_bridge'],
         'students': planned, 'nodes': nodes,
+        'sdn': sdnlib.plan_sdn_removal(stand, set(s['userid'] for s in students), cluster),
         'foreign': _unique(foreign + _same_name_elsewhere(stand, students, cluster)
                            + _unmarked_bridges(stand, sorted(cluster.get('bridges') or {}), cluster)),
         'warnings': warnings,

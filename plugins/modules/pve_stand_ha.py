@@ -1,0 +1,104 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) deploystand.proxmox contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: pve_stand_ha
+short_description: The HA resources of a stand's VMs (stand.ha, machines[].ha)
+version_added: 0.2.0
+description:
+  - O(state=present) registers each listed stand VM (found by pool, name and tag C(stand-<stand>)) as the HA
+    resource C(vm:<vmid>) with the student's pool marker C(deploystand:<stand>:<userid>) as its comment, and
+    removes the stand's HA resources of the students in O(userids) that are no longer listed.
+  - O(state=absent) removes the HA resources carrying the marker of one of O(userids) (before destroy stops
+    and removes the VMs). A resource without the marker is never changed or removed.
+  - The plan refuses HA for machines whose disks are on local storage (they cannot fail over).
+  - Runs once per run on the controller. Idempotent; check mode reads only and predicts the change.
+extends_documentation_fragment:
+  - deploystand.proxmox.auth
+options:
+  stand:
+    description: Stand name.
+    type: str
+    required: true
+  machines:
+    description: The plan's C(ha.machines) (C(userid), C(pool), C(name), C(marker)).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      userid: {description: The student., type: str, required: true}
+      pool: {description: Its pool., type: str, required: true}
+      name: {description: The VM name., type: str, required: true}
+      marker: {description: The comment the resource carries., type: str, required: true}
+  userids:
+    description: The students in scope (stale resources of others are left alone).
+    type: list
+    elements: str
+    default: []
+  start:
+    description: Requested HA state of new resources is V(started) (else V(stopped)).
+    type: bool
+    default: true
+  state:
+    description: V(present) or V(absent).
+    type: str
+    choices: [present, absent]
+    default: present
+author:
+  - deploystand.proxmox contributors (@deploystand)
+'''
+
+EXAMPLES = r'''
+- name: The stand's VMs are HA resources
+  deploystand.proxmox.pve_stand_ha:
+    stand: netlab
+    machines: "{{ plan.plan.ha.machines }}"
+    userids: [student1@pve, student2@pve]
+'''
+
+RETURN = r'''
+added: {description: HA resources added., returned: always, type: list, elements: str}
+removed: {description: HA resources removed., returned: always, type: list, elements: str}
+foreign: {description: Resources without the marker that were left alone., returned: always, type: list, elements: str}
+unreadable: {description: "With state absent, why the HA resources could not be read (then none is the stand's).", returned: when unreadable, type: str}
+ha_config: {description: "C(rules) (PVE 9) or C(groups) (PVE 8): where this cluster keeps HA placement.", returned: always, type: str}
+'''
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import stand_name_problem
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.ha import StandHa
+
+
+def main():
+    module = PveModule(
+        argument_spec=dict(
+            stand=dict(type='str', required=True),
+            machines=dict(type='list', elements='dict', default=[], options=dict(
+                userid=dict(type='str', required=True), pool=dict(type='str', required=True),
+                name=dict(type='str', required=True), marker=dict(type='str', required=True))),
+            userids=dict(type='list', elements='str', default=[]),
+            start=dict(type='bool', default=True),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+        ),
+        supports_check_mode=True,
+    )
+    problem = stand_name_problem(module.params['stand'])
+    if problem:
+        module.fail_json(msg='invalid input: ' + problem)
+    work = StandHa(module.client(), module.params, check_mode=module.check_mode, warn=module.warn)
+    try:
+        result = work.run()
+    except PveApiError as err:
+        module.fail_api(err, **dict((k, v) for k, v in work.result.items() if k != 'changed'))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
