@@ -246,9 +246,7 @@ applied:
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.bridges import (
     BridgeError, NodeBridges, check_params,
 )
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
-from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
 
 
 def main():
@@ -276,22 +274,16 @@ def main():
     if errors:
         module.fail_json(msg='invalid input: ' + '; '.join(errors), errors=errors)
     work = NodeBridges(module.client(), p['node'], p['stand'], check_mode=module.check_mode, warn=module.warn)
-    try:
+
+    def converge():
         if p['state'] == 'present':
-            result = work.present(p['bridges'], p['bridge_range'], p['reserved'])
-        elif p['state'] == 'absent':
-            result = work.absent(p['userids'], [(b['userid'], b['alias']) for b in p['bridges']], p['ifaces'])
-        else:
-            result = work.applied(p['apply_foreign_pending'], p['apply_timeout'])
-    except PveApiError as err:
-        module.fail_api(err, **_partial(work.result, module.check_mode))
-    except StandError as err:
-        module.fail_json(msg='node {0}: {1}'.format(p['node'], err), **_partial(work.result, module.check_mode))
-    except BridgeError as err:
-        module.fail_json(msg=str(err), **_partial(work.result, module.check_mode))
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)
+            return work.present(p['bridges'], p['bridge_range'], p['reserved'])
+        if p['state'] == 'absent':
+            return work.absent(p['userids'], [(b['userid'], b['alias']) for b in p['bridges']], p['ifaces'])
+        return work.applied(p['apply_foreign_pending'], p['apply_timeout'])
+
+    module.run(converge, partial=lambda: _partial(work.result, module.check_mode), refusals=(BridgeError,),
+               context='node {0}'.format(p['node']))
 
 
 def _partial(result, check_mode):

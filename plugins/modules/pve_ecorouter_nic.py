@@ -125,9 +125,8 @@ changed:
 '''
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.machine import (
-    ECOROUTER_ARGSPEC, MachineFailed, configure_ecorouter, ecorouter_problems,
+    ECOROUTER_ARGSPEC, configure_ecorouter, ecorouter_problems,
 )
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 
 
@@ -136,13 +135,9 @@ def main():
     problems = ecorouter_problems(module.params)
     if problems:
         module.fail_json(msg='; '.join(problems))
-    try:
-        result = configure_ecorouter(module.client(), module.params, check_mode=module.check_mode, warn=module.warn)
-    except MachineFailed as exc:
-        module.fail_json(msg=exc.message, **exc.result)
-    except PveApiError as err:
-        module.fail_api(err, changed=False, vmid=module.params['vmid'])
-    module.exit_json(**result)
+    client = module.client()
+    module.run(lambda: configure_ecorouter(client, module.params, check_mode=module.check_mode, warn=module.warn),
+               partial=lambda: dict(changed=False, vmid=module.params['vmid']), pop_diff=False)
 
 
 if __name__ == '__main__':

@@ -276,9 +276,8 @@ foreign:
 '''
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.machine import (
-    CLONE_ARGSPEC, MachineFailed, MachineRun, clone_problems,
+    CLONE_ARGSPEC, MachineRun, clone_problems,
 )
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 
 
@@ -289,13 +288,7 @@ def main():
     if problems:
         module.fail_json(msg='; '.join(problems))
     run = MachineRun(module.client(), module.params, check_mode=module.check_mode, warn=module.warn)
-    try:
-        result = run.run()
-    except MachineFailed as exc:
-        module.fail_json(msg=exc.message, **exc.result)
-    except PveApiError as err:
-        module.fail_api(err, **run.result)
-    module.exit_json(**result)
+    module.run(run.run, partial=lambda: run.result, pop_diff=False)
 
 
 if __name__ == '__main__':

@@ -305,18 +305,17 @@ machines:
   sample: [{name: student1-router, vmid: 10000, node: pve1, created: true, changed: true, status: running}]
 '''
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import pool_id
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import DEVICE_TYPES, pool_id
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.student import (
-    StudentFailed, StudentRun, input_problems,
+    StudentRun, input_problems,
 )
 
 NETWORK_SPEC = dict(bridge=dict(type='str'), alias=dict(type='str'), link_down=dict(type='bool', default=False),
                     management=dict(type='bool', default=False))
 MACHINE_SPEC = dict(
     name=dict(type='str', required=True), machine=dict(type='str'),
-    device_type=dict(type='str', default='linux', choices=['linux', 'ecorouter']),
+    device_type=dict(type='str', default='linux', choices=list(DEVICE_TYPES)),
     template=dict(type='str'), template_vmid=dict(type='int'), template_node=dict(type='str'),
     target=dict(type='str'), full=dict(type='bool', default=False), storage=dict(type='str'),
     format=dict(type='str'), vmid=dict(type='int'),
@@ -361,15 +360,7 @@ def main():
         module.fail_json(msg='invalid input: ' + '; '.join(problems), errors=problems)
     p['pool'] = p['pool'] or pool_id(p['stand'], p['userid'])
     run = StudentRun(module.client(), p, check_mode=module.check_mode, warn=module.warn)
-    try:
-        result = run.present() if p['state'] == 'present' else run.absent()
-    except StudentFailed as exc:
-        module.fail_json(msg=exc.message, **exc.result)
-    except PveApiError as err:
-        module.fail_api(err, **run.result)
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)
+    module.run(run.present if p['state'] == 'present' else run.absent, partial=lambda: run.result)
 
 
 if __name__ == '__main__':

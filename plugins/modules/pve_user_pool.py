@@ -247,9 +247,7 @@ foreign:
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.user_pool import (
     UserPool, UserPoolError, check_params,
 )
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
-from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
 
 
 def main():
@@ -274,15 +272,8 @@ def main():
     if errors:
         module.fail_json(msg='invalid input: ' + '; '.join(errors), errors=errors)
     work = UserPool(module.client(), module.params, check_mode=module.check_mode, warn=module.warn)
-    try:
-        result = work.present() if module.params['state'] == 'present' else work.absent()
-    except PveApiError as err:
-        module.fail_api(err, **_partial(work.result, module.check_mode))
-    except (UserPoolError, StandError) as err:
-        module.fail_json(msg=str(err), **_partial(work.result, module.check_mode))
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)
+    module.run(work.present if module.params['state'] == 'present' else work.absent,
+               partial=lambda: _partial(work.result, module.check_mode), refusals=(UserPoolError,))
 
 
 def _partial(result, check_mode):

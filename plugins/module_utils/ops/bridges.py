@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import BRIDGE_ID_RE
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import BRIDGE_ID_RE, NET_KEY_RE
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.bridges import (
     allocate_bridges, bridge_share,
 )
@@ -36,7 +36,6 @@ _HUNK = re.compile(r'^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@')
 # Lines of /etc/network/interfaces that start a stanza, and the interface they name.
 _STANZA = re.compile(r'^(?:auto|allow-[\w-]+|iface)\s+(\S+)')
 _NET_BRIDGE = re.compile(r'(?:^|,)bridge=([^,]+)')
-_NET_KEY = re.compile(r'^net\d+$')
 
 
 class BridgeError(Exception):
@@ -139,7 +138,7 @@ def vm_bridges(config):
     """Bridges a VM or container config uses ({netN: 'virtio=..,bridge=vmbr1'} -> {'vmbr1'})."""
     out = set()
     for key, value in (config or {}).items():
-        if _NET_KEY.match(str(key)):
+        if NET_KEY_RE.match(str(key)):
             found = _NET_BRIDGE.search(str(value))
             if found:
                 out.add(found.group(1))

@@ -21,7 +21,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import random
-import re
 import time
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.cluster import disk_storages
@@ -30,7 +29,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client imp
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import (
-    format_net, parse_net, parse_tags,
+    MAC_PREFIX_RE, NET_KEY_RE, TAG_RE, format_net, parse_net, parse_tags,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.allocation import (
     ecorouter_mac, free_vmids,
@@ -40,12 +39,6 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names im
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.placement import resolve_template
 
-NET_KEY = re.compile(r'^net(\d+)$')
-TAG_RE = re.compile(r'^[a-z0-9_][a-z0-9_\-+.]*$', re.I)
-DNS_LABEL_RE = re.compile(r'^[a-z0-9]([a-z0-9-]*[a-z0-9])?$', re.I)
-DNS_LABEL_MAX = 63
-MAC_PREFIX_RE = re.compile(r'^[0-9a-f][02468ace](:[0-9a-f]{2}){3}$', re.I)
-ECOROUTER_TAG = 'ecorouter'
 ECOROUTER_MODEL = 'vmxnet3'
 # How often a write whose connection broke is re-decided after reading the state again.
 CONNECTION_RECHECKS = 3
@@ -121,7 +114,7 @@ def bad_tags(tags):
 
 
 def net_keys(config):
-    return sorted((k for k in config or {} if NET_KEY.match(k)), key=lambda k: int(k[3:]))
+    return sorted((k for k in config or {} if NET_KEY_RE.match(k)), key=lambda k: int(k[3:]))
 
 
 def nic_view(key, value):

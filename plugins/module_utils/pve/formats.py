@@ -4,7 +4,7 @@
 bridge id and PVE's boolean and integer spellings.
 
 Standard library only. The NIC keys and models are qemu-server's (PVE/QemuServer.pm ``$net_fmt``,
-``$nic_model_list``); tags are pve-guest-common's ``pve-tag`` list (split on ``;``, ``,`` or space).
+``$nic_model_list``); a tag is pve-common's ``pve-tag`` format (src/PVE/JSONSchema.pm ``pve_verify_tag``).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -15,6 +15,9 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import 
 __metaclass__ = type
 
 BRIDGE_ID_RE = re.compile(r'^[-_.\w]+$')       # pve-bridge-id, what a NIC's bridge= accepts
+NET_KEY_RE = re.compile(r'^net(\d+)$')          # a VM config key holding a NIC
+TAG_RE = re.compile(r'^[a-z0-9_][a-z0-9_\-+.]*$', re.I)   # pve-tag
+MAC_PREFIX_RE = re.compile(r'^[0-9a-f][02468ace](:[0-9a-f]{2}){3}$', re.I)   # 4 octets, unicast
 
 MAC_RE = re.compile(r'^[a-f0-9][02468ace](:[a-f0-9]{2}){5}$', re.IGNORECASE)
 

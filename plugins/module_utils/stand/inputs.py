@@ -14,7 +14,8 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats im
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
     BRIDGE_NUMBER_MAX, CLONE_MODES, DEFAULT_BRIDGE_RANGE, DEFAULT_MANAGEMENT_BRIDGE, DEFAULT_ROLE,
-    DEFAULT_VMID_RANGE, DEVICE_TYPES, DISK_FORMATS, MACHINE_KEYS, MACHINE_NAME_RE, MAX_NICS, NETWORK_KEYS,
+    DEFAULT_VMID_RANGE, DEVICE_TYPES, DISK_FORMATS, ECOROUTER, MACHINE_KEYS, MACHINE_NAME_RE, MAX_NICS,
+    NETWORK_KEYS,
     NODE_RE, OVERCOMMIT_MAX, PASSWORD_LEN, REALM_RE, ROLE_RE, STAND_KEYS, STAND_NAME_MAX, STAND_NAME_RE,
     STORAGE_RE, USERID_LEN, USER_KEYS, USER_NAME_FORBIDDEN_RE, VMID_MAX, VMID_MIN, split_userid,
 )
@@ -295,9 +296,9 @@ def _normalize_networks(field, raw, device_type, errors):
         return []
     if device_type == 'linux' and not raw:
         errors.append('%s: a linux machine needs at least one network' % nfield)
-    total = len(raw) + (1 if device_type == 'ecorouter' else 0)
+    total = len(raw) + (1 if device_type == ECOROUTER else 0)
     if total > MAX_NICS:
-        extra = " (EcoRouter's management NIC net0 counts)" if device_type == 'ecorouter' else ''
+        extra = " (EcoRouter's management NIC net0 counts)" if device_type == ECOROUTER else ''
         errors.append('%s: %d NICs at most%s, got %d' % (nfield, MAX_NICS, extra, total))
     networks = []
     for index, entry in enumerate(raw):

@@ -33,16 +33,17 @@ NETWORK_KEYS = ('bridge', 'link_down')
 USER_KEYS = ('name', 'password', 'node')
 
 CLONE_MODES = ('linked', 'full')
-DEVICE_TYPES = ('linux', 'ecorouter')
+ECOROUTER = 'ecorouter'          # the device type, and the tag its VM carries
+DEVICE_TYPES = ('linux', ECOROUTER)
 DISK_FORMATS = ('raw', 'qcow2', 'vmdk')
 
 STAND_NAME_RE = re.compile(r'^[a-z][a-z0-9-]*$')
 STAND_NAME_MAX = 20
-MACHINE_NAME_RE = re.compile(r'^[a-z0-9]([a-z0-9-]*[a-z0-9])?$')
 REALM_RE = re.compile(r'^[A-Za-z][A-Za-z0-9.\-_]+$')
 USER_NAME_FORBIDDEN_RE = re.compile(r'[\s:/]')
 POOL_ID_RE = re.compile(r'^[A-Za-z][A-Za-z0-9.\-_]*$')
-DNS_LABEL_RE = re.compile(r'^[a-z0-9]([a-z0-9-]*[a-z0-9])?$')
+DNS_LABEL_RE = re.compile(r'^[a-z0-9]([a-z0-9-]*[a-z0-9])?$')   # a VM name is a DNS label (pve dns-name)
+MACHINE_NAME_RE = DNS_LABEL_RE   # a machine's name is part of its VM name: the same rule
 DNS_LABEL_MAX = 63
 ALIAS_RE = re.compile(r'^[a-z][a-z0-9_]{0,14}$')
 VMBR_RE = re.compile(r'^vmbr(\d+)$')
