@@ -246,6 +246,7 @@ applied:
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.bridges import (
     BridgeError, NodeBridges, check_params,
 )
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import with_default
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 
 
@@ -262,10 +263,10 @@ def main():
             reserved=dict(type='list', elements='str', default=[]),
             ifaces=dict(type='list', elements='str', default=[]),
             userids=dict(type='list', elements='str', default=[]),
-            bridge_range=dict(type='list', elements='int', default=[1000, 9999]),
-            state=dict(type='str', choices=['present', 'absent', 'applied'], default='present'),
-            apply_foreign_pending=dict(type='bool', default=False),
-            apply_timeout=dict(type='int', default=120),
+            bridge_range=with_default('bridge_range', type='list', elements='int'),
+            state=with_default('state', type='str', choices=['present', 'absent', 'applied']),
+            apply_foreign_pending=with_default('apply_foreign_pending', type='bool'),
+            apply_timeout=with_default('apply_timeout', type='int'),
         ),
         supports_check_mode=True,
     )

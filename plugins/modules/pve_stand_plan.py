@@ -121,6 +121,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.cluster im
     exact_permissions, read_cluster,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import with_default
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.checks import clones_in_flight
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.plan import (
@@ -158,8 +159,8 @@ def _replan_with_exact_permissions(module, client, cluster):
 def main():
     module = PveModule(argument_spec=dict(stand=dict(type='dict', required=True),
                                           users=dict(type='raw', required=True, no_log=False),
-                                          purpose=dict(type='str', default='deploy', choices=['deploy', 'destroy']),
-                                          clone_wait=dict(type='int', default=600)),
+                                          purpose=with_default('purpose', type='str', choices=['deploy', 'destroy']),
+                                          clone_wait=with_default('clone_wait', type='int')),
                        supports_check_mode=True)
     client = module.client()
     names, vmids = _templates_named(module.params['stand'])

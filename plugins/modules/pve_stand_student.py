@@ -305,6 +305,9 @@ machines:
   sample: [{name: student1-router, vmid: 10000, node: pve1, created: true, changed: true, status: running}]
 '''
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import (
+    CLONE_OPTIONS, PASSWORD_OPTIONS, ROLE_OPTIONS, VM_WAIT_OPTIONS, with_default,
+)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import DEVICE_TYPES, pool_id
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.student import (
@@ -315,7 +318,7 @@ NETWORK_SPEC = dict(bridge=dict(type='str'), alias=dict(type='str'), link_down=d
                     management=dict(type='bool', default=False))
 MACHINE_SPEC = dict(
     name=dict(type='str', required=True), machine=dict(type='str'),
-    device_type=dict(type='str', default='linux', choices=list(DEVICE_TYPES)),
+    device_type=with_default('device_type', type='str', choices=list(DEVICE_TYPES)),
     template=dict(type='str'), template_vmid=dict(type='int'), template_node=dict(type='str'),
     target=dict(type='str'), full=dict(type='bool', default=False), storage=dict(type='str'),
     format=dict(type='str'), vmid=dict(type='int'),
@@ -331,22 +334,13 @@ ARGSPEC = dict(
     stale_bridges=dict(type='list', elements='str', default=[]),
     own_vms=dict(type='list', elements='dict', default=[], options=dict(
         vmid=dict(type='int', required=True), name=dict(type='str'), node=dict(type='str'))),
-    student_vms=dict(type='str', choices=['remove', 'keep'], default='remove'),
-    vmid_range=dict(type='list', elements='int', default=[10000, 19999]),
-    start=dict(type='bool', default=True),
-    management_bridge=dict(type='str', default='vmbr0'),
-    mac_prefix=dict(type='str', default='1C:87:76:40'),
-    role=dict(type='str', default='PVEVMAdmin'),
-    pool_audit_role=dict(type='str', default='PVEPoolUser'),
-    bridge_role=dict(type='str', default='PVESDNUser'),
-    password=dict(type='str', no_log=True),
-    update_password=dict(type='str', choices=['on_create', 'always'], default='on_create', no_log=False),
-    password_length=dict(type='int', default=20, no_log=False),
-    clone_slots=dict(type='int', default=8),
-    lock_retries=dict(type='int', default=5),
-    timeout=dict(type='int', default=600),
-    shutdown_timeout=dict(type='int', default=60),
-    state=dict(type='str', choices=['present', 'absent'], default='present'),
+    student_vms=with_default('student_vms', type='str', choices=['remove', 'keep']),
+    vmid_range=with_default('vmid_range', type='list', elements='int'),
+    start=with_default('start', type='bool'),
+    management_bridge=with_default('management_bridge', type='str'),
+    mac_prefix=with_default('mac_prefix', type='str'),
+    state=with_default('state', type='str', choices=['present', 'absent']),
+    **dict(ROLE_OPTIONS, **dict(PASSWORD_OPTIONS, **dict(CLONE_OPTIONS, **VM_WAIT_OPTIONS)))
 )
 
 

@@ -247,6 +247,9 @@ foreign:
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.user_pool import (
     UserPool, UserPoolError, check_params,
 )
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import (
+    PASSWORD_OPTIONS, ROLE_OPTIONS, with_default,
+)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 
 
@@ -256,15 +259,10 @@ def main():
             stand=dict(type='str', required=True),
             userid=dict(type='str', required=True),
             pool=dict(type='str'),
-            role=dict(type='str', default='PVEVMAdmin'),
-            pool_audit_role=dict(type='str', default='PVEPoolUser'),
             bridges=dict(type='list', elements='str', default=[]),
-            bridge_role=dict(type='str', default='PVESDNUser'),
             stale_bridges=dict(type='list', elements='str', default=[]),
-            password=dict(type='str', no_log=True),
-            update_password=dict(type='str', choices=['on_create', 'always'], default='on_create', no_log=False),
-            password_length=dict(type='int', default=20, no_log=False),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            state=with_default('state', type='str', choices=['present', 'absent']),
+            **dict(ROLE_OPTIONS, **PASSWORD_OPTIONS)
         ),
         supports_check_mode=True,
     )

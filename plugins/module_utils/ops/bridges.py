@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import DEFAULTS
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import BRIDGE_ID_RE, NET_KEY_RE
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.bridges import (
     allocate_bridges, bridge_share,
@@ -31,7 +32,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client imp
 )
 
 ROUNDS = 3
-DEFAULT_APPLY_TIMEOUT = 120
+DEFAULT_APPLY_TIMEOUT = DEFAULTS['apply_timeout']
 _HUNK = re.compile(r'^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@')
 # Lines of /etc/network/interfaces that start a stanza, and the interface they name.
 _STANZA = re.compile(r'^(?:auto|allow-[\w-]+|iface)\s+(\S+)')

@@ -11,6 +11,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import (
+    CLONE_OPTIONS, VM_WAIT_OPTIONS, with_default,
+)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.clone_slots import (
     CloneSlots, CloneSlotTimeout, slot_scope, slot_storages,
 )
@@ -21,7 +24,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats im
     BRIDGE_ID_RE, NET_KEY_RE, NIC_MODELS, format_tags, valid_mac,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
-    DISK_FORMATS, DNS_LABEL_MAX, DNS_LABEL_RE, ECOROUTER, MAC_VMID_MODULUS, MANAGED_TAG, stand_name_problem,
+    CLONE_MODES, DISK_FORMATS, DNS_LABEL_MAX, DNS_LABEL_RE, ECOROUTER, MAC_VMID_MODULUS, MANAGED_TAG, stand_name_problem,
     stand_tag,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops import vm as V
@@ -32,7 +35,7 @@ class MachineFailed(RunFailed):
 
 
 NIC_SPEC = dict(bridge=dict(type='str', required=True),
-                model=dict(type='str', default='virtio', choices=list(NIC_MODELS)),
+                model=with_default('nic_model', type='str', choices=list(NIC_MODELS)),
                 link_down=dict(type='bool', default=False),
                 mac=dict(type='str'))
 
@@ -44,19 +47,16 @@ CLONE_ARGSPEC = dict(
     template=dict(type='str'),
     template_vmid=dict(type='int'),
     template_node=dict(type='str'),
-    clone=dict(type='str', default='linked', choices=['linked', 'full']),
+    clone=with_default('clone', type='str', choices=list(CLONE_MODES)),
     storage=dict(type='str'),
     format=dict(type='str', choices=list(DISK_FORMATS)),
     vmid=dict(type='int'),
-    vmid_range=dict(type='list', elements='int', default=[10000, 19999]),
+    vmid_range=with_default('vmid_range', type='list', elements='int'),
     tags=dict(type='list', elements='str'),
     description=dict(type='str'),
     nics=dict(type='list', elements='dict', options=NIC_SPEC),
-    state=dict(type='str', default='present', choices=['present', 'started', 'stopped', 'absent']),
-    timeout=dict(type='int', default=600),
-    shutdown_timeout=dict(type='int', default=60),
-    clone_slots=dict(type='int', default=8),
-    lock_retries=dict(type='int', default=5),
+    state=with_default('state', type='str', choices=['present', 'started', 'stopped', 'absent']),
+    **dict(VM_WAIT_OPTIONS, **CLONE_OPTIONS)
 )
 
 
@@ -314,12 +314,11 @@ ECOROUTER_ARGSPEC = dict(
     vmid=dict(type='int', required=True),
     node=dict(type='str', required=True),
     stand=dict(type='str', required=True),
-    management_bridge=dict(type='str', default='vmbr0'),
+    management_bridge=with_default('management_bridge', type='str'),
     bridges=dict(type='list', elements='str', default=[]),
-    mac_prefix=dict(type='str', default='1C:87:76:40'),
-    state=dict(type='str', default='present', choices=['present', 'started', 'stopped']),
-    shutdown_timeout=dict(type='int', default=60),
-    timeout=dict(type='int', default=600),
+    mac_prefix=with_default('mac_prefix', type='str'),
+    state=with_default('state', type='str', choices=['present', 'started', 'stopped']),
+    **VM_WAIT_OPTIONS
 )
 
 

@@ -23,6 +23,7 @@ __metaclass__ = type
 import random
 import time
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import DEFAULTS
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.cluster import disk_storages
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import (
     CONFLICT, CONNECTION, EXISTS, LOCKED, NOT_FOUND, TASK_FAILED, TASK_TIMEOUT, PveApiError,
@@ -149,7 +150,7 @@ def plan_nics(config, wanted):
         key = 'net{0}'.format(index)
         current = parse_net(config[key]) if key in config else None
         new = dict(current or {})
-        new['model'] = want.get('model') or 'virtio'
+        new['model'] = want.get('model') or DEFAULTS['nic_model']
         new['bridge'] = want['bridge']
         new['link_down'] = bool(want.get('link_down'))
         new['mac'] = want.get('mac') or (current or {}).get('mac')

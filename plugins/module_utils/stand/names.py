@@ -10,20 +10,21 @@ from __future__ import absolute_import, division, print_function
 import re
 import string
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import DEFAULTS
 from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
 
 __metaclass__ = type
 
 MANAGED_TAG = 'deploystand'
 MARKER_PREFIX = 'deploystand'
-ECOROUTER_OUI = '1C:87:76:40'
+ECOROUTER_OUI = DEFAULTS['mac_prefix']   # the EcoRouter MACs' first four octets
 MAX_NICS = 8
 MAC_VMID_MODULUS = 8192      # 8192 VMIDs x 8 NICs = the 65536 addresses of the last two octets
 
-DEFAULT_VMID_RANGE = [10000, 19999]
-DEFAULT_BRIDGE_RANGE = [1000, 9999]
-DEFAULT_ROLE = 'PVEVMAdmin'
-DEFAULT_MANAGEMENT_BRIDGE = 'vmbr0'
+DEFAULT_VMID_RANGE = DEFAULTS['vmid_range']
+DEFAULT_BRIDGE_RANGE = DEFAULTS['bridge_range']
+DEFAULT_ROLE = DEFAULTS['role']
+DEFAULT_MANAGEMENT_BRIDGE = DEFAULTS['management_bridge']
 
 STAND_KEYS = ('name', 'clone', 'vmid_range', 'bridge_range', 'start', 'node', 'role',
               'management_bridge', 'storage', 'format', 'memory_overcommit', 'machines')
@@ -33,8 +34,9 @@ NETWORK_KEYS = ('bridge', 'link_down')
 USER_KEYS = ('name', 'password', 'node')
 
 CLONE_MODES = ('linked', 'full')
+LINUX = DEFAULTS['device_type']   # the default device type
 ECOROUTER = 'ecorouter'          # the device type, and the tag its VM carries
-DEVICE_TYPES = ('linux', ECOROUTER)
+DEVICE_TYPES = (LINUX, ECOROUTER)
 DISK_FORMATS = ('raw', 'qcow2', 'vmdk')
 
 STAND_NAME_RE = re.compile(r'^[a-z][a-z0-9-]*$')
