@@ -13,7 +13,7 @@ module: pve_ecorouter_nic
 short_description: The network devices of an EcoRouter VM of a lab stand
 version_added: 0.1.0
 description:
-  - Sets the NICs of one EcoRouter VM as EcoRouter expects them (DESIGN §6) in one config update, then optionally
+  - Sets the NICs of one EcoRouter VM as EcoRouter expects them (docs/stand-model.md 6) in one config update, then optionally
     powers it on or off. All NICs are C(vmxnet3); C(net0) is the management port on O(management_bridge) with
     C(link_down=1); the data NICs follow on O(bridges) in order (C(net1)...); NICs beyond the list are removed.
   - MACs are in the O(mac_prefix) range (default C(1C:87:76:40:xx:xx)), stable across runs and unique across

@@ -56,7 +56,7 @@ options:
     type: str
   template_vmid:
     description:
-      - VMID of the template to clone. A same-name replica on O(node) is preferred (DESIGN §4).
+      - VMID of the template to clone. A same-name replica on O(node) is preferred (docs/stand-model.md 4.1).
     type: int
   template_node:
     description:
@@ -170,7 +170,7 @@ options:
 notes:
   - Supports check mode (reads only; predicts C(changed), the new VMID and the NICs) and diff mode (name, node,
     pool, tags, NICs, status before and after).
-  - "PVE behaviour relied on (pve-api-notes): clone returns a task and the new VM carries C(lock: clone) until it
+  - "PVE behaviour relied on (qemu-server C(clone_vm), docs/simulator.md): clone returns a task and the new VM carries C(lock: clone) until it
     ends; a failed clone task removes what it made; C(/cluster/nextid) reserves nothing, so an id another client
     took makes the clone fail (C(config file already exists), or a lock timeout on the new id) and the next free
     id is tried; C(target) works only when every disk of the template is on shared storage; a C(netN) sent

@@ -168,7 +168,7 @@ def main():
         cluster = read_cluster(client, names, vmids)
         waiting = clones_in_flight(module.params['stand'], cluster)
         if waiting:
-            # An interrupted run's clones are nameless until their task ends (pve-api-notes §1): only
+            # An interrupted run's clones are nameless until their disks are done (qemu-server clone_vm): only
             # then can the run adopt them instead of cloning again (or destroy them).
             module.warn('waiting for {0} clone(s) in progress in the VMID range to finish: {1}'.format(
                 len(waiting), ', '.join(str(v) for v in waiting)))

@@ -6,7 +6,8 @@
 Pure part (unit-tested): which bridges a stand owns, the parsing of PVE's pending-changes diff
 (`changes`, i.e. `diff -u /etc/network/interfaces /etc/network/interfaces.new`) into per-interface
 changes with the markers they carry, and the decision whether a pending change is the stand's.
-`NodeBridges` does the reads and writes through the one client (pve-api-notes §3).
+`NodeBridges` does the reads and writes through the one client: PUT /nodes/<node>/network applies the
+staged /etc/network/interfaces.new (pve-manager API2/Network.pm `reload_network_config`).
 """
 
 from __future__ import absolute_import, division, print_function

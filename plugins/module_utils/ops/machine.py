@@ -335,7 +335,7 @@ def ecorouter_problems(p):
 
 
 def configure_ecorouter(client, p, check_mode=False, warn=None, entries=None):
-    """The EcoRouter's NICs in slot order with its slot MACs, then its power state (DESIGN §6).
+    """The EcoRouter's NICs in slot order with its slot MACs, then its power state (docs/stand-model.md 6).
     Returns the result; raises MachineFailed (refusals) and PveApiError."""
     warn = warn or (lambda msg: None)
     result = dict(changed=False, vmid=p['vmid'], nics=[], status=None)

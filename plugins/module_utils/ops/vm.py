@@ -6,7 +6,7 @@
 Used by pve_stand_clone and pve_ecorouter_nic. The top half is pure (no HTTP; unit-tested in
 tests/unit/test_vms.py); the bottom half talks to PVE only through `PveClient`.
 
-Rules kept here (DESIGN §2, pve-api-notes §1, §2, §5):
+Rules kept here (docs/stand-model.md 3; qemu-server `clone_vm`, pve-manager `Cluster.pm` nextid, docs/simulator.md):
 - A VM is found by (pool, name, tags `deploystand` + `stand-<stand>`) in ONE
   `GET /cluster/resources?type=vm`, never by "the next VMID".
 - New ids come from that same read: the preferred id if free, else the lowest free id of the range.
@@ -184,7 +184,7 @@ def has_prefix(mac, prefix):
 
 
 def ecorouter_wanted(config, vmid, management_bridge, bridges, prefix):
-    """The wanted NIC list of an EcoRouter (DESIGN §6): all vmxnet3; net0 on the management bridge with
+    """The wanted NIC list of an EcoRouter (docs/stand-model.md 6): all vmxnet3; net0 on the management bridge with
     link_down; data NICs in order without link_down; a MAC already under `prefix` is kept, any other
     becomes the slot MAC of (vmid, index)."""
     wanted = [{'bridge': management_bridge, 'link_down': True}]
@@ -305,7 +305,7 @@ class Vms(object):
     # ------------------------------------------------------------ templates
 
     def resolve_source(self, entries, node, template=None, template_vmid=None, template_node=None):
-        """(template entry, source node, target or None) for a clone onto `node` (DESIGN §4):
+        """(template entry, source node, target or None) for a clone onto `node` (docs/stand-model.md 4.1):
         the same-name template on `node`, else one whose disks are all on shared storage.
         Raises StandError with a message naming template, node and storage."""
         cluster = {'vms': entries, 'storages': {}, 'template_storages': {}}
@@ -400,7 +400,7 @@ class Vms(object):
                     self._sleep(1)
                     continue
                 raise
-            # a clone in progress has no name yet (pve-api-notes §1): `lock: clone` is all it shows
+            # a clone in progress has no name yet (qemu-server clone_vm): `lock: clone` is all it shows
             return entry is not None and (entry.get('name') == name or entry.get('lock') == 'clone')
         raise PveApiError('the connection broke while submitting the clone of {0} and the cluster could not be '
                           'read back; run again'.format(name), kind=CONNECTION)

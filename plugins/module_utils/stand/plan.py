@@ -72,7 +72,7 @@ def _look_alike_vms(cluster, pool, name, tag):
 def _plan_networks(stand, machine, classes):
     networks = []
     if machine['device_type'] == ECOROUTER:
-        # EcoRouter's management port: net0 on the management bridge, link down (DESIGN §6)
+        # EcoRouter's management port: net0 on the management bridge, link down (docs/stand-model.md 6)
         networks.append({'bridge': stand['management_bridge'], 'alias': None, 'link_down': True,
                          'management': True})
     for network in machine['networks']:
