@@ -16,7 +16,7 @@ NOT_SHIPPED_FILES = ('ansible.cfg', 'pytest.ini', '.gitignore', '.ansible-lint',
 SHIPPED = ('MANIFEST.json', 'FILES.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'meta/runtime.yml',
            'meta/execution-environment.yml', 'meta/ee-requirements.txt', 'meta/ee-bindep.txt',
            'playbooks/deploy_stand.yml', 'playbooks/destroy_stand.yml', 'playbooks/vars/example_stand.yml',
-           'plugins/module_utils/pve/client.py', 'plugins/doc_fragments/auth.py', 'plugins/filter/stand.py',
+           'plugins/module_utils/pve/client.py', 'plugins/doc_fragments/auth.py', 'plugins/filter/networks.py',
            'awx/credential_type.yml', 'awx/survey_deploy.json', 'docs/stand-model.md',
            'playbooks/stand_list.yml', 'plugins/inventory/stands.py', 'plugins/filter/stand_list.py', 'docs/inventory.md')
 MODULES = ('pve_bridge', 'pve_ecorouter_nic', 'pve_stand_clone', 'pve_stand_info', 'pve_stand_plan',
