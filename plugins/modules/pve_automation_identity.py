@@ -30,6 +30,7 @@ description:
     and the deploy and destroy playbooks need, used with the token alone.
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
 attributes:
   check_mode:
     description: Reads only, and predicts every change (a new token and its file included); writes nothing on PVE

@@ -34,6 +34,12 @@ description:
   - Idempotent; supports check mode (reads only and predicts the change and the bridge names) and diff mode.
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
 options:
   node:
     description:

@@ -23,6 +23,12 @@ author:
   - deploystand.proxmox contributors (@deploystand)
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
 options:
   name:
     description:

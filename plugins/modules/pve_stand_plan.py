@@ -26,6 +26,13 @@ description:
     range (see O(clone_wait)).
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+    details: It only reads; the result has no before and after.
 options:
   stand:
     description:

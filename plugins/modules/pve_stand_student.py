@@ -29,6 +29,7 @@ description:
     mode (see the attributes below).
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
 attributes:
   check_mode:
     description: Can run in check mode and predict C(changed) and each machine's result without writing anything.

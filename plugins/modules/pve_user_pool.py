@@ -30,6 +30,12 @@ description:
     pool comments and the student's ACL entries on the managed paths; never a password).
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
 options:
   stand:
     description:
