@@ -4,7 +4,7 @@
 """Stand VMs: find them by ownership, clone, converge config and power, destroy.
 
 Used by pve_stand_clone and pve_ecorouter_nic. The top half is pure (no HTTP; unit-tested in
-tests/unit/test_vms.py); the bottom half talks to PVE only through `PveClient`.
+tests/unit/plugins/module_utils/ops/test_vm.py); the bottom half talks to PVE only through `PveClient`.
 
 Rules kept here (docs/stand-model.md 3; qemu-server `clone_vm`, pve-manager `Cluster.pm` nextid, docs/simulator.md):
 - A VM is found by (pool, name, tags `deploystand` + `stand-<stand>`) in ONE
