@@ -18,9 +18,10 @@ SHIPPED = ('MANIFEST.json', 'FILES.json', 'README.md', 'LICENSE', 'CHANGELOG.md'
            'playbooks/deploy_stand.yml', 'playbooks/destroy_stand.yml', 'playbooks/vars/example_stand.yml',
            'plugins/module_utils/pve/client.py', 'plugins/doc_fragments/auth.py', 'plugins/filter/networks.py',
            'awx/credential_type.yml', 'awx/survey_deploy.json', 'docs/stand-model.md',
-           'playbooks/stand_list.yml', 'plugins/inventory/stands.py', 'plugins/filter/stand_list.py', 'docs/inventory.md')
+           'playbooks/stand_list.yml', 'plugins/inventory/stands.py', 'plugins/filter/stand_list.py', 'docs/inventory.md',
+           'playbooks/stand_status.yml', 'docs/status.md')
 MODULES = ('pve_bridge', 'pve_ecorouter_nic', 'pve_stand_clone', 'pve_stand_info', 'pve_stand_plan',
-           'pve_stand_student', 'pve_user_pool')
+           'pve_stand_status', 'pve_stand_student', 'pve_user_pool')
 ROLES = ('stand_network', 'stand_plan', 'stand_report', 'stand_student')
 
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Template resolution and the placement of students on nodes (memory, overcommit, capacity).
+"""Template resolution and the placement of students on nodes (clone work per lock domain, memory,
+overcommit, capacity).
 
 Pure: standard library only, works on the cluster facts.
 """
@@ -11,7 +12,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.facts im
     _node_info, _online_nodes, _storage_is_shared, _template_storages, _templates_named, _vm_by_id,
     _vm_tags, _vms,
 )
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.inputs import _count_of
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.inputs import _count_of, _machine_is_full
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
     pool_id, stand_tag, vm_name, vm_name_problem,
 )
@@ -159,24 +160,69 @@ def student_memory_need(stand, student, cluster):
     return need
 
 
-def _best_node(stand, cluster, hosts, placed_memory, need):
-    """The host with the most free memory among those with room for `need`; the most free one when
-    none has room (the capacity check then refuses with the numbers)."""
-    def most_free(nodes):
-        return min(nodes, key=lambda n: (-_free_memory(cluster, n, placed_memory), n))
-    fitting = [n for n in hosts if _room(stand, cluster, n, placed_memory) >= need]
-    return most_free(fitting or hosts)
+def _lock_domain(cluster, node, storage):
+    """PVE allocates and clones a disk under its storage's lock (pve-storage `PVE::Storage::vdisk_alloc`
+    and `vdisk_clone` take `PVE::Storage::Plugin::cluster_lock_storage`): one cluster-wide lock for a
+    shared storage, one per node for a local one (docs/performance.md)."""
+    return ('shared', storage) if _storage_is_shared(cluster, node, storage) else (node, storage)
+
+
+def clone_work(stand, student, node, cluster):
+    """{lock domain: new disks} the student's machines still to clone would add with the stand on `node`.
+
+    A linked clone's disks go where its template's are (on the template's node); a full clone's to the
+    stand's storage on `node` when one is given, else the template's. Machines whose template does not
+    resolve on the node add nothing (the plan refuses them with its own message)."""
+    existing = set(vm.get('name') for vm in _stand_vms_of(stand, student, cluster))
+    work = {}
+    for machine in stand['machines']:
+        if not vm_name_problem(student['userid'], machine['name']) \
+                and vm_name(student['userid'], machine['name']) in existing:
+            continue
+        try:
+            vmid, source_node, _target = resolve_template(machine, node, cluster)
+        except StandError:
+            continue
+        full = _machine_is_full(stand, machine)
+        storage = (machine.get('storage') or stand.get('storage')) if full else None
+        if storage:
+            domains = [_lock_domain(cluster, node, storage)]
+        else:
+            domains = [_lock_domain(cluster, source_node, s) for s in (_template_storages(cluster, vmid) or [])]
+        for domain in domains:
+            work[domain] = work.get(domain, 0) + 1
+    return work
+
+
+def _add_work(placed_work, work):
+    for domain, disks in work.items():
+        placed_work[domain] = placed_work.get(domain, 0) + disks
+
+
+def _best_node(stand, cluster, hosts, placed_memory, placed_work, student, need):
+    """Among the hosts with room for `need` (all hosts when none has: the capacity check then refuses
+    with the numbers), the one where the student's clones wait least: the fewest disks already placed in
+    the busiest lock domain the student's new disks would join; ties by the most free memory, then name.
+
+    Clones behind one storage lock run one at a time, so spreading the disks over the lock domains, not
+    the memory alone, is what shortens the deploy; with every template on one shared storage all nodes
+    tie and memory decides, as before."""
+    def waits(n):
+        work = clone_work(stand, student, n, cluster)
+        return max([placed_work.get(d, 0) + w for d, w in work.items()] or [0])
+    fitting = [n for n in hosts if _room(stand, cluster, n, placed_memory) >= need] or hosts
+    return min(fitting, key=lambda n: (waits(n), -_free_memory(cluster, n, placed_memory), n))
 
 
 def place_students(stand, students, cluster):
     """{userid: node} for every student.
 
     Order of rules: keep a stand where its VMs already are; else the student's `node` pin; else
-    `stand.node`; else the online node (that can host the templates) with the most free memory
-    after what this run already placed, among those with room for the student's stand, ties by node
-    name. Pins and kept stands are counted before balancing. Raises StandError when a balanced student
-    has no node to go to."""
-    placed_memory = {}
+    `stand.node`; else, among the online nodes (that can host the templates) with room for the
+    student's stand after what this run already placed, the one whose storage locks have the fewest
+    clones queued (ties by the most free memory, then node name). Pins and kept stands are counted
+    before balancing. Raises StandError when a balanced student has no node to go to."""
+    placed_memory, placed_work = {}, {}
     placement = {}
     balanced = []
     for student in students:
@@ -185,6 +231,7 @@ def place_students(stand, students, cluster):
         if node:
             placement[student['userid']] = node
             placed_memory[node] = placed_memory.get(node, 0) + student_memory_need(stand, student, cluster)
+            _add_work(placed_work, clone_work(stand, student, node, cluster))
         else:
             balanced.append(student)
     if not balanced:
@@ -195,9 +242,10 @@ def place_students(stand, students, cluster):
                          % (': ' + ' | '.join(reasons) if reasons else ' (no node is online)'))
     for student in balanced:
         need = student_memory_need(stand, student, cluster)
-        best = _best_node(stand, cluster, hosts, placed_memory, need)
+        best = _best_node(stand, cluster, hosts, placed_memory, placed_work, student, need)
         placement[student['userid']] = best
         placed_memory[best] = placed_memory.get(best, 0) + need
+        _add_work(placed_work, clone_work(stand, student, best, cluster))
     return placement
 
 

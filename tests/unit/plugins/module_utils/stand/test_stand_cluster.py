@@ -351,6 +351,52 @@ def test_placement_without_any_usable_node_raises_with_reasons():
         place(make_stand(), ['a@pve'], cluster)
 
 
+def _local_templates_on(*nodes_):
+    """alpine-tpl and ecorouter-tpl replicated on each node's local storage: one lock domain per node."""
+    vms, storages = {}, {}
+    for i, n in enumerate(nodes_):
+        for vmid, name, mem in ((9001 + 100 * i, 'alpine-tpl', 2), (9002 + 100 * i, 'ecorouter-tpl', 4)):
+            vms[vmid] = vm(vmid, name, n, template=True, maxmem_gib=mem)
+            storages[vmid] = ['local-lvm']
+    return vms, storages
+
+
+def test_placement_spreads_clones_over_the_nodes_storage_locks_not_by_memory_alone():
+    # pve1 has far more free memory, but every disk of a node queues behind that node's local-lvm lock:
+    # six students go three and three (memory alone would have put five on pve1)
+    vms, storages = _local_templates_on('pve1', 'pve2')
+    cluster = make_cluster(nodes={'pve1': node(256, 8), 'pve2': node(64, 8)}, template_storages=storages)
+    cluster['vms'] = vms
+    result = place(make_stand(), ['s%d@pve' % i for i in range(6)], cluster)
+    assert sorted(result.values()) == ['pve1'] * 3 + ['pve2'] * 3
+    assert result['s0@pve'] == 'pve1'   # a tie in clone work goes to the most free memory
+
+
+def test_placement_counts_the_clones_of_pinned_students_in_their_node_lock():
+    vms, storages = _local_templates_on('pve1', 'pve2')
+    cluster = make_cluster(nodes={'pve1': node(256, 8), 'pve2': node(64, 8)}, template_storages=storages)
+    cluster['vms'] = vms
+    users = [{'name': 'p%d@pve' % i, 'node': 'pve1'} for i in range(2)] + ['a@pve', 'b@pve']
+    result = place(make_stand(), users, cluster)
+    assert result['a@pve'] == 'pve2' and result['b@pve'] == 'pve2'
+
+
+def test_placement_balances_clone_work_only_among_nodes_with_room():
+    # pve2 has room for one stand of 6 GiB only: the others go to pve1 even though its lock is busier
+    vms, storages = _local_templates_on('pve1', 'pve2')
+    cluster = make_cluster(nodes={'pve1': node(256, 8), 'pve2': node(16, 8)}, template_storages=storages)
+    cluster['vms'] = vms
+    result = place(make_stand(), ['s%d@pve' % i for i in range(4)], cluster)
+    assert sorted(result.values()) == ['pve1'] * 3 + ['pve2']
+
+
+def test_placement_with_templates_on_one_shared_storage_goes_by_free_memory():
+    # every clone queues behind the one nfs lock wherever the stand goes: memory decides, as it always did
+    cluster = make_cluster(nodes={'pve1': node(256, 8), 'pve2': node(64, 8)}, template_storages={9001: ['nfs']})
+    result = place(linux_stand(), ['s%d@pve' % i for i in range(4)], cluster)
+    assert set(result.values()) == {'pve1'}
+
+
 def test_placement_is_deterministic():
     users = ['u%d@pve' % i for i in range(12)]
     assert place(make_stand(), users) == place(make_stand(), users)
