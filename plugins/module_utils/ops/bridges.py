@@ -121,7 +121,7 @@ def next_candidate(taken, marker, alias, bridge_range, elsewhere=(), reserved=()
     ({iface: comments}) as the node has it and `elsewhere` the names of the other nodes; raises
     StandError when the range is exhausted."""
     mapping, _to_create = allocate_bridges(taken, [(marker, alias)], bridge_range, elsewhere=elsewhere,
-                                                    reserved=reserved, share=share)
+                                           reserved=reserved, share=share)
     return mapping[marker]
 
 

@@ -28,6 +28,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.allocati
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import ECOROUTER, stand_name_problem
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops import vm as V
 
+
 class StudentFailed(RunFailed):
     """The student's run failed: the message (every failed part), and the result so far."""
 

@@ -55,6 +55,7 @@ def valid_mac(mac):
     """PVE's mac-addr rule: six hex octets, unicast (second hex digit even); case-insensitive."""
     return isinstance(mac, str) and bool(MAC_RE.match(mac))
 
+
 NIC_MODELS = ('e1000', 'e1000-82540em', 'e1000-82544gc', 'e1000-82545em', 'e1000e', 'i82551',
               'i82557b', 'i82559er', 'ne2k_isa', 'ne2k_pci', 'pcnet', 'rtl8139', 'virtio', 'vmxnet3')
 
