@@ -7,19 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.allocation import machine_nics
-
-
-def stand_nics(networks, bridge_map, model='virtio'):
-    """[{bridge, alias, link_down, management}] + {alias: iface} -> [{bridge, model, link_down}]."""
-    try:
-        return machine_nics(networks, bridge_map, model)
-    except StandError as exc:
-        raise AnsibleFilterError(str(exc))
-
 
 def stand_node_bridges(node_bridges, userids):
     """The plan's bridges of one node, for the students in scope, as pve_bridge takes them (with the
@@ -57,5 +44,5 @@ def stand_settings(plan):
 
 class FilterModule(object):
     def filters(self):
-        return {'stand_nics': stand_nics, 'stand_settings': stand_settings, 'stand_node_bridges': stand_node_bridges,
+        return {'stand_settings': stand_settings, 'stand_node_bridges': stand_node_bridges,
                 'stand_reserved_bridges': stand_reserved_bridges, 'stand_stale_ifaces': stand_stale_ifaces}

@@ -99,5 +99,5 @@ class FilterModule(object):
     """deploystand.proxmox stand listing filters."""
 
     def filters(self):
-        return {'stand_list_rows': stand_list_rows, 'stand_list_csv': stand_list_csv,
+        return {'stand_list_csv': stand_list_csv,
                 'stand_list_table': stand_list_table}

@@ -30,6 +30,7 @@ description:
     and the deploy and destroy playbooks need, used with the token alone.
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
 attributes:
   check_mode:
     description: Reads only, and predicts every change (a new token and its file included); writes nothing on PVE
@@ -189,7 +190,6 @@ acls_removed:
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.automation_identity import (
     AutomationIdentity, IdentityError, check_params,
 )
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 
 
@@ -212,15 +212,7 @@ def main():
         module.fail_json(msg='invalid input: ' + '; '.join(errors), errors=errors)
     work = AutomationIdentity(module.client(), module.params, check_mode=module.check_mode, warn=module.warn,
                               on_secret=module.no_log_values.add)
-    try:
-        result = work.run()
-    except PveApiError as err:
-        module.fail_api(err, **_partial(work.result, module.check_mode))
-    except IdentityError as err:
-        module.fail_json(msg=str(err), **_partial(work.result, module.check_mode))
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)
+    module.run(work.run, partial=lambda: _partial(work.result, module.check_mode), refusals=(IdentityError,))
 
 
 def _partial(result, check_mode):

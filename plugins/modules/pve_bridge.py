@@ -34,6 +34,12 @@ description:
   - Idempotent; supports check mode (reads only and predicts the change and the bridge names) and diff mode.
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
 options:
   node:
     description:
@@ -246,9 +252,8 @@ applied:
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.bridges import (
     BridgeError, NodeBridges, check_params,
 )
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import with_default
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
-from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
 
 
 def main():
@@ -264,10 +269,10 @@ def main():
             reserved=dict(type='list', elements='str', default=[]),
             ifaces=dict(type='list', elements='str', default=[]),
             userids=dict(type='list', elements='str', default=[]),
-            bridge_range=dict(type='list', elements='int', default=[1000, 9999]),
-            state=dict(type='str', choices=['present', 'absent', 'applied'], default='present'),
-            apply_foreign_pending=dict(type='bool', default=False),
-            apply_timeout=dict(type='int', default=120),
+            bridge_range=with_default('bridge_range', type='list', elements='int'),
+            state=with_default('state', type='str', choices=['present', 'absent', 'applied']),
+            apply_foreign_pending=with_default('apply_foreign_pending', type='bool'),
+            apply_timeout=with_default('apply_timeout', type='int'),
         ),
         supports_check_mode=True,
     )
@@ -276,22 +281,16 @@ def main():
     if errors:
         module.fail_json(msg='invalid input: ' + '; '.join(errors), errors=errors)
     work = NodeBridges(module.client(), p['node'], p['stand'], check_mode=module.check_mode, warn=module.warn)
-    try:
+
+    def converge():
         if p['state'] == 'present':
-            result = work.present(p['bridges'], p['bridge_range'], p['reserved'])
-        elif p['state'] == 'absent':
-            result = work.absent(p['userids'], [(b['userid'], b['alias']) for b in p['bridges']], p['ifaces'])
-        else:
-            result = work.applied(p['apply_foreign_pending'], p['apply_timeout'])
-    except PveApiError as err:
-        module.fail_api(err, **_partial(work.result, module.check_mode))
-    except StandError as err:
-        module.fail_json(msg='node {0}: {1}'.format(p['node'], err), **_partial(work.result, module.check_mode))
-    except BridgeError as err:
-        module.fail_json(msg=str(err), **_partial(work.result, module.check_mode))
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)
+            return work.present(p['bridges'], p['bridge_range'], p['reserved'])
+        if p['state'] == 'absent':
+            return work.absent(p['userids'], [(b['userid'], b['alias']) for b in p['bridges']], p['ifaces'])
+        return work.applied(p['apply_foreign_pending'], p['apply_timeout'])
+
+    module.run(converge, partial=lambda: _partial(work.result, module.check_mode), refusals=(BridgeError,),
+               context='node {0}'.format(p['node']))
 
 
 def _partial(result, check_mode):

@@ -13,7 +13,7 @@ module: pve_ecorouter_nic
 short_description: The network devices of an EcoRouter VM of a lab stand
 version_added: 0.1.0
 description:
-  - Sets the NICs of one EcoRouter VM as EcoRouter expects them (DESIGN §6) in one config update, then optionally
+  - Sets the NICs of one EcoRouter VM as EcoRouter expects them (docs/stand-model.md 6) in one config update, then optionally
     powers it on or off. All NICs are C(vmxnet3); C(net0) is the management port on O(management_bridge) with
     C(link_down=1); the data NICs follow on O(bridges) in order (C(net1)...); NICs beyond the list are removed.
   - MACs are in the O(mac_prefix) range (default C(1C:87:76:40:xx:xx)), stable across runs and unique across
@@ -23,6 +23,12 @@ author:
   - deploystand.proxmox contributors (@deploystand)
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
 options:
   vmid:
     description:
@@ -125,9 +131,8 @@ changed:
 '''
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.machine import (
-    ECOROUTER_ARGSPEC, MachineFailed, configure_ecorouter, ecorouter_problems,
+    ECOROUTER_ARGSPEC, configure_ecorouter, ecorouter_problems,
 )
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 
 
@@ -136,13 +141,9 @@ def main():
     problems = ecorouter_problems(module.params)
     if problems:
         module.fail_json(msg='; '.join(problems))
-    try:
-        result = configure_ecorouter(module.client(), module.params, check_mode=module.check_mode, warn=module.warn)
-    except MachineFailed as exc:
-        module.fail_json(msg=exc.message, **exc.result)
-    except PveApiError as err:
-        module.fail_api(err, changed=False, vmid=module.params['vmid'])
-    module.exit_json(**result)
+    client = module.client()
+    module.run(lambda: configure_ecorouter(client, module.params, check_mode=module.check_mode, warn=module.warn),
+               partial=lambda: dict(changed=False, vmid=module.params['vmid']), pop_diff=False)
 
 
 if __name__ == '__main__':

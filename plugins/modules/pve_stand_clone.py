@@ -23,6 +23,12 @@ author:
   - deploystand.proxmox contributors (@deploystand)
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
 options:
   name:
     description:
@@ -56,7 +62,7 @@ options:
     type: str
   template_vmid:
     description:
-      - VMID of the template to clone. A same-name replica on O(node) is preferred (DESIGN §4).
+      - VMID of the template to clone. A same-name replica on O(node) is preferred (docs/stand-model.md 4.1).
     type: int
   template_node:
     description:
@@ -170,7 +176,7 @@ options:
 notes:
   - Supports check mode (reads only; predicts C(changed), the new VMID and the NICs) and diff mode (name, node,
     pool, tags, NICs, status before and after).
-  - "PVE behaviour relied on (pve-api-notes): clone returns a task and the new VM carries C(lock: clone) until it
+  - "PVE behaviour relied on (qemu-server C(clone_vm), docs/simulator.md): clone returns a task and the new VM carries C(lock: clone) until it
     ends; a failed clone task removes what it made; C(/cluster/nextid) reserves nothing, so an id another client
     took makes the clone fail (C(config file already exists), or a lock timeout on the new id) and the next free
     id is tried; C(target) works only when every disk of the template is on shared storage; a C(netN) sent
@@ -276,9 +282,8 @@ foreign:
 '''
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.machine import (
-    CLONE_ARGSPEC, MachineFailed, MachineRun, clone_problems,
+    CLONE_ARGSPEC, MachineRun, clone_problems,
 )
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 
 
@@ -289,13 +294,7 @@ def main():
     if problems:
         module.fail_json(msg='; '.join(problems))
     run = MachineRun(module.client(), module.params, check_mode=module.check_mode, warn=module.warn)
-    try:
-        result = run.run()
-    except MachineFailed as exc:
-        module.fail_json(msg=exc.message, **exc.result)
-    except PveApiError as err:
-        module.fail_api(err, **run.result)
-    module.exit_json(**result)
+    module.run(run.run, partial=lambda: run.result, pop_diff=False)
 
 
 if __name__ == '__main__':

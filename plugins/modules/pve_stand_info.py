@@ -23,7 +23,14 @@ description:
   - Read-only, so it runs the same in check mode.
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
   - deploystand.proxmox.stand_selection
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+    details: It only reads; the result has no before and after.
 options:
   created:
     description:

@@ -26,6 +26,13 @@ description:
     range (see O(clone_wait)).
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+    details: It only reads; the result has no before and after.
 options:
   stand:
     description:
@@ -126,6 +133,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.cluster im
     exact_permissions, read_cluster,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import with_default
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.checks import clones_in_flight
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.plan import (
@@ -185,8 +193,8 @@ def _lifecycle_plan(module, client, cluster):
 def main():
     module = PveModule(argument_spec=dict(stand=dict(type='dict', required=True),
                                           users=dict(type='raw', required=True, no_log=False),
-                                          purpose=dict(type='str', default='deploy', choices=['deploy', 'destroy'] + list(PURPOSES)),
-                                          clone_wait=dict(type='int', default=600)),
+                                          purpose=with_default('purpose', type='str', choices=['deploy', 'destroy'] + list(PURPOSES)),
+                                          clone_wait=with_default('clone_wait', type='int')),
                        supports_check_mode=True)
     client = module.client()
     names, vmids = _templates_named(module.params['stand'])
@@ -194,7 +202,7 @@ def main():
         cluster = read_cluster(client, names, vmids)
         waiting = clones_in_flight(module.params['stand'], cluster)
         if waiting:
-            # An interrupted run's clones are nameless until their task ends (pve-api-notes §1): only
+            # An interrupted run's clones are nameless until their disks are done (qemu-server clone_vm): only
             # then can the run adopt them instead of cloning again (or destroy them).
             module.warn('waiting for {0} clone(s) in progress in the VMID range to finish: {1}'.format(
                 len(waiting), ', '.join(str(v) for v in waiting)))

@@ -28,6 +28,14 @@ description:
     in the class, fails with every problem before anything is read. The templates need not exist.
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
+attributes:
+  check_mode:
+    support: full
+    details: It reads only; in check mode it writes no report file either.
+  diff_mode:
+    support: none
+    details: It changes nothing; the result has no before and after.
 options:
   stand:
     description:

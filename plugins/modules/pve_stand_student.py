@@ -29,6 +29,7 @@ description:
     mode (see the attributes below).
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
 attributes:
   check_mode:
     description: Can run in check mode and predict C(changed) and each machine's result without writing anything.
@@ -354,18 +355,20 @@ machines:
   sample: [{name: student1-router, vmid: 10000, node: pve1, created: true, changed: true, status: running}]
 '''
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import (
+    CLONE_OPTIONS, PASSWORD_OPTIONS, ROLE_OPTIONS, VM_WAIT_OPTIONS, with_default,
+)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import pool_id
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import DEVICE_TYPES, pool_id
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.student import (
-    StudentFailed, StudentRun, input_problems,
+    StudentRun, input_problems,
 )
 
 NETWORK_SPEC = dict(bridge=dict(type='str'), alias=dict(type='str'), link_down=dict(type='bool', default=False),
                     management=dict(type='bool', default=False))
 MACHINE_SPEC = dict(
     name=dict(type='str', required=True), machine=dict(type='str'),
-    device_type=dict(type='str', default='linux', choices=['linux', 'ecorouter']),
+    device_type=with_default('device_type', type='str', choices=list(DEVICE_TYPES)),
     template=dict(type='str'), template_vmid=dict(type='int'), template_node=dict(type='str'),
     target=dict(type='str'), full=dict(type='bool', default=False), storage=dict(type='str'),
     format=dict(type='str'), vmid=dict(type='int'),
@@ -381,27 +384,18 @@ ARGSPEC = dict(
     stale_bridges=dict(type='list', elements='str', default=[]),
     own_vms=dict(type='list', elements='dict', default=[], options=dict(
         vmid=dict(type='int', required=True), name=dict(type='str'), node=dict(type='str'))),
-    student_vms=dict(type='str', choices=['remove', 'keep'], default='remove'),
-    vmid_range=dict(type='list', elements='int', default=[10000, 19999]),
-    start=dict(type='bool', default=True),
+    student_vms=with_default('student_vms', type='str', choices=['remove', 'keep']),
+    vmid_range=with_default('vmid_range', type='list', elements='int'),
+    start=with_default('start', type='bool'),
     baseline=dict(type='dict', options=dict(snapshot=dict(type='str', default='baseline'),
                                             vmstate=dict(type='bool', default=False))),
-    management_bridge=dict(type='str', default='vmbr0'),
-    mac_prefix=dict(type='str', default='1C:87:76:40'),
-    role=dict(type='str', default='PVEVMAdmin'),
-    pool_audit_role=dict(type='str', default='PVEPoolUser'),
-    bridge_role=dict(type='str', default='PVESDNUser'),
     bridge_zone=dict(type='str'),
-    password=dict(type='str', no_log=True),
-    update_password=dict(type='str', choices=['on_create', 'always'], default='on_create', no_log=False),
-    password_length=dict(type='int', default=20, no_log=False),
     expire=dict(type='int'),
     since=dict(type='str'),
-    clone_slots=dict(type='int', default=8),
-    lock_retries=dict(type='int', default=5),
-    timeout=dict(type='int', default=600),
-    shutdown_timeout=dict(type='int', default=60),
-    state=dict(type='str', choices=['present', 'absent'], default='present'),
+    management_bridge=with_default('management_bridge', type='str'),
+    mac_prefix=with_default('mac_prefix', type='str'),
+    state=with_default('state', type='str', choices=['present', 'absent']),
+    **dict(ROLE_OPTIONS, **dict(PASSWORD_OPTIONS, **dict(CLONE_OPTIONS, **VM_WAIT_OPTIONS)))
 )
 
 
@@ -415,15 +409,7 @@ def main():
         module.fail_json(msg='invalid input: ' + '; '.join(problems), errors=problems)
     p['pool'] = p['pool'] or pool_id(p['stand'], p['userid'])
     run = StudentRun(module.client(), p, check_mode=module.check_mode, warn=module.warn)
-    try:
-        result = run.present() if p['state'] == 'present' else run.absent()
-    except StudentFailed as exc:
-        module.fail_json(msg=exc.message, **exc.result)
-    except PveApiError as err:
-        module.fail_api(err, **run.result)
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)
+    module.run(run.present if p['state'] == 'present' else run.absent, partial=lambda: run.result)
 
 
 if __name__ == '__main__':

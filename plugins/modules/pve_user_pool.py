@@ -30,6 +30,12 @@ description:
     pool comments and the student's ACL entries on the managed paths; never a password).
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
 options:
   stand:
     description:
@@ -284,9 +290,10 @@ foreign:
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.user_pool import (
     UserPool, UserPoolError, check_params,
 )
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import (
+    PASSWORD_OPTIONS, ROLE_OPTIONS, with_default,
+)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
-from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
 
 
 def main():
@@ -295,17 +302,12 @@ def main():
             stand=dict(type='str', required=True),
             userid=dict(type='str', required=True),
             pool=dict(type='str'),
-            role=dict(type='str', default='PVEVMAdmin'),
-            pool_audit_role=dict(type='str', default='PVEPoolUser'),
             bridges=dict(type='list', elements='str', default=[]),
-            bridge_role=dict(type='str', default='PVESDNUser'),
             stale_bridges=dict(type='list', elements='str', default=[]),
-            password=dict(type='str', no_log=True),
-            update_password=dict(type='str', choices=['on_create', 'always'], default='on_create', no_log=False),
-            password_length=dict(type='int', default=20, no_log=False),
             expire=dict(type='int'),
             since=dict(type='str'),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            state=with_default('state', type='str', choices=['present', 'absent']),
+            **dict(ROLE_OPTIONS, **PASSWORD_OPTIONS)
         ),
         supports_check_mode=True,
     )
@@ -313,15 +315,8 @@ def main():
     if errors:
         module.fail_json(msg='invalid input: ' + '; '.join(errors), errors=errors)
     work = UserPool(module.client(), module.params, check_mode=module.check_mode, warn=module.warn)
-    try:
-        result = work.present() if module.params['state'] == 'present' else work.absent()
-    except PveApiError as err:
-        module.fail_api(err, **_partial(work.result, module.check_mode))
-    except (UserPoolError, StandError) as err:
-        module.fail_json(msg=str(err), **_partial(work.result, module.check_mode))
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)
+    module.run(work.present if module.params['state'] == 'present' else work.absent,
+               partial=lambda: _partial(work.result, module.check_mode), refusals=(UserPoolError,))
 
 
 def _partial(result, check_mode):

@@ -27,7 +27,7 @@ _VM_ADMIN = _VM_USER + ('VM.Allocate', 'VM.Clone', 'VM.Config.Disk', 'VM.Config.
                         'VM.Snapshot', 'VM.Snapshot.Rollback', 'VM.GuestAgent.Unrestricted')
 _AUDIT = ('VM.Audit', 'VM.GuestAgent.Audit', 'Sys.Audit', 'Datastore.Audit', 'SDN.Audit', 'Pool.Audit',
           'Mapping.Audit')
-# PVE 9 built-in roles (pve-access-control AccessControl.pm create_roles, pve-api-notes §4.3).
+# PVE 9 built-in roles (pve-access-control AccessControl.pm create_roles).
 BUILTIN_ROLES = {
     'Administrator': ALL_PRIVS,
     'NoAccess': (),

@@ -1,4 +1,4 @@
-"""ACLs, roles and the permission model (pve-api-notes §4.2-§4.5)."""
+"""ACLs, roles and the permission model (docs/simulator.md "ACLs and roles")."""
 import pytest
 from proxmoxer.core import ResourceException
 

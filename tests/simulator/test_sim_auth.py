@@ -1,4 +1,4 @@
-"""Users, login, tokens, passwords (pve-api-notes §4.1, §7)."""
+"""Users, login, tokens, passwords (docs/simulator.md "Users", "Login", "API tokens")."""
 import time
 
 import pytest

@@ -1,4 +1,4 @@
-"""Staged node networks (pve-api-notes §3)."""
+"""Staged node networks (docs/simulator.md "Node networks")."""
 import pytest
 from proxmoxer.core import ResourceException
 

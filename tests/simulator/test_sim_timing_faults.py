@@ -1,4 +1,4 @@
-"""Durations, the storage lock and injected faults (pve-api-notes §1 locks, §6 tasks)."""
+"""Durations, the storage lock and injected faults (docs/simulator.md "Durations and the lock model")."""
 import threading
 import time
 from unittest.mock import ANY

@@ -1,4 +1,4 @@
-"""VM behaviour the modules depend on (pve-api-notes §1, §4.6, §5)."""
+"""VM behaviour the modules depend on (docs/simulator.md "VMs", "SDN.Use", "Storage lock")."""
 import re
 
 import pytest

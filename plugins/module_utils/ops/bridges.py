@@ -6,7 +6,8 @@
 Pure part (unit-tested): which bridges a stand owns, the parsing of PVE's pending-changes diff
 (`changes`, i.e. `diff -u /etc/network/interfaces /etc/network/interfaces.new`) into per-interface
 changes with the markers they carry, and the decision whether a pending change is the stand's.
-`NodeBridges` does the reads and writes through the one client (pve-api-notes §3).
+`NodeBridges` does the reads and writes through the one client: PUT /nodes/<node>/network applies the
+staged /etc/network/interfaces.new (pve-manager API2/Network.pm `reload_network_config`).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,7 +16,8 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import BRIDGE_ID_RE
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import DEFAULTS
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import BRIDGE_ID_RE, NET_KEY_RE
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.bridges import (
     allocate_bridges, bridge_share,
 )
@@ -31,12 +33,11 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client imp
 )
 
 ROUNDS = 3
-DEFAULT_APPLY_TIMEOUT = 120
+DEFAULT_APPLY_TIMEOUT = DEFAULTS['apply_timeout']
 _HUNK = re.compile(r'^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@')
 # Lines of /etc/network/interfaces that start a stanza, and the interface they name.
 _STANZA = re.compile(r'^(?:auto|allow-[\w-]+|iface)\s+(\S+)')
 _NET_BRIDGE = re.compile(r'(?:^|,)bridge=([^,]+)')
-_NET_KEY = re.compile(r'^net\d+$')
 
 
 class BridgeError(Exception):
@@ -120,7 +121,7 @@ def next_candidate(taken, marker, alias, bridge_range, elsewhere=(), reserved=()
     ({iface: comments}) as the node has it and `elsewhere` the names of the other nodes; raises
     StandError when the range is exhausted."""
     mapping, _to_create = allocate_bridges(taken, [(marker, alias)], bridge_range, elsewhere=elsewhere,
-                                                    reserved=reserved, share=share)
+                                           reserved=reserved, share=share)
     return mapping[marker]
 
 
@@ -139,7 +140,7 @@ def vm_bridges(config):
     """Bridges a VM or container config uses ({netN: 'virtio=..,bridge=vmbr1'} -> {'vmbr1'})."""
     out = set()
     for key, value in (config or {}).items():
-        if _NET_KEY.match(str(key)):
+        if NET_KEY_RE.match(str(key)):
             found = _NET_BRIDGE.search(str(value))
             if found:
                 out.add(found.group(1))

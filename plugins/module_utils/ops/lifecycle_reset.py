@@ -32,8 +32,9 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.machine im
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.student import (
-    ECOROUTER, clone_params, ecorouter_params,
+    clone_params, ecorouter_params,
 )
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import ECOROUTER
 
 
 def _student_params(p):

@@ -11,34 +11,31 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import (
+    CLONE_OPTIONS, VM_WAIT_OPTIONS, with_default,
+)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.clone_slots import (
     CloneSlots, CloneSlotTimeout, slot_scope, slot_storages,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.cluster import disk_storages
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import RunFailed, StandError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import (
-    NIC_MODELS, format_tags, valid_mac,
+    BRIDGE_ID_RE, NET_KEY_RE, NIC_MODELS, format_tags, valid_mac,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
-    DISK_FORMATS, MAC_VMID_MODULUS, MANAGED_TAG, stand_name_problem, stand_tag,
+    CLONE_MODES, DISK_FORMATS, DNS_LABEL_MAX, DNS_LABEL_RE, ECOROUTER, MAC_VMID_MODULUS, MANAGED_TAG, stand_name_problem,
+    stand_tag,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops import vm as V
 
 
-class MachineFailed(Exception):
+class MachineFailed(RunFailed):
     """A refusal or failure of one machine: the message, and the result up to that point."""
-
-    def __init__(self, message, result):
-        super(MachineFailed, self).__init__(message)
-        self.message = message
-        self.result = result
 
 
 NIC_SPEC = dict(bridge=dict(type='str', required=True),
-                model=dict(type='str', default='virtio', choices=list(NIC_MODELS)),
+                model=with_default('nic_model', type='str', choices=list(NIC_MODELS)),
                 link_down=dict(type='bool', default=False),
                 mac=dict(type='str'))
 
@@ -50,27 +47,23 @@ CLONE_ARGSPEC = dict(
     template=dict(type='str'),
     template_vmid=dict(type='int'),
     template_node=dict(type='str'),
-    clone=dict(type='str', default='linked', choices=['linked', 'full']),
+    clone=with_default('clone', type='str', choices=list(CLONE_MODES)),
     storage=dict(type='str'),
     format=dict(type='str', choices=list(DISK_FORMATS)),
     vmid=dict(type='int'),
-    vmid_range=dict(type='list', elements='int', default=[10000, 19999]),
+    vmid_range=with_default('vmid_range', type='list', elements='int'),
     tags=dict(type='list', elements='str'),
     description=dict(type='str'),
     nics=dict(type='list', elements='dict', options=NIC_SPEC),
-    state=dict(type='str', default='present', choices=['present', 'started', 'stopped', 'absent']),
-    timeout=dict(type='int', default=600),
-    shutdown_timeout=dict(type='int', default=60),
-    clone_slots=dict(type='int', default=8),
-    lock_retries=dict(type='int', default=5),
+    state=with_default('state', type='str', choices=['present', 'started', 'stopped', 'absent']),
+    **dict(VM_WAIT_OPTIONS, **CLONE_OPTIONS)
 )
-BRIDGE_RE = re.compile(r'^[-_.\w]+$')
 
 
 def clone_problems(p):
     """What is wrong with the options of one machine (a list of messages; empty when all is well)."""
     problems = []
-    if len(p['name']) > V.DNS_LABEL_MAX or not V.DNS_LABEL_RE.match(p['name']):
+    if len(p['name']) > DNS_LABEL_MAX or not DNS_LABEL_RE.match(p['name'].lower()):   # PVE's dns-name: any case
         problems.append("name {0!r} is not a DNS label (letters, digits and '-', not at the start or end, at most "
                         "63 characters; PVE refuses underscores)".format(p['name']))
     stand_problem = stand_name_problem(p['stand'])      # the rule pve_user_pool and pve_bridge apply
@@ -92,7 +85,7 @@ def clone_problems(p):
     if bad:
         problems.append('tags {0}: a tag is letters, digits, _ - + . and starts with a letter, digit or _'.format(bad))
     for index, nic in enumerate(p['nics'] or []):
-        if not BRIDGE_RE.match(nic['bridge']):
+        if not BRIDGE_ID_RE.match(nic['bridge']):
             problems.append('nics[{0}].bridge {1!r} is not a bridge name'.format(index, nic['bridge']))
         if nic.get('mac') and not valid_mac(nic['mac']):
             problems.append('nics[{0}].mac {1!r} is not a unicast MAC address (XX:XX:XX:XX:XX:XX, second hex digit '
@@ -183,7 +176,7 @@ class MachineRun(object):
         entry = {'vmid': first, 'name': p['name'], 'node': p['node'], 'pool': p['pool'], 'tags': [],
                  'status': 'stopped', 'lock': None}
         if self.check_mode:
-            predicted = dict((k, v) for k, v in template_config.items() if V.NET_KEY.match(k) or k == 'tags')
+            predicted = dict((k, v) for k, v in template_config.items() if NET_KEY_RE.match(k) or k == 'tags')
             # a clone gets new MACs: unknown until it exists
             for key in V.net_keys(predicted):
                 nic = V.parse_net(predicted[key])
@@ -321,12 +314,11 @@ ECOROUTER_ARGSPEC = dict(
     vmid=dict(type='int', required=True),
     node=dict(type='str', required=True),
     stand=dict(type='str', required=True),
-    management_bridge=dict(type='str', default='vmbr0'),
+    management_bridge=with_default('management_bridge', type='str'),
     bridges=dict(type='list', elements='str', default=[]),
-    mac_prefix=dict(type='str', default='1C:87:76:40'),
-    state=dict(type='str', default='present', choices=['present', 'started', 'stopped']),
-    shutdown_timeout=dict(type='int', default=60),
-    timeout=dict(type='int', default=600),
+    mac_prefix=with_default('mac_prefix', type='str'),
+    state=with_default('state', type='str', choices=['present', 'started', 'stopped']),
+    **VM_WAIT_OPTIONS
 )
 
 
@@ -343,7 +335,7 @@ def ecorouter_problems(p):
 
 
 def configure_ecorouter(client, p, check_mode=False, warn=None, entries=None):
-    """The EcoRouter's NICs in slot order with its slot MACs, then its power state (DESIGN §6).
+    """The EcoRouter's NICs in slot order with its slot MACs, then its power state (docs/stand-model.md 6).
     Returns the result; raises MachineFailed (refusals) and PveApiError."""
     warn = warn or (lambda msg: None)
     result = dict(changed=False, vmid=p['vmid'], nics=[], status=None)
@@ -361,7 +353,7 @@ def configure_ecorouter(client, p, check_mode=False, warn=None, entries=None):
     if node != p['node']:
         warn('VM {0} is on node {1}, not on {2}; configured where it is'.format(vmid, node, p['node']))
     # Only EcoRouters whose VMID is congruent mod 8192 can share a slot MAC: read just those configs.
-    peers = [e for e in entries.values() if V.ECOROUTER_TAG in e['tags'] and not e.get('template')
+    peers = [e for e in entries.values() if ECOROUTER in e['tags'] and not e.get('template')
              and e['vmid'] != vmid and e['vmid'] % MAC_VMID_MODULUS == vmid % MAC_VMID_MODULUS]
     peer_configs = dict((e['vmid'], vms.config(e['node'], e['vmid'])) for e in peers)
 
@@ -373,8 +365,8 @@ def configure_ecorouter(client, p, check_mode=False, warn=None, entries=None):
                 mac, vmid, key, other) for mac, other, key in clashes) + ' (EcoRouter VMIDs must differ modulo 8192)')
         updates, deletes = V.plan_nics(config, wanted)
         tags = V.parse_tags(config.get('tags'))
-        if V.ECOROUTER_TAG not in tags:
-            updates['tags'] = format_tags(tags + [V.ECOROUTER_TAG])
+        if ECOROUTER not in tags:
+            updates['tags'] = format_tags(tags + [ECOROUTER])
         return updates, deletes
 
     try:

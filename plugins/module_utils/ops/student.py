@@ -23,22 +23,15 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.machine im
     ecorouter_problems, remove_own_vm, with_defaults,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import RunFailed, StandError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.allocation import machine_nics
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import stand_name_problem
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import ECOROUTER, stand_name_problem
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops import vm as V
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.lifecycle import baseline_after_deploy
 
-ECOROUTER = 'ecorouter'
 
-
-class StudentFailed(Exception):
+class StudentFailed(RunFailed):
     """The student's run failed: the message (every failed part), and the result so far."""
-
-    def __init__(self, message, result):
-        super(StudentFailed, self).__init__(message)
-        self.message = message
-        self.result = result
 
 
 def access_params(p):
@@ -70,7 +63,7 @@ def clone_params(p, machine):
         template_node=machine.get('template_node'), clone='full' if machine.get('full') else 'linked',
         storage=machine.get('storage'), format=machine.get('format'),
         vmid=machine.get('vmid') or machine.get('preferred_vmid'), vmid_range=p['vmid_range'],
-        tags=[V.ECOROUTER_TAG] if ecorouter else [], nics=nics, state=state, timeout=p['timeout'],
+        tags=[ECOROUTER] if ecorouter else [], nics=nics, state=state, timeout=p['timeout'],
         shutdown_timeout=p['shutdown_timeout'], clone_slots=p['clone_slots'], lock_retries=p['lock_retries']))
 
 

@@ -5,7 +5,7 @@
 
 The pure part decides (which ACL entries are missing, who owns a user or a pool, what the input
 is worth) and is unit-tested without a cluster; `UserPool` reads the cluster through the one
-client, asks the pure part and writes only what is missing. Ownership follows DESIGN §2: the
+client, asks the pure part and writes only what is missing. Ownership follows docs/stand-model.md 3 (markers): the
 user's comment holds `deploystand:<stand>`, the pool's `deploystand:<stand>:<userid>`.
 """
 

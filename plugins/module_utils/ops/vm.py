@@ -4,9 +4,9 @@
 """Stand VMs: find them by ownership, clone, converge config and power, destroy.
 
 Used by pve_stand_clone and pve_ecorouter_nic. The top half is pure (no HTTP; unit-tested in
-tests/unit/test_vms.py); the bottom half talks to PVE only through `PveClient`.
+tests/unit/plugins/module_utils/ops/test_vm.py); the bottom half talks to PVE only through `PveClient`.
 
-Rules kept here (DESIGN §2, pve-api-notes §1, §2, §5):
+Rules kept here (docs/stand-model.md 3; qemu-server `clone_vm`, pve-manager `Cluster.pm` nextid, docs/simulator.md):
 - A VM is found by (pool, name, tags `deploystand` + `stand-<stand>`) in ONE
   `GET /cluster/resources?type=vm`, never by "the next VMID".
 - New ids come from that same read: the preferred id if free, else the lowest free id of the range.
@@ -21,16 +21,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import random
-import re
 import time
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import DEFAULTS
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.cluster import disk_storages
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import (
     CONFLICT, CONNECTION, EXISTS, LOCKED, NOT_FOUND, TASK_FAILED, TASK_TIMEOUT, PveApiError,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import (
-    format_net, parse_net, parse_tags,
+    MAC_PREFIX_RE, NET_KEY_RE, TAG_RE, format_net, parse_net, parse_tags,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.allocation import (
     ecorouter_mac, free_vmids,
@@ -40,12 +40,6 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names im
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.placement import resolve_template
 
-NET_KEY = re.compile(r'^net(\d+)$')
-TAG_RE = re.compile(r'^[a-z0-9_][a-z0-9_\-+.]*$', re.I)
-DNS_LABEL_RE = re.compile(r'^[a-z0-9]([a-z0-9-]*[a-z0-9])?$', re.I)
-DNS_LABEL_MAX = 63
-MAC_PREFIX_RE = re.compile(r'^[0-9a-f][02468ace](:[0-9a-f]{2}){3}$', re.I)
-ECOROUTER_TAG = 'ecorouter'
 ECOROUTER_MODEL = 'vmxnet3'
 # How often a write whose connection broke is re-decided after reading the state again.
 CONNECTION_RECHECKS = 3
@@ -121,7 +115,7 @@ def bad_tags(tags):
 
 
 def net_keys(config):
-    return sorted((k for k in config or {} if NET_KEY.match(k)), key=lambda k: int(k[3:]))
+    return sorted((k for k in config or {} if NET_KEY_RE.match(k)), key=lambda k: int(k[3:]))
 
 
 def nic_view(key, value):
@@ -156,7 +150,7 @@ def plan_nics(config, wanted):
         key = 'net{0}'.format(index)
         current = parse_net(config[key]) if key in config else None
         new = dict(current or {})
-        new['model'] = want.get('model') or 'virtio'
+        new['model'] = want.get('model') or DEFAULTS['nic_model']
         new['bridge'] = want['bridge']
         new['link_down'] = bool(want.get('link_down'))
         new['mac'] = want.get('mac') or (current or {}).get('mac')
@@ -190,7 +184,7 @@ def has_prefix(mac, prefix):
 
 
 def ecorouter_wanted(config, vmid, management_bridge, bridges, prefix):
-    """The wanted NIC list of an EcoRouter (DESIGN §6): all vmxnet3; net0 on the management bridge with
+    """The wanted NIC list of an EcoRouter (docs/stand-model.md 6): all vmxnet3; net0 on the management bridge with
     link_down; data NICs in order without link_down; a MAC already under `prefix` is kept, any other
     becomes the slot MAC of (vmid, index)."""
     wanted = [{'bridge': management_bridge, 'link_down': True}]
@@ -311,7 +305,7 @@ class Vms(object):
     # ------------------------------------------------------------ templates
 
     def resolve_source(self, entries, node, template=None, template_vmid=None, template_node=None):
-        """(template entry, source node, target or None) for a clone onto `node` (DESIGN §4):
+        """(template entry, source node, target or None) for a clone onto `node` (docs/stand-model.md 4.1):
         the same-name template on `node`, else one whose disks are all on shared storage.
         Raises StandError with a message naming template, node and storage."""
         cluster = {'vms': entries, 'storages': {}, 'template_storages': {}}
@@ -406,7 +400,7 @@ class Vms(object):
                     self._sleep(1)
                     continue
                 raise
-            # a clone in progress has no name yet (pve-api-notes §1): `lock: clone` is all it shows
+            # a clone in progress has no name yet (qemu-server clone_vm): `lock: clone` is all it shows
             return entry is not None and (entry.get('name') == name or entry.get('lock') == 'clone')
         raise PveApiError('the connection broke while submitting the clone of {0} and the cluster could not be '
                           'read back; run again'.format(name), kind=CONNECTION)

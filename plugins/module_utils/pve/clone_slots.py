@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A bound on simultaneous clone submissions per storage, shared by every process on the controller.
 
-PVE clones every disk under a storage lock with a 10 s acquire timeout (pve-api-notes §1): forty
-students' clones started at once onto one storage time out in that lock. Ansible runs the
+PVE clones every disk under a storage lock with a 10 s acquire timeout (pve-storage
+`Plugin::cluster_lock_storage`): forty students' clones started at once onto one storage time out in that lock. Ansible runs the
 students' hosts in parallel forks, which are separate processes, so the bound lives in lock
 files: `slots` files per (API address, storage) under one directory, each held with an exclusive
 `fcntl.flock` for as long as one clone runs. A process that dies releases its slot with its file
@@ -47,7 +47,7 @@ def slots_dir(directory=None):
 
 
 def slot_storages(storages, node, shared):
-    """The names clone slots are counted under, as PVE locks them (pve-api-notes §1): a shared
+    """The names clone slots are counted under, as PVE locks them (pve-storage `cluster_lock_storage`): a shared
     storage by its id (one pmxcfs lock `storage-<id>` for the whole cluster), a local storage per
     node, `<id>@<node>` (a node-local flock), so the nodes of a cluster clone side by side.
     `shared` maps storage id -> bool; a storage missing from it counts as shared (the safe side)."""

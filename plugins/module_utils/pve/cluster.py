@@ -15,10 +15,9 @@ __metaclass__ = type
 import re
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import NOT_FOUND, PERMISSION, VERSION, PveApiError
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import parse_net, parse_tags
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import NET_KEY_RE, parse_net, parse_tags
 
 _DISK_KEY = re.compile(r'^(ide|sata|scsi|virtio|efidisk|tpmstate)\d+$')
-_NET_KEY = re.compile(r'^net\d+$')
 ROOT = 'root@pam'       # PVE's permission checks let exactly this user do everything
 
 
@@ -110,7 +109,7 @@ def nic_bridges(config):
     """The bridges a VM config's NICs are on (PVE checks SDN.Use on each when the VM is cloned)."""
     found = []
     for key, value in sorted(config.items()):
-        bridge = parse_net(value).get('bridge') if _NET_KEY.match(key) else None
+        bridge = parse_net(value).get('bridge') if NET_KEY_RE.match(key) else None
         if bridge and bridge not in found:
             found.append(bridge)
     return found

@@ -4,7 +4,7 @@
 bridge id and PVE's boolean and integer spellings.
 
 Standard library only. The NIC keys and models are qemu-server's (PVE/QemuServer.pm ``$net_fmt``,
-``$nic_model_list``); tags are pve-guest-common's ``pve-tag`` list (split on ``;``, ``,`` or space).
+``$nic_model_list``); a tag is pve-common's ``pve-tag`` format (src/PVE/JSONSchema.pm ``pve_verify_tag``).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -15,6 +15,9 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import 
 __metaclass__ = type
 
 BRIDGE_ID_RE = re.compile(r'^[-_.\w]+$')       # pve-bridge-id, what a NIC's bridge= accepts
+NET_KEY_RE = re.compile(r'^net(\d+)$')          # a VM config key holding a NIC
+TAG_RE = re.compile(r'^[a-z0-9_][a-z0-9_\-+.]*$', re.I)   # pve-tag
+MAC_PREFIX_RE = re.compile(r'^[0-9a-f][02468ace](:[0-9a-f]{2}){3}$', re.I)   # 4 octets, unicast
 
 MAC_RE = re.compile(r'^[a-f0-9][02468ace](:[a-f0-9]{2}){5}$', re.IGNORECASE)
 
@@ -51,6 +54,7 @@ def _as_int(value):
 def valid_mac(mac):
     """PVE's mac-addr rule: six hex octets, unicast (second hex digit even); case-insensitive."""
     return isinstance(mac, str) and bool(MAC_RE.match(mac))
+
 
 NIC_MODELS = ('e1000', 'e1000-82540em', 'e1000-82544gc', 'e1000-82545em', 'e1000e', 'i82551',
               'i82557b', 'i82559er', 'ne2k_isa', 'ne2k_pci', 'pcnet', 'rtl8139', 'virtio', 'vmxnet3')

@@ -13,6 +13,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import RunFailed, StandError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import (
     ABANDONED, DEFAULT_PORT, DEFAULT_TIMEOUT, HAS_PROXMOXER, PROXMOXER_IMPORT_ERROR, PveApiError, PveClient,
 )
@@ -160,6 +161,26 @@ class PveModule(AnsibleModule):
             except PveApiError as err:
                 self.fail_api(err)
         return self._client
+
+    def run(self, action, partial=dict, refusals=(), context=None, pop_diff=True):
+        """Run `action()` and exit with its result; every error kind ends in one `fail_json`, never a
+        traceback: a `RunFailed` with its message and its own result so far; a `PveApiError` through
+        `fail_api`; a refusal (`StandError`, or one of `refusals`) with its message. Both of the latter
+        return `partial()`, what was done before the error. `context` prefixes a StandError's message
+        (e.g. 'node pve1'); `pop_diff` drops the result's diff outside diff mode."""
+        try:
+            result = action()
+        except RunFailed as exc:
+            self.fail_json(msg=exc.message, **exc.result)
+        except PveApiError as err:
+            self.fail_api(err, **partial())
+        except StandError as err:
+            self.fail_json(msg='{0}: {1}'.format(context, err) if context else str(err), **partial())
+        except tuple(refusals) as err:
+            self.fail_json(msg=str(err), **partial())
+        if pop_diff and not self._diff:
+            result.pop('diff', None)
+        self.exit_json(**result)
 
     def fail_api(self, err, **result):
         """Fail with the error's message (and, for a failed task, the end of its log); never a traceback."""

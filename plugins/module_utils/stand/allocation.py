@@ -7,6 +7,7 @@ Pure: standard library only.
 """
 from __future__ import absolute_import, division, print_function
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import DEFAULTS
 from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import _as_int, valid_mac
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.facts import _vms
@@ -17,7 +18,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names im
 __metaclass__ = type
 
 
-def machine_nics(networks, bridge_map, model='virtio'):
+def machine_nics(networks, bridge_map, model=DEFAULTS['nic_model']):
     """A plan machine's networks [{bridge, alias, link_down, management}] + the student's
     {alias: iface} -> the NICs to set [{bridge, model, link_down}].
 

@@ -163,6 +163,7 @@ def clones_in_flight(raw_stand, cluster):
     lo, hi = stand['vmid_range']
     return sorted(int(vm['vmid']) for vm in _vms(cluster) if lo <= int(vm['vmid']) <= hi and _being_cloned(vm))
 
+
 IN_VMID_RANGE = 'has its VMID in vmid_range'
 
 

@@ -9,12 +9,14 @@ from __future__ import absolute_import, division, print_function
 
 import difflib
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import DEFAULTS
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import (
     BRIDGE_ID_RE, _as_bool, _as_int,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
     BRIDGE_NUMBER_MAX, CLONE_MODES, DEFAULT_BRIDGE_RANGE, DEFAULT_MANAGEMENT_BRIDGE, DEFAULT_ROLE,
-    DEFAULT_VMID_RANGE, DEVICE_TYPES, DISK_FORMATS, MACHINE_KEYS, MACHINE_NAME_RE, MAX_NICS, NETWORK_KEYS,
+    DEFAULT_VMID_RANGE, DEVICE_TYPES, DISK_FORMATS, ECOROUTER, LINUX, MACHINE_KEYS, MACHINE_NAME_RE, MAX_NICS,
+    NETWORK_KEYS,
     NODE_RE, OVERCOMMIT_MAX, PASSWORD_LEN, REALM_RE, ROLE_RE, STAND_KEYS, STAND_NAME_MAX, STAND_NAME_RE,
     STORAGE_RE, USERID_LEN, USER_KEYS, USER_NAME_FORBIDDEN_RE, VMID_MAX, VMID_MIN, split_userid,
 )
@@ -273,7 +275,7 @@ def _normalize_machine(field, raw, errors):
     elif not isinstance(name, str) or not MACHINE_NAME_RE.match(name):
         errors.append("%s.name: %r is invalid (a-z, 0-9 and '-', not starting or ending with '-')"
                       % (field, name))
-    device_type = _choice_field(field, raw, 'device_type', DEVICE_TYPES, 'linux', errors)
+    device_type = _choice_field(field, raw, 'device_type', DEVICE_TYPES, LINUX, errors)
     machine = {'name': name, 'device_type': device_type}
     _normalize_template_source(field, raw, machine, errors)
     machine['networks'] = _normalize_networks(field, raw.get('networks'), device_type, errors)
@@ -296,11 +298,11 @@ def _normalize_networks(field, raw, device_type, errors):
     if not isinstance(raw, (list, tuple)):
         errors.append('%s: expected a list of {bridge: name}, got %s' % (nfield, _type_name(raw)))
         return []
-    if device_type == 'linux' and not raw:
+    if device_type == LINUX and not raw:
         errors.append('%s: a linux machine needs at least one network' % nfield)
-    total = len(raw) + (1 if device_type == 'ecorouter' else 0)
+    total = len(raw) + (1 if device_type == ECOROUTER else 0)
     if total > MAX_NICS:
-        extra = " (EcoRouter's management NIC net0 counts)" if device_type == 'ecorouter' else ''
+        extra = " (EcoRouter's management NIC net0 counts)" if device_type == ECOROUTER else ''
         errors.append('%s: %d NICs at most%s, got %d' % (nfield, MAX_NICS, extra, total))
     networks = []
     for index, entry in enumerate(raw):
@@ -383,12 +385,12 @@ def normalize_stand(raw):
                       "most %d characters)" % (name, STAND_NAME_MAX))
     stand = {
         'name': name,
-        'clone': _choice_field('stand', raw, 'clone', CLONE_MODES, 'linked', errors),
+        'clone': _choice_field('stand', raw, 'clone', CLONE_MODES, DEFAULTS['clone'], errors),
         'vmid_range': _range_field('stand', raw, 'vmid_range', DEFAULT_VMID_RANGE,
                                    VMID_MIN, VMID_MAX, errors),
         'bridge_range': _range_field('stand', raw, 'bridge_range', DEFAULT_BRIDGE_RANGE,
                                      0, BRIDGE_NUMBER_MAX, errors),
-        'start': _bool_field('stand', raw, 'start', True, errors),
+        'start': _bool_field('stand', raw, 'start', DEFAULTS['start'], errors),
         'node': _string_field('stand', raw, 'node', NODE_RE, 'a node name', errors),
         'role': _string_field('stand', raw, 'role', ROLE_RE, 'a PVE role id', errors, DEFAULT_ROLE),
         'management_bridge': _string_field('stand', raw, 'management_bridge', BRIDGE_ID_RE,
@@ -396,7 +398,7 @@ def normalize_stand(raw):
                                            DEFAULT_MANAGEMENT_BRIDGE),
         'storage': _string_field('stand', raw, 'storage', STORAGE_RE, 'a storage id', errors),
         'format': _choice_field('stand', raw, 'format', DISK_FORMATS, None, errors),
-        'memory_overcommit': _ratio_field('stand', raw, 'memory_overcommit', 1.0, OVERCOMMIT_MAX, errors),
+        'memory_overcommit': _ratio_field('stand', raw, 'memory_overcommit', DEFAULTS['memory_overcommit'], OVERCOMMIT_MAX, errors),
         'baseline': normalize_baseline(raw.get('baseline'), errors),
         'expires': _expires_field(raw, errors),
         'machines': _normalize_machines(raw.get('machines'), errors,

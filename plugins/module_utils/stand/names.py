@@ -10,20 +10,21 @@ from __future__ import absolute_import, division, print_function
 import re
 import string
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import DEFAULTS
 from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
 
 __metaclass__ = type
 
 MANAGED_TAG = 'deploystand'
 MARKER_PREFIX = 'deploystand'
-ECOROUTER_OUI = '1C:87:76:40'
+ECOROUTER_OUI = DEFAULTS['mac_prefix']   # the EcoRouter MACs' first four octets
 MAX_NICS = 8
 MAC_VMID_MODULUS = 8192      # 8192 VMIDs x 8 NICs = the 65536 addresses of the last two octets
 
-DEFAULT_VMID_RANGE = [10000, 19999]
-DEFAULT_BRIDGE_RANGE = [1000, 9999]
-DEFAULT_ROLE = 'PVEVMAdmin'
-DEFAULT_MANAGEMENT_BRIDGE = 'vmbr0'
+DEFAULT_VMID_RANGE = DEFAULTS['vmid_range']
+DEFAULT_BRIDGE_RANGE = DEFAULTS['bridge_range']
+DEFAULT_ROLE = DEFAULTS['role']
+DEFAULT_MANAGEMENT_BRIDGE = DEFAULTS['management_bridge']
 
 STAND_KEYS = ('name', 'clone', 'vmid_range', 'bridge_range', 'start', 'node', 'role',
               'management_bridge', 'storage', 'format', 'memory_overcommit', 'baseline', 'expires',
@@ -34,16 +35,18 @@ NETWORK_KEYS = ('bridge', 'link_down')
 USER_KEYS = ('name', 'password', 'node')
 
 CLONE_MODES = ('linked', 'full')
-DEVICE_TYPES = ('linux', 'ecorouter')
+LINUX = DEFAULTS['device_type']   # the default device type
+ECOROUTER = 'ecorouter'          # the device type, and the tag its VM carries
+DEVICE_TYPES = (LINUX, ECOROUTER)
 DISK_FORMATS = ('raw', 'qcow2', 'vmdk')
 
 STAND_NAME_RE = re.compile(r'^[a-z][a-z0-9-]*$')
 STAND_NAME_MAX = 20
-MACHINE_NAME_RE = re.compile(r'^[a-z0-9]([a-z0-9-]*[a-z0-9])?$')
 REALM_RE = re.compile(r'^[A-Za-z][A-Za-z0-9.\-_]+$')
 USER_NAME_FORBIDDEN_RE = re.compile(r'[\s:/]')
 POOL_ID_RE = re.compile(r'^[A-Za-z][A-Za-z0-9.\-_]*$')
-DNS_LABEL_RE = re.compile(r'^[a-z0-9]([a-z0-9-]*[a-z0-9])?$')
+DNS_LABEL_RE = re.compile(r'^[a-z0-9]([a-z0-9-]*[a-z0-9])?$')   # a VM name is a DNS label (pve dns-name)
+MACHINE_NAME_RE = DNS_LABEL_RE   # a machine's name is part of its VM name: the same rule
 DNS_LABEL_MAX = 63
 ALIAS_RE = re.compile(r'^[a-z][a-z0-9_]{0,14}$')
 VMBR_RE = re.compile(r'^vmbr(\d+)$')

@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 import secrets
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import DEFAULTS
 from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
     PASSWORD_ALPHABET, PASSWORD_LEN,
@@ -14,7 +15,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names im
 __metaclass__ = type
 
 
-def generate_password(length=20):
+def generate_password(length=DEFAULTS['password_length']):
     """Random password without look-alike characters (0 O o 1 l I), with at least one lower-case
     letter, upper-case letter and digit. length must be within PVE's 8-64."""
     if not PASSWORD_LEN[0] <= length <= PASSWORD_LEN[1]:

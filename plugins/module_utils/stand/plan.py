@@ -26,7 +26,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.inputs i
     _machine_is_full, _unique, normalize_stand, normalize_users,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
-    MANAGED_TAG, _marker_tokens, bridge_marker, owns, parse_marker, pool_id, pool_marker, stand_tag,
+    ECOROUTER, MANAGED_TAG, _marker_tokens, bridge_marker, owns, parse_marker, pool_id, pool_marker, stand_tag,
     user_marker, vm_name,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.placement import (
@@ -75,8 +75,8 @@ def _look_alike_vms(cluster, pool, name, tag):
 
 def _plan_networks(stand, machine, classes):
     networks = []
-    if machine['device_type'] == 'ecorouter':
-        # EcoRouter's management port: net0 on the management bridge, link down (DESIGN §6)
+    if machine['device_type'] == ECOROUTER:
+        # EcoRouter's management port: net0 on the management bridge, link down (docs/stand-model.md 6)
         networks.append({'bridge': stand['management_bridge'], 'alias': None, 'link_down': True,
                          'management': True})
     for network in machine['networks']:
@@ -149,7 +149,7 @@ def _classify_all_bridges(stand, nodes, cluster):
             if problem:
                 errors.append('stand.machines[%d].networks[%d].bridge: %s' % (mi, ni, problem))
             classes[network['bridge']] = kind
-    if any(m['device_type'] == 'ecorouter' for m in stand['machines']):
+    if any(m['device_type'] == ECOROUTER for m in stand['machines']):
         missing = [n for n in nodes if stand['management_bridge'] not in _node_bridges(cluster, n)]
         if missing:
             errors.append('stand.management_bridge: %s' % (

@@ -55,6 +55,7 @@ def _class_change_warnings(stand_name, changes, cluster):
     return ['the class differs from the students of stand %s on the cluster: %s'
             % (stand_name, '; '.join(parts))]
 
+
 _FOREIGN_VM_RE = re.compile(r'^VM (\d+) ')
 _FOREIGN_BRIDGE_RE = re.compile(r'^bridge (\S+) on (\S+) ')
 SUMMARY_SHOWN_IDS = 10

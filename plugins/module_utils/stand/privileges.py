@@ -5,6 +5,7 @@ students skipped because their pool belongs to another stand. Pure: standard lib
 """
 from __future__ import absolute_import, division, print_function
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import DEFAULTS
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import _as_int
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.facts import (
     _template_storages, _vm_by_id, _vms,
@@ -16,8 +17,8 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.lifecycl
 
 __metaclass__ = type
 
-POOL_AUDIT_ROLE = 'PVEPoolUser'   # what pve_stand_student grants besides stand.role (its pool_audit_role)
-BRIDGE_ROLE = 'PVESDNUser'        # and on each private bridge (its bridge_role)
+POOL_AUDIT_ROLE = DEFAULTS['pool_audit_role']   # what pve_stand_student grants besides stand.role (its pool_audit_role)
+BRIDGE_ROLE = DEFAULTS['bridge_role']            # and on each private bridge (its bridge_role)
 SDN_BRIDGE_PATH = '/sdn/zones/localnetwork/%s'
 # The paths GET /access/permissions always computes (pve-access-control RPCEnvironment.pm
 # get_effective_permissions): one of them missing from the dump holds no privilege.

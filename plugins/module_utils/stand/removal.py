@@ -17,7 +17,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.inputs i
     _unique, normalize_stand, normalize_users,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
-    MANAGED_TAG, _marker_tokens, owns, parse_marker, pool_id, pool_marker, stand_tag, user_marker, vm_name,
+    ECOROUTER, LINUX, MANAGED_TAG, _marker_tokens, owns, parse_marker, pool_id, pool_marker, stand_tag, user_marker, vm_name,
     vm_name_problem,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.placement import (
@@ -90,7 +90,7 @@ def _removal_student(stand, student, cluster, foreign, warnings):
         'user_owned': bool(user_info is not None and owns(user_info.get('comment'), user_marker(name))),
         'bridges': [],
         'machines': [{'name': vm.get('name'), 'vmid': int(vm['vmid']), 'node': vm.get('node'),
-                      'device_type': 'ecorouter' if 'ecorouter' in _vm_tags(vm) else 'linux'}
+                      'device_type': ECOROUTER if ECOROUTER in _vm_tags(vm) else LINUX}
                      for vm in owned],
         'own_vms': [{'name': vm.get('name'), 'vmid': int(vm['vmid']), 'node': vm.get('node')} for vm in own_vms],
     }

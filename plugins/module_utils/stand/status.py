@@ -19,15 +19,12 @@ machines is a `problem` of the card (red), as is any drift.
 """
 from __future__ import absolute_import, division, print_function
 
-import re
-
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import parse_net
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import vm_name
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import NET_KEY_RE, parse_net
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import ECOROUTER, vm_name
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.info import iso_time
 
 __metaclass__ = type
 
-_NET_KEY = re.compile(r'^net(\d+)$')
 NO_ADDRESS = 'no address'
 
 
@@ -35,7 +32,7 @@ def config_nics(config):
     """{'net0': bridge, ...} of a VM config, in NIC index order (a list of (nic, bridge))."""
     nics = []
     for key in (config or {}):
-        match = _NET_KEY.match(key)
+        match = NET_KEY_RE.match(key)
         if match:
             nics.append((int(match.group(1)), key, parse_net(config[key]).get('bridge')))
     return [(key, bridge) for _index, key, bridge in sorted(nics)]
@@ -60,7 +57,7 @@ def expected_nics(stand, machine, student_bridges, real_bridges):
     the management bridge, then one NIC per network - a real bridge as is, an alias as the student's
     private bridge of that alias (None when the student has none: the bridge itself is missing)."""
     networks = []
-    if machine['device_type'] == 'ecorouter':
+    if machine['device_type'] == ECOROUTER:
         networks.append((stand['management_bridge'], None))
     for network in machine['networks']:
         name = network['bridge']
@@ -239,12 +236,12 @@ def network_plan(stand, real_bridges=()):
     machines = []
     for machine in stand['machines']:
         nets = []
-        if machine['device_type'] == 'ecorouter':
+        if machine['device_type'] == ECOROUTER:
             nets.append({'name': stand['management_bridge'], 'private': False, 'management': True})
         for network in machine['networks']:
             nets.append({'name': network['bridge'], 'private': network['bridge'] not in real_bridges,
                          'management': False})
         machines.append({'machine': machine['name'], 'device_type': machine['device_type'], 'networks': nets})
     # the router first (a stable sort keeps the stand's order otherwise)
-    machines.sort(key=lambda m: m['device_type'] != 'ecorouter')
+    machines.sort(key=lambda m: m['device_type'] != ECOROUTER)
     return machines

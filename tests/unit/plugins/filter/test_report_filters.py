@@ -1,9 +1,5 @@
 """Filters the roles use to hand the plan around and to keep earlier passwords."""
-import pytest
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.deploystand.proxmox.plugins.filter.networks import (
-    stand_nics, stand_node_bridges, stand_settings)
+from ansible_collections.deploystand.proxmox.plugins.filter.networks import stand_node_bridges, stand_settings
 from ansible_collections.deploystand.proxmox.plugins.filter.report import stand_report_passwords
 
 
@@ -14,19 +10,6 @@ def test_earlier_report_passwords_are_read_back_but_placeholders_are_not():
             'c@ldap,,not set by this stand (an existing account keeps its own password),pve1,p,x\n')
     assert stand_report_passwords(text) == {'a@pve': 'Pass,with"quote', 'b@pve': 'Older-Pass-123'}
     assert stand_report_passwords('') == {}
-
-
-def test_aliases_take_the_bridge_the_network_play_made_not_the_plans_guess():
-    networks = [{'bridge': 'vmbr0', 'alias': None, 'link_down': True},
-                {'bridge': 'vmbr1000', 'alias': 'lan', 'link_down': False}]
-    assert stand_nics(networks, {'lan': 'vmbr1007'}) == [
-        {'bridge': 'vmbr0', 'model': 'virtio', 'link_down': True},
-        {'bridge': 'vmbr1007', 'model': 'virtio', 'link_down': False}]
-
-
-def test_an_alias_without_a_bridge_is_a_clear_error():
-    with pytest.raises(AnsibleFilterError, match="'dmz'"):
-        stand_nics([{'alias': 'dmz'}], {'lan': 'vmbr1000'})
 
 
 def test_only_students_in_scope_get_bridges_and_only_the_keys_pve_bridge_takes():

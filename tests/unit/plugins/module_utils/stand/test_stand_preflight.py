@@ -15,7 +15,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.privileg
 
 from test_stand_support import linux_stand, make_cluster, make_stand, vm
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *['..'] * 5))
 ALL = ('Sys.Audit', 'Sys.Modify', 'SDN.Audit', 'SDN.Use', 'VM.Audit', 'VM.Clone', 'VM.Allocate', 'VM.Config.Network',
        'VM.Config.Options', 'VM.PowerMgmt', 'Datastore.AllocateSpace', 'Datastore.Audit', 'Pool.Allocate',
        'Pool.Audit', 'Realm.AllocateUser', 'User.Modify', 'Permissions.Modify')
