@@ -23,6 +23,12 @@ description:
     inventory host is the guest, the API is PVE's.
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
 options:
   vmid:
     description: The VM (the inventory plugin's host variable C(pve_vmid)).

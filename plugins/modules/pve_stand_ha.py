@@ -21,6 +21,12 @@ description:
   - Runs once per run on the controller. Idempotent; check mode reads only and predicts the change.
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
 options:
   stand:
     description: Stand name.

@@ -24,6 +24,7 @@ description:
     restarts. Check mode predicts each VM's state and writes nothing.
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
 attributes:
   check_mode:
     description: Predicts C(changed) and each machine's state without writing anything.

@@ -33,6 +33,7 @@ description:
   - Playbooks C(stand_snapshot.yml) and C(stand_reset.yml) run it once per student; the machines go side by side.
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
 attributes:
   check_mode:
     description: Predicts C(changed) and each machine's action or path without writing anything.

@@ -27,6 +27,12 @@ description:
     change and takes no lock.
 extends_documentation_fragment:
   - deploystand.proxmox.auth
+  - deploystand.proxmox.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
 options:
   stand:
     description: Stand name (the marker's first part).
