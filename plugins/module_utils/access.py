@@ -221,6 +221,8 @@ def check_params(params):
     if password is not None and not standlib.PASSWORD_LEN[0] <= len(password) <= standlib.PASSWORD_LEN[1]:
         errors.append('password: must be %d-%d characters (PVE rule), got %d'
                       % (standlib.PASSWORD_LEN[0], standlib.PASSWORD_LEN[1], len(password)))
+    elif password is not None and standlib.password_control_problem(password):
+        errors.append('password: ' + standlib.password_control_problem(password))
     length = params.get('password_length')
     if length is not None and not MIN_GENERATED_PASSWORD <= length <= standlib.PASSWORD_LEN[1]:
         errors.append('password_length: must be %d-%d, got %d'

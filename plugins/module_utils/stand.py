@@ -17,6 +17,7 @@ import difflib
 import re
 import secrets
 import string
+import unicodedata
 
 __metaclass__ = type
 
@@ -335,6 +336,16 @@ def _userid_problems(userid):
     return problems
 
 
+def password_control_problem(password):
+    """Why a password with a control character (a tab, a newline, ...) is refused, or None. PVE stores
+    it, but nobody can type it in the login form. Never names the password, only the position."""
+    for index, char in enumerate(password):
+        if unicodedata.category(char) == 'Cc':
+            return ('holds a control character (U+%04X at position %d), which nobody can type at the login; '
+                    'use printable characters' % (ord(char), index + 1))
+    return None
+
+
 def _normalize_user(field, entry, errors):
     """One users[] entry -> student dict, or None when it is unusable."""
     if isinstance(entry, str):
@@ -364,6 +375,8 @@ def _normalize_user(field, entry, errors):
             # never echo the password itself
             errors.append('%s.password: must be %d-%d characters (PVE rule), got %d'
                           % (field, PASSWORD_LEN[0], PASSWORD_LEN[1], len(password)))
+        elif password_control_problem(password):
+            errors.append('%s.password: %s' % (field, password_control_problem(password)))
     node = entry.get('node')
     if node is not None and (not isinstance(node, str) or not NODE_RE.match(node)):
         errors.append('%s.node: %r is not a node name' % (field, node))

@@ -184,3 +184,29 @@ def test_limit_destroys_only_the_students_it_keeps(sim, playbook, tmp_path):
     marked = [cfg.get('comments') for net in state['networks'].values() for cfg in net['running'].values()
               if 'deploystand:netlab:' in (cfg.get('comments') or '')]
     assert marked and all('student1@pve' in c for c in marked)
+
+
+# Issue 13 item 4: passwords with Jinja delimiters, in users.yml as a teacher types them.
+JINJA_PASSWORDS = {'student1@pve': 'Ab{{ 7*7 }}cdef', 'student2@pve': 'Xy{#note#}zzzz1234',
+                   'student3@pve': '{% raw %}x{% endraw %}pw123456'}
+ONE_MACHINE = dict(STAND, name='jinja', machines=[STAND['machines'][1]])
+
+
+def test_given_passwords_with_jinja_delimiters_reach_pve_exactly_as_typed(sim, playbook, tmp_path):
+    users = tmp_path / 'users.yml'
+    users.write_text(yaml.safe_dump({'users': [{'name': u, 'password': p} for u, p in JINJA_PASSWORDS.items()]}))
+    stand = tmp_path / 'my_stand.yml'
+    stand.write_text(yaml.safe_dump({'stand': ONE_MACHINE}))
+    run = playbook(DEPLOY, sim, args=['-e', '@' + str(users), '-e', '@' + str(stand),
+                                      '-e', 'stand_report_dir=' + str(tmp_path / 'reports')])
+    assert run.rc == 0, run
+    try:
+        with (tmp_path / 'reports' / 'jinja-credentials.csv').open() as handle:
+            report = dict((row['user'], row['password']) for row in csv.DictReader(handle))
+        assert report == JINJA_PASSWORDS
+        for userid, password in JINJA_PASSWORDS.items():
+            student = PveClient(sim.host, user=userid, password=password, port=sim.port, ca_path=sim.cafile)
+            assert [p['poolid'] for p in student.get('pools')] == ['jinja-' + userid.split('@')[0]]
+    finally:
+        gone = playbook(DESTROY, sim, args=['-e', '@' + str(users), '-e', '@' + str(stand)])
+        assert gone.rc == 0, gone
