@@ -396,7 +396,9 @@ class UserPool(object):
                            'create this user'.format(self.userid))
             return self._user_view(user)
         r['user_owned'] = True
-        if self.p.get('update_password') == 'always':
+        if self.p.get('update_password') == 'recover':
+            self._recover_password(user)
+        elif self.p.get('update_password') == 'always':
             if realm_of(self.userid) == CREATED_REALM:
                 self._reset_password()
             else:
@@ -419,6 +421,35 @@ class UserPool(object):
             converge(write, lambda: ownership(self.read_user(), self.user_marker) == 'owned')
         r.update(user_marked=True, user_shared_with=others)
         return dict(user, comment=comment)
+
+    def _recover_password(self, user):
+        """update_password=recover (issue 13): the given password is the one the stand's report holds but
+        never saw confirmed (written ahead by a run cut short, or a stand-made user whose password was never
+        recorded). If it logs in, nothing changes; else it is set - only on a user this stand alone made."""
+        r = self.result
+        given = self.p.get('password')
+        others = [s for s in user_stands((user or {}).get('comment')) if s != self.stand]
+        if not given:
+            return
+        if realm_of(self.userid) != CREATED_REALM:
+            r['password_kept'] = 'not in realm {0}'.format(CREATED_REALM)
+            return
+        if others or r.get('user_marked'):
+            r['password_kept'] = 'the account is shared with stand {0}, whose report holds its password'.format(
+                ', '.join(others or r.get('user_shared_with') or ['another']))
+            return
+        if self._password_works(given):
+            r['password_confirmed'] = True
+            return
+        if getattr(self.client, 'token_name', None):
+            r['password_kept'] = ('PVE refuses PUT /access/password for API tokens: run once with password '
+                                  'authentication to set it')
+            self._warn('the password of {0} is not the one the report holds and cannot be set: {1}'.format(
+                self.userid, r['password_kept']))
+            return
+        self._warn('the password of {0} was never confirmed (a run was cut short, or no report held it): the '
+                   'one the report holds is set now (update_password=recover)'.format(self.userid))
+        self._reset_password()
 
     def _reset_password(self):
         """update_password=always: a given password that already works is left alone; otherwise

@@ -144,7 +144,7 @@ class StudentRun(object):
         """The user/pool outcome, the password set in this run included (it cannot be read back later)."""
         for key in ('pool', 'user_created', 'user_owned', 'password_set', 'password', 'pool_created',
                     'acls_added', 'acls_removed', 'pool_deleted', 'user_deleted', 'user_kept', 'user_marked',
-                    'user_shared_with'):
+                    'user_shared_with', 'password_confirmed', 'password_kept'):
             if key in access:
                 self.result[key] = access[key]
         if access.get('changed') or (not self.check_mode and any(access.get(k) for k in (

@@ -196,9 +196,9 @@ options:
     description: Password for a user created here; generated when not given.
     type: str
   update_password:
-    description: V(on_create) or V(always) (see M(deploystand.proxmox.pve_user_pool)).
+    description: V(on_create), V(always) or V(recover) (see M(deploystand.proxmox.pve_user_pool)).
     type: str
-    choices: [on_create, always]
+    choices: [on_create, always, recover]
     default: on_create
   password_length:
     description: Length of a generated password.
@@ -285,6 +285,14 @@ password:
   description: The password set in this run (only then). Register the result with no_log.
   returned: when a password was set
   type: str
+password_confirmed:
+  description: With O(update_password=recover), the given password logged in as the student, so nothing was set.
+  returned: when it happened
+  type: bool
+password_kept:
+  description: With O(update_password=recover), why the password was left alone (a shared account, a token).
+  returned: when it happened
+  type: str
 own_vms:
   description: With O(state=absent), the VMs the student made in its pool and what happened to each
     (C(action) V(removed), V(kept), or V(gone) when it was no longer in the pool).
@@ -340,7 +348,8 @@ ARGSPEC = dict(
     pool_audit_role=dict(type='str', default='PVEPoolUser'),
     bridge_role=dict(type='str', default='PVESDNUser'),
     password=dict(type='str', no_log=True),
-    update_password=dict(type='str', choices=['on_create', 'always'], default='on_create', no_log=False),
+    update_password=dict(type='str', choices=['on_create', 'always', 'recover'], default='on_create',
+                         no_log=False),
     password_length=dict(type='int', default=20, no_log=False),
     clone_slots=dict(type='int', default=8),
     lock_retries=dict(type='int', default=5),

@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) deploystand.proxmox contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin deploystand.proxmox.stand_report: the credentials ledger and report, on the controller.
+
+step=ahead (before the students are deployed): every password this run hands to PVE is written to the
+ledger first (status pending), so a run killed after PVE got it still has it on disk.
+step=final (after the students): this run's outcome is merged into the ledger and every format (json,
+csv, md, html) is rendered from it in one step. The logic is in module_utils/report.py."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils import report as R
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import generate_password
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand_inputs import plain
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(('step', 'stand', 'dir', 'students', 'update_password', 'password_length', 'mode',
+                             'scope', 'not_in_list', 'expires', 'write'))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        args = self._task.args
+        stand, directory = args.get('stand'), args.get('dir')
+        if not stand or not directory:
+            result.update(failed=True, msg='stand_report: stand and dir are required')
+            return result
+        check = bool(self._task.check_mode)
+        write = bool(args.get('write', True)) and not check
+        if args.get('step') != 'ahead' and args.get('mode') == 'destroy' and not R.exists(directory, stand):
+            write = False       # no report of this stand here: no password to keep, nothing to mark
+        try:
+            ledger = R.read_ledger(directory, stand)
+            if args.get('step') == 'ahead':
+                length = int(args.get('password_length') or 20)
+                ledger, handover, notes = R.write_ahead(
+                    ledger, plain(args.get('students') or []), lambda: generate_password(length),
+                    update_password=args.get('update_password') or 'on_create')
+                result.update(handover=handover, notes=notes)
+            else:
+                summaries = self._summaries(task_vars or {}, args.get('scope') or [])
+                ledger = R.merge_run(ledger, args.get('mode') or 'deploy', summaries,
+                                     [str(u) for u in args.get('scope') or []],
+                                     not_in_list=[str(u) for u in args.get('not_in_list') or []],
+                                     expires=args.get('expires') or '')
+                result.update(summary=R.summary_lines([summaries[u] for u in summaries]),
+                              counts=R.counts(ledger), artifact=R.artifact(ledger),
+                              counts_text=', '.join('{0}: {1}'.format(k, v) for k, v in R.counts(ledger).items() if v))
+            paths = R.write_all(directory, ledger) if write else []
+        except (R.ReportError, OSError, ValueError) as err:
+            result.update(failed=True, msg='credentials report {0}: {1}'.format(
+                R.path_of(directory, stand, 'json'), err))
+            return result
+        # the files are this run's output, not cluster state: a re-run reports changed=0
+        result.update(changed=False, paths=paths, written=bool(paths))
+        return result
+
+    @staticmethod
+    def _summaries(task_vars, scope):
+        """{userid: stand_student_summary} of the students of this run that have one, read once per host,
+        with the password the module set itself when it did (update_password=always without a handover)."""
+        hostvars = task_vars.get('hostvars') or {}
+        out = {}
+        for host in scope:
+            try:
+                facts = hostvars[host]
+            except KeyError:
+                continue
+            summary = facts.get('stand_student_summary')
+            if not summary:
+                continue
+            summary = plain(dict(summary))
+            outcome = facts.get('stand_student_result') or {}
+            if outcome.get('password'):
+                summary['password'] = plain(outcome['password'])
+            out[str(summary.get('userid') or host)] = summary
+        return out
