@@ -73,7 +73,7 @@ def _stand(variables, example, given):
         variables = dict(variables, stand=given)
     if 'stand' not in variables:
         raise StandInputError('no stand given: the variable `stand` is not defined; give a stand file (-e '
-                              '@my_stand.yml) that looks like {0} (nothing was changed)'.format(STAND_SHAPE))
+                              '@my_stand.yml), which must look like {0} (nothing was changed)'.format(STAND_SHAPE))
     stand = variables['stand']
     if stand is None:
         raise StandInputError('stand: is empty (null), found no keys under it; the file must look like {0} '
