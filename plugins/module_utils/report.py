@@ -240,7 +240,8 @@ def merge_run(ledger, mode, summaries, scope, not_in_list=(), expires='', stamp=
         _put(ledger, row)
     ran = set(summaries) | set(scope)
     for row in ledger['students']:
-        if row['user'] not in ran and row['status'] == ACTIVE:
+        # a deploy marks who it left out; a destroy of some students says nothing about the others
+        if mode == 'deploy' and row['user'] not in ran and row['status'] == ACTIVE:
             row['status'] = NOT_IN_RUN
             if row['password']:
                 row['password_source'] = SOURCE_EARLIER
