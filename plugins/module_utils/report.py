@@ -271,13 +271,21 @@ def render_json(ledger):
     return json.dumps(data, indent=1, ensure_ascii=False, sort_keys=False) + '\n'
 
 
+def csv_field(value, always=False):
+    """One CSV field (RFC 4180): quoted when it holds a comma, a quote, a line break or edge spaces, quotes
+    doubled; the password is always quoted, as the reports of earlier versions had it."""
+    text = str(value)
+    if always or any(c in text for c in ',"\r\n') or text != text.strip():
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 def render_csv(ledger):
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator='\n', quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(COLUMNS)
+    lines = [','.join(COLUMNS)]
     for row in rows_in_order(ledger):
-        writer.writerow([' '.join(row['vms']) if key == 'vms' else row[key] for key in COLUMNS])
-    return out.getvalue()
+        lines.append(','.join(csv_field(' '.join(row['vms']) if key == 'vms' else row[key], always=key == 'password')
+                              for key in COLUMNS))
+    return '\n'.join(lines) + '\n'
 
 
 # Markdown: any ASCII punctuation character may be backslash-escaped (CommonMark 2.4); text cells escape

@@ -30,7 +30,9 @@ def hostile_ledger():
 
 
 def test_csv_round_trips_every_hostile_password():
-    rows = list(csv.DictReader(io.StringIO(R.render_csv(hostile_ledger()))))
+    text = R.render_csv(hostile_ledger())
+    assert 'student0@pve,"Pipe|in|the|middle",this run,' in text, 'the password quoted, as earlier versions wrote it'
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert [r['password'] for r in rows] == HOSTILE
     assert all(len(r) == len(R.COLUMNS) and None not in r for r in rows)
 
