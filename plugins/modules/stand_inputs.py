@@ -19,8 +19,8 @@ description:
     data. With ansible-core 2.19 the strings of C(-e @users.yml) are trusted templates, so any expression touching
     them would render a password such as C(Ab{{ 7*7 }}cdef); the values returned here are never rendered again.
   - Refuses, naming what is missing, which keys it found and how the file must look - a stand file without the
-    top-level C(stand:) key (C(name), C(machines) ... at the top level), C(stand: null), a stand that is not a
-    mapping, no class list (C(user:) for C(users:)), C(users: null).
+    top-level C(stand:) key (C(name), C(machines) ... at the top level), an empty (null) C(stand), a stand that is not a
+    mapping, no class list (C(user:) for C(users:)), an empty (null) C(users).
   - Everything else about the input is checked by M(deploystand.proxmox.pve_stand_plan).
 options:
   stand:
