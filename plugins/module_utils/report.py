@@ -289,8 +289,9 @@ def render_csv(ledger):
 
 
 # Markdown: any ASCII punctuation character may be backslash-escaped (CommonMark 2.4); text cells escape
-# the ones that start markup in a table cell (emphasis, code, links, HTML, entities, the cell `|`); a code span takes its content literally, so the password goes in a code span whose
-# fence is longer than any backtick run in it, with only `|` escaped (GFM tables split cells on an
+# the ones that start markup in a table cell (emphasis, code, links, HTML, entities, the cell `|`). A code
+# span takes its content literally, so the password goes in a code span whose fence is longer than any
+# backtick run in it, with only `|` escaped (GFM tables split cells on an
 # unescaped `|`, also inside code spans, and drop the backslash of `\|`). Newlines end a table row.
 _MD_PUNCTUATION = '\\`*_[]<>|~&'
 
