@@ -38,7 +38,7 @@ class ActionModule(ActionBase):
         example = None
         path = self._task.args.get('example_file')
         if path and yaml is not None and os.path.isfile(path):
-            with open(path) as handle:
+            with open(path, encoding='utf-8') as handle:
                 example = (yaml.safe_load(handle) or {}).get('stand')
         try:
             inputs = read_inputs(task_vars, example=example, purpose=self._task.args.get('purpose') or 'deploy',

@@ -78,7 +78,7 @@ def parse_ledger(text, stand, where='the ledger'):
         data = json.loads(text)
     except ValueError as err:
         raise ReportError('{0} is not valid JSON ({1}); it holds the class\'s passwords, so it is not '
-                          'overwritten: repair it or move it away, then run again'.format(where, err))
+                          'overwritten: repair it or move it away, then run again'.format(where, err)) from err
     if not isinstance(data, dict) or not isinstance(data.get('students'), list):
         raise ReportError('{0} is not a credentials ledger (a mapping with a list `students`); repair it or '
                           'move it away, then run again'.format(where))
