@@ -65,7 +65,8 @@ ROLE_OPTIONS = dict(
 # the student's password (pve_user_pool, pve_stand_student)
 PASSWORD_OPTIONS = dict(
     password=dict(type='str', no_log=True),
-    update_password=with_default('update_password', type='str', choices=['on_create', 'always'], no_log=False),
+    update_password=with_default('update_password', type='str', choices=['on_create', 'always', 'recover'],
+                                 no_log=False),
     password_length=with_default('password_length', type='int', no_log=False),
 )
 

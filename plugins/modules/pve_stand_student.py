@@ -222,9 +222,9 @@ options:
     description: Password for a user created here; generated when not given.
     type: str
   update_password:
-    description: V(on_create) or V(always) (see M(deploystand.proxmox.pve_user_pool)).
+    description: V(on_create), V(always) or V(recover) (see M(deploystand.proxmox.pve_user_pool)).
     type: str
-    choices: [on_create, always]
+    choices: [on_create, always, recover]
     default: on_create
   password_length:
     description: Length of a generated password.
@@ -335,6 +335,14 @@ expire_managed:
   description: False when the user's expiry is not the stand's to set (the account existed before the stand).
   returned: when O(expire) is given and the user part ran
   type: bool
+password_confirmed:
+  description: With O(update_password=recover), the given password logged in as the student, so nothing was set.
+  returned: when it happened
+  type: bool
+password_kept:
+  description: With O(update_password=recover), why the password was left alone (a shared account, a token).
+  returned: when it happened
+  type: str
 own_vms:
   description: With O(state=absent), the VMs the student made in its pool and what happened to each
     (C(action) V(removed), V(kept), or V(gone) when it was no longer in the pool).

@@ -100,6 +100,10 @@ options:
       - V(always) also resets the password of a user the stand created. A given O(password) is first
         tried with a login as the student and reset only when it does not work (so re-runs stay
         unchanged); without O(password) a new password is generated and set on every run.
+      - V(recover) (what the deploy playbook hands over for a password its report holds but never saw
+        confirmed) tries the given O(password) with a login as the student and sets it only when it does not
+        work, and only on a user that this stand alone made; a user another stand shares, or one that existed
+        before the stand, is never touched (RV(password_kept) says why).
       - Resetting uses C(PUT /access/password), which PVE refuses for API tokens, so it needs password
         authentication (O(api_password)), and every caller except C(root@pam) confirms with its own
         password, which the module sends from O(api_password).
@@ -280,6 +284,14 @@ pool_updated:
   description: The pool's comment got the stand's first deploy or new end in this run (predicted in check mode).
   returned: when it happened
   type: bool
+password_confirmed:
+  description: With O(update_password=recover), the given password logged in as the student, so nothing was set.
+  returned: when it happened
+  type: bool
+password_kept:
+  description: With O(update_password=recover), why the password was left alone (a shared account, a token).
+  returned: when it happened
+  type: str
 foreign:
   description: Objects with the stand's names that the stand does not own (or could not remove), left untouched.
   returned: always

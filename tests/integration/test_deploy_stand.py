@@ -1,5 +1,6 @@
 """The teacher's commands end to end: deploy_stand.yml and destroy_stand.yml against the simulator."""
 import csv
+import json
 import os
 
 import pytest
@@ -185,3 +186,70 @@ def test_limit_destroys_only_the_students_it_keeps(sim, playbook, tmp_path):
     marked = [cfg.get('comments') for net in state['networks'].values() for cfg in net['running'].values()
               if 'deploystand:netlab:' in (cfg.get('comments') or '')]
     assert marked and all('student1@pve' in c for c in marked)
+
+
+# Issue 13 item 4: passwords with Jinja delimiters, in users.yml as a teacher types them.
+JINJA_PASSWORDS = {'student1@pve': 'Ab{{ 7*7 }}cdef', 'student2@pve': 'Xy{#note#}zzzz1234',
+                   'student3@pve': '{% raw %}x{% endraw %}pw123456'}
+ONE_MACHINE = dict(STAND, name='jinja', machines=[STAND['machines'][1]])
+
+
+def test_given_passwords_with_jinja_delimiters_reach_pve_exactly_as_typed(sim, playbook, tmp_path):
+    users = tmp_path / 'users.yml'
+    users.write_text(yaml.safe_dump({'users': [{'name': u, 'password': p} for u, p in JINJA_PASSWORDS.items()]}))
+    stand = tmp_path / 'my_stand.yml'
+    stand.write_text(yaml.safe_dump({'stand': ONE_MACHINE}))
+    run = playbook(DEPLOY, sim, args=['-e', '@' + str(users), '-e', '@' + str(stand),
+                                      '-e', 'stand_report_dir=' + str(tmp_path / 'reports')])
+    assert run.rc == 0, run
+    try:
+        with (tmp_path / 'reports' / 'jinja-credentials.csv').open() as handle:
+            report = dict((row['user'], row['password']) for row in csv.DictReader(handle))
+        assert report == JINJA_PASSWORDS
+        for userid, password in JINJA_PASSWORDS.items():
+            student = PveClient(sim.host, user=userid, password=password, port=sim.port, ca_path=sim.cafile)
+            assert [p['poolid'] for p in student.get('pools')] == ['jinja-' + userid.split('@')[0]]
+    finally:
+        gone = playbook(DESTROY, sim, args=['-e', '@' + str(users), '-e', '@' + str(stand)])
+        assert gone.rc == 0, gone
+
+
+def ledger(tmp_path, stand='netlab'):
+    with (tmp_path / 'reports' / '{0}-credentials.json'.format(stand)).open() as handle:
+        return dict((row['user'], row) for row in json.load(handle)['students'])
+
+
+def test_the_report_never_loses_a_password_and_marks_who_is_not_in_the_run_or_destroyed(sim, playbook, tmp_path):
+    """Issue 13 item 5: a run of one student (stand_limit), a student left out of users.yml, a destroy."""
+    small = dict(STAND, machines=[STAND['machines'][1]])
+    assert deploy(playbook, sim, tmp_path, CLASS[:3], extra={'stand': small}).rc == 0
+    first = ledger(tmp_path)
+    assert sorted(first) == CLASS[:3] and set(r['status'] for r in first.values()) == {'active'}
+
+    one = deploy(playbook, sim, tmp_path, CLASS[:3], extra={'stand': small, 'stand_limit': 'student1@pve'})
+    assert one.rc == 0, one
+    rows = ledger(tmp_path)
+    assert dict((u, r['password']) for u, r in rows.items()) == dict((u, r['password']) for u, r in first.items())
+    assert [rows[u]['status'] for u in CLASS[:3]] == ['active', 'not in this run', 'not in this run']
+
+    fewer = deploy(playbook, sim, tmp_path, CLASS[:2], extra={'stand': small})
+    assert fewer.rc == 0, fewer
+    assert 'on the cluster but not in this list' in fewer.output, 'said up front by the plan'
+    rows = ledger(tmp_path)
+    assert [rows[u]['status'] for u in CLASS[:3]] == ['active', 'active', 'not in this run']
+    assert rows['student3@pve']['password'] == first['student3@pve']['password']
+
+    gone = playbook(DESTROY, sim, extra_vars={'users': CLASS[1:2], 'stand': small,
+                                              'stand_report_dir': str(tmp_path / 'reports')})
+    assert gone.rc == 0, gone
+    rows = ledger(tmp_path)
+    assert [rows[u]['status'] for u in CLASS[:3]] == ['active', 'destroyed', 'not in this run']
+    assert dict((u, r['password']) for u, r in rows.items()) == dict((u, r['password']) for u, r in first.items())
+    with (tmp_path / 'reports' / 'netlab-credentials.csv').open() as handle:
+        csv_rows = dict((row['user'], row) for row in csv.DictReader(handle))
+    assert dict((u, (r['password'], r['status'])) for u, r in csv_rows.items()) == dict(
+        (u, (r['password'], r['status'])) for u, r in rows.items()), 'every format from the one ledger'
+    for userid in (CLASS[0], CLASS[2]):
+        student = PveClient(sim.host, user=userid, password=rows[userid]['password'], port=sim.port,
+                            ca_path=sim.cafile)
+        assert student.get('pools')

@@ -9,7 +9,7 @@ import os
 import pytest
 import yaml
 
-from reliability_support import DEPLOY, ROOT, STAND, comparable, students
+from reliability_support import DEPLOY, DESTROY, ROOT, STAND, comparable, students
 
 CLASS = students(2)
 ROUTER, HOST1, HOST2 = STAND['machines']
@@ -191,3 +191,41 @@ def test_missing_privilege_is_named(sim_tiny, playbook, tmp_path):
     # found by the plan's privilege preflight (issue 13), before the first write
     assert failed_task(run).endswith('Stand input problems are reported')
     assert 'permissions: auto@pve lacks Sys.Audit on /nodes/pve1' in run.failed[0]['result']['msg']
+
+
+# Issue 13 items 8 and 16: the shape of the files (the whole extra vars of the run, as -e @file gives them).
+SHAPE_INPUTS = [
+    ('stand_without_wrapper', dict(STAND, users=CLASS),
+     'a stand without the `stand:` wrapper: found keys name, '),
+    ('stand_null', {'users': CLASS, 'stand': None}, 'stand: is empty (null)'),
+    ('stand_a_list', {'users': CLASS, 'stand': [STAND]}, 'stand: expected a mapping, got a list'),
+    ('stand_wrapped_twice', {'users': CLASS, 'stand': {'stand': STAND}}, 'the wrapper is given twice'),
+    ('user_instead_of_users', {'user': CLASS, 'stand': STAND}, 'found `user`: did you mean `users`?'),
+    ('users_null', {'users': None, 'stand': STAND}, 'users: is empty (null)'),
+    ('password_with_a_tab', {'users': [{'name': 'student1@pve', 'password': 'Tab\there-1234'}], 'stand': STAND},
+     'users[0].password: holds a control character (U+0009 at position 4)'),
+    ('password_with_a_newline', {'users': [{'name': 'student1@pve', 'password': 'Line-1234\n'}], 'stand': STAND},
+     'users[0].password: holds a control character (U+000A'),
+]
+
+
+@pytest.mark.parametrize('case,extra,needle', SHAPE_INPUTS, ids=[c[0] for c in SHAPE_INPUTS])
+@pytest.mark.parametrize('plays', [DEPLOY, DESTROY], ids=['deploy', 'destroy'])
+def test_input_of_the_wrong_shape_is_refused_saying_how_it_must_look(sim, playbook, tmp_path, case, extra, needle,
+                                                                     plays):
+    before = comparable(sim.state())
+    run = playbook(plays, sim, extra_vars=extra)
+    assert_refused(run, before, comparable(sim.state()), needle)
+    assert failed_task(run).endswith('Stand input problems are reported')
+    msg = run.failed[0]['result']['msg']
+    assert 'must look like' in msg or 'control character' in msg, msg
+    assert 'Tab' not in msg and 'Line-1234' not in msg, 'never a password in a message'
+
+
+def test_the_example_stand_is_named_once_when_no_stand_file_is_given(sim, playbook, tmp_path):
+    run = playbook(DESTROY, sim, extra_vars={'users': ['nobody1@pve']})
+    assert run.rc == 0, run
+    assert run.output.count("the example stand 'netlab'") == 1, run.output
+    given = playbook(DESTROY, sim, extra_vars={'users': ['nobody1@pve'], 'stand': dict(STAND, name='mylab')})
+    assert given.rc == 0, given
+    assert "the example stand 'netlab'" not in given.output

@@ -1,11 +1,15 @@
 """A deploy or destroy killed midway (Ctrl-C, or SIGKILL of the whole job as a CI cancel does) converges
 on the next run: no duplicate VM, no orphaned disk, no unmarked or half-made object left behind."""
+import json
 import os
+import shutil
 import signal
 import time
 
 import pytest
 from proxmoxer import ProxmoxAPI
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError, PveClient
 
 from reliability_support import (
     DEPLOY, DESTROY, Background, assert_clean, comparable, deploy_vars, duplicate_vms, failure_messages, outcome, stand_vms, start_playbook, students,
@@ -143,3 +147,62 @@ def test_no_module_of_a_killed_deploy_goes_on_waiting(sim_factory, tmp_path):
     finally:
         for pid in job.processes():
             os.kill(pid, signal.SIGKILL)
+
+
+# Issue 13 item 6: the passwords of a deploy killed after PVE made the users.
+
+def report_rows(tmp_path):
+    with open(str(tmp_path / 'reports' / 'netlab-credentials.json')) as handle:
+        return dict((row['user'], row) for row in json.load(handle)['students'])
+
+
+def logs_in(sim, userid, password):
+    try:
+        PveClient(sim.host, user=userid, password=password, port=sim.port, ca_path=sim.cafile).get('version')
+        return True
+    except PveApiError:
+        return False
+
+
+def test_a_deploy_killed_after_the_users_were_made_leaves_every_password_on_disk(sim_factory, playbook, tmp_path):
+    sim = sim_factory('tiny', time_factor=0.3)
+    job = start_playbook(DEPLOY, sim, tmp_path, deploy_vars(tmp_path, CLASS), 'killed')
+    # users are made first, then the clones (a linked clone takes about a second here): kill in between
+    wait_until(lambda: all(u in sim.state()['users'] for u in CLASS) and clones_running(sim), timeout=300)
+    job.signal(signal.SIGKILL)
+    killed = job.wait(120)
+    assert killed.rc != 0 and 'Credentials report (mode 0600)' not in killed.output, 'killed before the report'
+    ledger = tmp_path / 'reports' / 'netlab-credentials.json'
+    assert oct(ledger.stat().st_mode & 0o777) == '0o600'
+    written = report_rows(tmp_path)
+    assert sorted(written) == CLASS and set(r['status'] for r in written.values()) == {'pending'}
+    assert all(logs_in(sim, u, written[u]['password']) for u in CLASS), 'the password on disk is the one PVE got'
+
+    again = playbook(DEPLOY, sim, extra_vars=deploy_vars(tmp_path, CLASS))
+    assert again.rc == 0, failure_messages(again)
+    rows = report_rows(tmp_path)
+    assert set(r['status'] for r in rows.values()) == {'active'}
+    assert dict((u, r['password']) for u, r in rows.items()) == dict((u, r['password']) for u, r in written.items())
+    for userid in CLASS:
+        assert logs_in(sim, userid, rows[userid]['password']), userid
+    assert outcome(sim.state()) == EXPECTED
+
+
+def test_a_user_of_the_stand_whose_password_was_never_recorded_gets_a_new_one_said_in_the_output(
+        sim_factory, playbook, tmp_path):
+    """What a run killed before this fix left: users the stand made, and no report holding their password."""
+    sim = sim_factory('tiny')
+    assert playbook(DEPLOY, sim, extra_vars=deploy_vars(tmp_path, CLASS)).rc == 0
+    lost = report_rows(tmp_path)
+    shutil.rmtree(str(tmp_path / 'reports'))
+    again = playbook(DEPLOY, sim, extra_vars=deploy_vars(tmp_path, CLASS))
+    assert again.rc == 0, failure_messages(again)
+    for userid in CLASS:
+        assert '{0}: the stand made this account but no report holds its password'.format(userid) in again.output
+    rows = report_rows(tmp_path)
+    for userid in CLASS:
+        assert rows[userid]['password'] != lost[userid]['password'] and rows[userid]['status'] == 'active'
+        assert logs_in(sim, userid, rows[userid]['password']) and not logs_in(sim, userid, lost[userid]['password'])
+    third = playbook(DEPLOY, sim, extra_vars=deploy_vars(tmp_path, CLASS))
+    assert third.rc == 0 and third.changed_total == 0, failure_messages(third)
+    assert 'no report holds its password' not in third.output

@@ -18,7 +18,7 @@ def report(tmp_path):
     path = tmp_path / 'reports' / 'netlab-credentials.csv'
     assert oct(path.stat().st_mode & 0o777) == '0o600'
     assert oct(path.parent.stat().st_mode & 0o777) == '0o700'
-    for suffix in ('md', 'html'):
+    for suffix in ('md', 'html', 'json'):
         assert oct((tmp_path / 'reports' / ('netlab-credentials.' + suffix)).stat().st_mode & 0o777) == '0o600'
     with path.open() as handle:
         return dict((row['user'], row['password']) for row in csv.DictReader(handle))

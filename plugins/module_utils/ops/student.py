@@ -145,7 +145,7 @@ class StudentRun(object):
         for key in ('pool', 'user_created', 'user_owned', 'password_set', 'password', 'pool_created',
                     'acls_added', 'acls_removed', 'pool_deleted', 'user_deleted', 'user_kept', 'user_marked',
                     'user_shared_with', 'expire', 'expire_managed', 'expire_shared_with', 'expire_set',
-                    'pool_updated'):
+                    'pool_updated', 'password_confirmed', 'password_kept'):
             if key in access:
                 self.result[key] = access[key]
         if access.get('changed') or (not self.check_mode and any(access.get(k) for k in (

@@ -22,7 +22,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names im
     PASSWORD_LEN, POOL_ID_RE, ROLE_RE, owns, parse_marker, pool_id, pool_id_problem, pool_marker,
     split_userid, stand_name_problem, user_marker,
 )
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.passwords import generate_password
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.passwords import generate_password, password_control_problem
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import CONNECTION, NOT_FOUND, PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.wait import converge
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import expiry as expirylib
@@ -206,6 +206,8 @@ def check_params(params):
     if password is not None and not PASSWORD_LEN[0] <= len(password) <= PASSWORD_LEN[1]:
         errors.append('password: must be %d-%d characters (PVE rule), got %d'
                       % (PASSWORD_LEN[0], PASSWORD_LEN[1], len(password)))
+    elif password is not None and password_control_problem(password):
+        errors.append('password: ' + password_control_problem(password))
     length = params.get('password_length')
     if length is not None and not MIN_GENERATED_PASSWORD <= length <= PASSWORD_LEN[1]:
         errors.append('password_length: must be %d-%d, got %d'
@@ -401,7 +403,9 @@ class UserPool(object):
             return self._user_view(user)
         r['user_owned'] = True
         user = self._ensure_expire(user)
-        if self.p.get('update_password') == 'always':
+        if self.p.get('update_password') == 'recover':
+            self._recover_password(user)
+        elif self.p.get('update_password') == 'always':
             if realm_of(self.userid) == CREATED_REALM:
                 self._reset_password()
             else:
@@ -462,6 +466,35 @@ class UserPool(object):
             converge(write, lambda: ownership(self.read_user(), self.user_marker) == 'owned')
         r.update(user_marked=True, user_shared_with=others)
         return dict(user, comment=comment)
+
+    def _recover_password(self, user):
+        """update_password=recover (issue 13): the given password is the one the stand's report holds but
+        never saw confirmed (written ahead by a run cut short, or a stand-made user whose password was never
+        recorded). If it logs in, nothing changes; else it is set - only on a user this stand alone made."""
+        r = self.result
+        given = self.p.get('password')
+        others = [s for s in user_stands((user or {}).get('comment')) if s != self.stand]
+        if not given:
+            return
+        if realm_of(self.userid) != CREATED_REALM:
+            r['password_kept'] = 'not in realm {0}'.format(CREATED_REALM)
+            return
+        if others or r.get('user_marked'):
+            r['password_kept'] = 'the account is shared with stand {0}, whose report holds its password'.format(
+                ', '.join(others or r.get('user_shared_with') or ['another']))
+            return
+        if self._password_works(given):
+            r['password_confirmed'] = True
+            return
+        if getattr(self.client, 'token_name', None):
+            r['password_kept'] = ('PVE refuses PUT /access/password for API tokens: run once with password '
+                                  'authentication to set it')
+            self._warn('the password of {0} is not the one the report holds and cannot be set: {1}'.format(
+                self.userid, r['password_kept']))
+            return
+        self._warn('the password of {0} was never confirmed (a run was cut short, or no report held it): the '
+                   'one the report holds is set now (update_password=recover)'.format(self.userid))
+        self._reset_password()
 
     def _reset_password(self):
         """update_password=always: a given password that already works is left alone; otherwise

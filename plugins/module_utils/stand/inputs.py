@@ -22,6 +22,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names im
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import expiry as expirylib
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.lifecycle_input import normalize_baseline, normalize_start_order
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.passwords import password_control_problem
 
 __metaclass__ = type
 
@@ -173,6 +174,8 @@ def _normalize_user(field, entry, errors):
             # never echo the password itself
             errors.append('%s.password: must be %d-%d characters (PVE rule), got %d'
                           % (field, PASSWORD_LEN[0], PASSWORD_LEN[1], len(password)))
+        elif password_control_problem(password):
+            errors.append('%s.password: %s' % (field, password_control_problem(password)))
     node = entry.get('node')
     if node is not None and (not isinstance(node, str) or not NODE_RE.match(node)):
         errors.append('%s.node: %r is not a node name' % (field, node))

@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Generated student passwords. Pure: standard library only.
+"""Generated student passwords and the rule for typed ones. Pure: standard library only.
 """
 from __future__ import absolute_import, division, print_function
 
 import secrets
+import unicodedata
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import DEFAULTS
 from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
@@ -25,3 +26,13 @@ def generate_password(length=DEFAULTS['password_length']):
         if (any(c.islower() for c in password) and any(c.isupper() for c in password)
                 and any(c.isdigit() for c in password)):
             return password
+
+
+def password_control_problem(password):
+    """Why a password with a control character (a tab, a newline, ...) is refused, or None. PVE stores
+    it, but nobody can type it in the login form. Never names the password, only the position."""
+    for index, char in enumerate(password):
+        if unicodedata.category(char) == 'Cc':
+            return ('holds a control character (U+%04X at position %d), which nobody can type at the login; '
+                    'use printable characters' % (ord(char), index + 1))
+    return None

@@ -513,3 +513,48 @@ def test_bad_expire_and_since_are_input_errors():
     errors = A.check_params(dict(params, expire=-1, since='02.12.2026'))
     assert any(e.startswith('expire: ') for e in errors) and any(e.startswith('since: ') for e in errors)
     assert A.check_params(dict(params, expire=END, since='2026-12-02')) == []
+
+# update_password=recover (issue 13 item 6): the password the report holds but never saw confirmed.
+
+def recover_client(comment='deploystand:netlab', **kwargs):
+    client = FakeClient(users={USER: {'comment': comment}}, **kwargs)
+    client.password = 'Old-unknown-1'
+    original_put = client.put
+
+    def put(api_path, **params):
+        original_put(api_path, **params)
+        if api_path == 'access/password':
+            client.password = params['password']
+    client.put = put
+    return client
+
+
+def test_recover_with_a_password_that_logs_in_confirms_it_and_writes_nothing():
+    client = recover_client()
+    client.password = 'Recorded-pw-1'
+    result = run(client, update_password='recover', password='Recorded-pw-1', works=lambda pw: pw == client.password)
+    assert result['password_confirmed'] and not result['password_set']
+    assert not any(w[1] == 'access/password' for w in client.writes)
+
+
+def test_recover_sets_the_recorded_password_on_a_user_of_the_stand_whose_password_does_not_log_in():
+    client = recover_client()
+    result = run(client, update_password='recover', password='Recorded-pw-1', works=lambda pw: pw == client.password)
+    assert result['password_set'] and client.password == 'Recorded-pw-1'
+
+
+@pytest.mark.parametrize('comment', ['deploystand:netlab deploystand:otherlab', 'deploystand:otherlab',
+                                     'made by the admin'])
+def test_recover_never_touches_a_shared_account_or_one_that_existed_before_the_stand(comment):
+    client = recover_client(comment=comment)
+    result = run(client, update_password='recover', password='Recorded-pw-1', works=lambda pw: pw == client.password)
+    assert not result['password_set'] and client.password == 'Old-unknown-1'
+    assert not any(w[1] == 'access/password' for w in client.writes)
+    if 'otherlab' in comment:
+        assert 'otherlab' in result['password_kept']
+
+
+def test_recover_under_token_auth_says_why_it_cannot_set_the_password():
+    client = recover_client(token='ansible', identity='automation@pve!ansible')
+    result = run(client, update_password='recover', password='Recorded-pw-1', works=lambda pw: pw == client.password)
+    assert not result['password_set'] and 'token' in result['password_kept']

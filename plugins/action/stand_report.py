@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) deploystand.proxmox contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin deploystand.proxmox.stand_report: the credentials ledger and report, on the controller.
+
+step=ahead (before the students are deployed): every password this run hands to PVE is written to the
+ledger first (status pending), so a run killed after PVE got it still has it on disk.
+step=final (after the students): this run's outcome is merged into the ledger and every format (json,
+csv, md, html) is rendered from it in one step. The logic is in module_utils/report.py."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import report as R
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.passwords import generate_password
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.input_shape import plain
+
+
+ARGSPEC = dict(
+    step=dict(type='str', choices=['ahead', 'final'], default='final'),
+    stand=dict(type='str', required=True),
+    dir=dict(type='path', required=True),
+    students=dict(type='list', elements='dict', default=[], no_log=True),
+    update_password=dict(type='str', choices=['on_create', 'always', 'recover'], default='on_create', no_log=False),
+    password_length=dict(type='int', default=20, no_log=False),
+    mode=dict(type='str', choices=['deploy', 'destroy'], default='deploy'),
+    scope=dict(type='list', elements='str', default=[]),
+    not_in_list=dict(type='list', elements='str', default=[]),
+    expires=dict(type='str', default=''),
+    write=dict(type='bool', default=True),
+)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(ARGSPEC)
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        _validated, args = self.validate_argument_spec(argument_spec=ARGSPEC)
+        stand, directory = args['stand'], args['dir']
+        check = bool(self._task.check_mode)
+        write = args['write'] and not check
+        if args.get('step') != 'ahead' and args.get('mode') == 'destroy' and not R.exists(directory, stand):
+            write = False       # no report of this stand here: no password to keep, nothing to mark
+        try:
+            ledger = R.read_ledger(directory, stand)
+            if args.get('step') == 'ahead':
+                length = args['password_length']
+                ledger, handover, notes = R.write_ahead(
+                    ledger, plain(args.get('students') or []), lambda: generate_password(length),
+                    update_password=args.get('update_password') or 'on_create')
+                result.update(handover=handover, notes=notes)
+            else:
+                summaries = self._summaries(task_vars or {}, args.get('scope') or [])
+                ledger = R.merge_run(ledger, args.get('mode') or 'deploy', summaries,
+                                     [str(u) for u in args.get('scope') or []],
+                                     not_in_list=[str(u) for u in args.get('not_in_list') or []],
+                                     expires=args.get('expires') or '')
+                result.update(summary=R.summary_lines([summaries[u] for u in summaries]),
+                              counts=R.counts(ledger), artifact=R.artifact(ledger),
+                              counts_text=', '.join('{0}: {1}'.format(k, v) for k, v in R.counts(ledger).items() if v))
+            paths = R.write_all(directory, ledger) if write else []
+        except (R.ReportError, OSError, ValueError) as err:
+            result.update(failed=True, msg='credentials report {0}: {1}'.format(
+                R.path_of(directory, stand, 'json'), err))
+            return result
+        # the files are this run's output, not cluster state: a re-run reports changed=0
+        result.update(changed=False, paths=paths, written=bool(paths))
+        return result
+
+    @staticmethod
+    def _summaries(task_vars, scope):
+        """{userid: stand_student_summary} of the students of this run that have one, read once per host,
+        with the password the module set itself when it did (update_password=always without a handover)."""
+        hostvars = task_vars.get('hostvars') or {}
+        # What set_fact and register left on each host are its non-persistent facts: read there directly,
+        # because hostvars[host] computes every variable of the host (about 30 ms each: 9 s for 300
+        # students); hostvars is the fallback when that cache is not there (another ansible-core).
+        cache = getattr(getattr(hostvars, '_variable_manager', None), '_nonpersistent_fact_cache', None)
+        out = {}
+        for host in scope:
+            facts = cache.get(host) if hasattr(cache, 'get') else None
+            if not facts or 'stand_student_summary' not in facts:
+                try:
+                    facts = hostvars[host]
+                except KeyError:
+                    continue
+            summary = facts.get('stand_student_summary')
+            if not summary:
+                continue
+            summary = plain(dict(summary))
+            outcome = facts.get('stand_student_result') or {}
+            if outcome.get('password'):
+                summary['password'] = plain(outcome['password'])
+            out[str(summary.get('userid') or host)] = summary
+        return out

@@ -1,0 +1,242 @@
+"""The credentials ledger and its formats (issue 13 items 5, 6, 7): module_utils/report.py.
+
+Each format is read back with a parser that does not know the writer (csv, markdown-it's GFM tables,
+html.parser, json) and must give every hostile password exactly."""
+import csv
+import io
+import json
+import os
+import stat
+from html.parser import HTMLParser
+
+import pytest
+from markdown_it import MarkdownIt
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import report as R
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.inputs import normalize_users
+
+HOSTILE = ['Pipe|in|the|middle', 'Comma,and"quote"', '<script>alert(1)</script>', '&amp;already&lt;',
+           'back\\slash\\|pipe', 'ticks`in``it', '`starts-and-ends`', '*star*_under_[link](x)', u'\u00fcnic\u00f6de-\u4e2d\u6587',
+           'Ab{{ 7*7 }}cdef', '{% raw %}x{% endraw %}pw123456', "single'quote", '  spaces  ', '#hash!~tilde']
+
+
+def hostile_ledger():
+    ledger = R.new_ledger('netlab')
+    for n, password in enumerate(HOSTILE):
+        ledger['students'].append(R.entry('student{0}@pve'.format(n), password=password,
+                                          password_source=R.SOURCE_THIS_RUN, node='pve1', pool='netlab-s%d' % n,
+                                          vms=['s%d-router:%d' % (n, 10000 + n)], expires='2026-12-31'))
+    return ledger
+
+
+def test_csv_round_trips_every_hostile_password():
+    text = R.render_csv(hostile_ledger())
+    assert 'student0@pve,"Pipe|in|the|middle",this run,' in text, 'the password quoted, as earlier versions wrote it'
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r['password'] for r in rows] == HOSTILE
+    assert all(len(r) == len(R.COLUMNS) and None not in r for r in rows)
+
+
+def _md_cells(text):
+    """The cells of the table, as markdown-it's GFM table renders them (HTML, then the text)."""
+    html = MarkdownIt('commonmark').enable('table').render(text)
+    parser = _Cells()
+    parser.feed(html)
+    return parser.rows
+
+
+class _Cells(HTMLParser):
+    def __init__(self):
+        HTMLParser.__init__(self, convert_charrefs=True)
+        self.rows, self._row, self._cell = [], None, None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == 'tr':
+            self._row = []
+        elif tag in ('td', 'th'):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ('td', 'th'):
+            self._row.append(''.join(self._cell))
+            self._cell = None
+        elif tag == 'tr':
+            self.rows.append(self._row)
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def test_markdown_round_trips_every_hostile_password_in_its_own_cell():
+    rows = _md_cells(R.render_md(hostile_ledger()))
+    header, body = rows[0], rows[1:]
+    assert header == ['user', 'password', 'password from', 'status', 'node', 'pool', 'machines', 'expires']
+    assert all(len(r) == len(header) for r in body), 'a `|` must not add a cell'
+    # a code span keeps spaces inside but drops one leading and trailing space pair only when both exist
+    assert [r[1] for r in body] == HOSTILE
+    assert [r[0] for r in body] == ['student{0}@pve'.format(n) for n in range(len(HOSTILE))]
+
+
+def test_markdown_text_cells_escape_markup_and_newlines():
+    ledger = R.new_ledger('netlab')
+    ledger['students'].append(R.entry('a@pve', node='n|1*x*', pool='p\\q', vms=['<b>x</b>', 'line\nbreak']))
+    body = _md_cells(R.render_md(ledger))[1]
+    assert body[4] == 'n|1*x*' and body[5] == 'p\\q' and body[6] == '<b>x</b>, line break'
+
+
+class _Codes(HTMLParser):
+    def __init__(self):
+        HTMLParser.__init__(self, convert_charrefs=True)
+        self.found, self._class = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == 'code':
+            self._class = dict(attrs).get('class')
+            self.found.append([self._class, ''])
+
+    def handle_endtag(self, tag):
+        if tag == 'code':
+            self._class = None
+
+    def handle_data(self, data):
+        if self._class:
+            self.found[-1][1] += data
+
+
+def test_html_round_trips_every_hostile_password_and_runs_no_script():
+    text = R.render_html(hostile_ledger())
+    assert '<script>' not in text
+    parser = _Codes()
+    parser.feed(text)
+    assert [v for k, v in parser.found if k == 'password'] == HOSTILE
+
+
+def test_json_round_trips_every_hostile_password():
+    data = json.loads(R.render_json(hostile_ledger()))
+    assert [r['password'] for r in data['students']] == HOSTILE
+    assert R.parse_ledger(R.render_json(hostile_ledger()), 'netlab')['students'][0]['password'] == HOSTILE[0]
+
+
+@pytest.mark.parametrize('char', ['\t', '\n', '\r', '\x00', '\x1b', '\x7f', u'\u0085'])
+def test_control_characters_in_a_given_password_are_refused_naming_the_field(char):
+    _students, errors = normalize_users([{'name': 'a@pve', 'password': 'Good-1234'},
+                                         {'name': 'b@pve', 'password': 'Bad' + char + '-1234'}])
+    assert len(errors) == 1 and errors[0].startswith('users[1].password: holds a control character'), errors
+    assert 'Bad' not in errors[0]
+
+
+# ----------------------------------------------------------------------------- the ledger
+
+
+def plan_student(userid, password=None, exists=False, owned=False):
+    return {'userid': userid, 'password': password, 'user_exists': exists, 'user_owned': owned, 'node': 'pve1',
+            'pool': 'netlab-' + userid.split('@')[0]}
+
+
+def summary(userid, **flags):
+    out = {'userid': userid, 'node': 'pve1', 'pool': 'netlab-' + userid.split('@')[0], 'vms': ['x:1'],
+           'password_set': False, 'password_confirmed': False, 'user_owned': True}
+    out.update(flags)
+    return out
+
+
+def generator():
+    count = [0]
+
+    def generate():
+        count[0] += 1
+        return 'Generated-%04d' % count[0]
+    return generate
+
+
+def test_write_ahead_records_every_password_as_pending_before_pve_gets_it():
+    ledger, handover, notes = R.write_ahead(R.new_ledger('netlab'), [
+        plan_student('new@pve'), plan_student('given@pve', password='Given-Pass-1'),
+        plan_student('before@pve', exists=True), plan_student('lost@pve', exists=True, owned=True),
+        plan_student('ldap@corp')], generator())
+    rows = R.by_user(ledger)
+    assert handover['new@pve'] == {'password': 'Generated-0001', 'update_password': 'recover'}
+    assert handover['given@pve'] == {'password': 'Given-Pass-1', 'update_password': 'recover'}
+    assert handover['before@pve']['password'] is None, 'an account that existed before the stand is not touched'
+    assert handover['lost@pve']['password'] == 'Generated-0002'
+    assert handover['ldap@corp']['password'] is None
+    assert sorted(rows) == ['given@pve', 'lost@pve', 'new@pve']
+    assert all(r['status'] == R.PENDING for r in rows.values())
+    assert notes == ['lost@pve: the stand made this account but no report holds its password: it gets a new one '
+                     'in this run (update_password=recover)']
+
+
+def test_a_killed_runs_pending_password_is_handed_over_again_and_confirmed_by_the_next_run():
+    ledger, first, _notes = R.write_ahead(R.new_ledger('netlab'), [plan_student('a@pve')], generator())
+    # the run was killed after PVE made the user: the next plan sees a user of the stand
+    ledger, again, notes = R.write_ahead(ledger, [plan_student('a@pve', exists=True, owned=True)], generator())
+    assert again == first and notes == []
+    ledger = R.merge_run(ledger, 'deploy', {'a@pve': summary('a@pve', password_confirmed=True)}, ['a@pve'])
+    row = R.by_user(ledger)['a@pve']
+    assert (row['password'], row['status'], row['password_source']) == ('Generated-0001', R.ACTIVE, R.SOURCE_EARLIER)
+    # confirmed: the next run hands it over with on_create (no login check, no reset)
+    _ledger, third, _notes = R.write_ahead(ledger, [plan_student('a@pve', exists=True, owned=True)], generator())
+    assert third['a@pve'] == {'password': 'Generated-0001', 'update_password': 'on_create'}
+
+
+def test_the_ledger_never_loses_a_password_and_marks_who_was_not_in_the_run():
+    ledger, generate = R.new_ledger('netlab'), generator()
+    ledger, _h, _n = R.write_ahead(ledger, [plan_student('a@pve'), plan_student('b@pve')], generate)
+    ledger = R.merge_run(ledger, 'deploy', {'a@pve': summary('a@pve', password_set=True),
+                                            'b@pve': summary('b@pve', password_set=True)}, ['a@pve', 'b@pve'])
+    # a run with one student only (--limit), with c added, b on the cluster but not in the list
+    ledger, _h, _n = R.write_ahead(ledger, [plan_student('a@pve', exists=True, owned=True), plan_student('c@pve')],
+                                   generate)
+    ledger = R.merge_run(ledger, 'deploy', {'a@pve': summary('a@pve'), 'c@pve': summary('c@pve', password_set=True)},
+                         ['a@pve', 'c@pve'], not_in_list=['b@pve', 'z@pve'])
+    rows = R.by_user(ledger)
+    assert rows['a@pve']['password'] == 'Generated-0001' and rows['a@pve']['status'] == R.ACTIVE
+    assert rows['b@pve']['password'] == 'Generated-0002' and rows['b@pve']['status'] == R.NOT_IN_RUN
+    assert rows['c@pve']['password'] == 'Generated-0003' and rows['c@pve']['password_source'] == R.SOURCE_THIS_RUN
+    assert rows['z@pve']['status'] == R.NOT_IN_RUN and rows['z@pve']['password'] == ''
+    # destroy marks, never drops
+    ledger = R.merge_run(ledger, 'destroy', {'a@pve': summary('a@pve'), 'c@pve': summary('c@pve', user_kept='x')},
+                         ['a@pve', 'c@pve'])
+    rows = R.by_user(ledger)
+    assert rows['a@pve']['status'] == R.DESTROYED and rows['a@pve']['password'] == 'Generated-0001'
+    assert rows['c@pve']['status'] == R.KEPT
+    assert rows['b@pve']['status'] == R.NOT_IN_RUN
+    # a new deploy after the destroy gives a new account a new password
+    _ledger, handover, _n = R.write_ahead(ledger, [plan_student('a@pve')], generate)
+    assert handover['a@pve']['password'] == 'Generated-0004'
+
+
+def test_a_shared_or_foreign_account_keeps_no_password_of_this_stand():
+    ledger, _h, _n = R.write_ahead(R.new_ledger('netlab'), [plan_student('s@pve', exists=True, owned=True)],
+                                   generator())
+    ledger = R.merge_run(ledger, 'deploy', {'s@pve': summary('s@pve', password_kept='shared with stand other')},
+                         ['s@pve'])
+    row = R.by_user(ledger)['s@pve']
+    assert (row['password'], row['password_source'], row['status']) == ('', R.NOT_SET, R.ACTIVE)
+
+
+def test_files_are_0600_in_a_0700_directory_made_when_missing(tmp_path):
+    directory = str(tmp_path / 'new' / 'reports')
+    paths = R.write_all(directory, hostile_ledger())
+    assert sorted(os.path.basename(p) for p in paths) == sorted('netlab-credentials.' + f for f in R.FORMATS)
+    assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
+    assert all(stat.S_IMODE(os.stat(p).st_mode) == 0o600 for p in paths)
+    assert [r['password'] for r in R.read_ledger(directory, 'netlab')['students']] == HOSTILE
+    assert not [n for n in os.listdir(directory) if n.startswith('.')], 'no temporary file left'
+
+
+def test_a_broken_ledger_is_refused_not_overwritten(tmp_path):
+    (tmp_path / 'netlab-credentials.json').write_text('{"students": [')
+    with pytest.raises(R.ReportError, match='not valid JSON.*not overwritten'):
+        R.read_ledger(str(tmp_path), 'netlab')
+
+
+def test_a_report_of_an_earlier_version_is_read_from_its_csv(tmp_path):
+    (tmp_path / 'netlab-credentials.csv').write_text(
+        'user,password,password_source,node,pool,vms\n'
+        'a@pve,"Pass,with""quote",this run,pve1,p,x:1 y:2\n'
+        'c@ldap,,not set by this stand (an existing account keeps its own password),pve1,p,x\n')
+    rows = R.by_user(R.read_ledger(str(tmp_path), 'netlab'))
+    assert rows['a@pve']['password'] == 'Pass,with"quote' and rows['a@pve']['vms'] == ['x:1', 'y:2']
+    assert rows['c@ldap']['password'] == ''
