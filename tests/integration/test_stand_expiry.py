@@ -3,6 +3,7 @@ re-runs, a changed and a removed end, logins refused after the end) and stand_cl
 stand goes, from the cluster alone; foreign objects, the other stand and a shared account stay; --check
 changes nothing; a re-run changes nothing)."""
 import calendar
+import json
 import os
 import time
 
@@ -68,6 +69,10 @@ def test_expires_sets_pves_expire_on_the_accounts_the_stand_made_and_follows_the
     summary = first.result('deploystand.proxmox.stand_student : Student summary is recorded',
                            host='student1@pve')['ansible_facts']['stand_student_summary']
     assert summary['expire'] == end_of('2027-01-31') and summary['expires_at'] == '2027-01-31T23:59:59Z'
+    # the credentials report shows the end PVE holds, not the input (here the same day, in UTC)
+    ledger = json.loads((tmp_path / 'reports' / 'netlab-credentials.json').read_text())
+    rows = dict((row['user'], row) for row in ledger['students'])
+    assert rows['student1@pve']['expires'] == '2027-01-31T23:59:59Z', rows['student1@pve']
 
     again = deploy(playbook, sim, tmp_path, 'netlab', class_, expires='2027-01-31')
     assert again.rc == 0 and again.changed_total == 0, again
@@ -77,6 +82,9 @@ def test_expires_sets_pves_expire_on_the_accounts_the_stand_made_and_follows_the
     assert days.rc == 0 and days.changed_total > 0, days
     wanted = end_of(today()) + 45 * 86400
     assert sim.state()['users']['student1@pve']['expire'] == wanted
+    ledger = json.loads((tmp_path / 'reports' / 'netlab-credentials.json').read_text())
+    assert [r['expires'] for r in ledger['students'] if r['user'] == 'student1@pve'] == [
+        time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(wanted))]
     assert deploy(playbook, sim, tmp_path, 'netlab', class_, expires='45').changed_total == 0
 
     # check mode predicts the change and writes nothing
