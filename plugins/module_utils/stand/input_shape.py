@@ -121,6 +121,10 @@ def _users(variables, given):
                           if near else '', USERS_SHAPE))
 
 
+_DOING = {'deploy': 'deploying', 'destroy': 'removing', 'power': 'powering', 'snapshot': 'snapshotting',
+          'reset': 'resetting'}
+
+
 def read_inputs(variables, example=None, purpose='deploy', stand=None, users=None):
     """{'stand', 'users', 'example_stand', 'notes'} from the raw play variables, or StandInputError.
     stand, users: values a caller gives instead of the variables of these names (already rendered by
@@ -131,5 +135,5 @@ def read_inputs(variables, example=None, purpose='deploy', stand=None, users=Non
     if is_example:
         notes.append('no stand file given: {0} the example stand {1!r} of playbooks/vars/example_stand.yml '
                      '(-e @my_stand.yml gives your own)'.format(
-                         'deploying' if purpose == 'deploy' else 'removing', stand.get('name')))
+                         _DOING.get(purpose, 'using'), stand.get('name')))
     return {'stand': stand, 'users': users, 'example_stand': is_example, 'notes': notes}

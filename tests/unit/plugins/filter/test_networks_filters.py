@@ -1,15 +1,5 @@
-"""Filters the roles use to hand the plan around and to keep earlier passwords."""
+"""Filters the roles use to hand the plan around."""
 from ansible_collections.deploystand.proxmox.plugins.filter.networks import stand_node_bridges, stand_settings
-from ansible_collections.deploystand.proxmox.plugins.filter.report import stand_report_passwords
-
-
-def test_earlier_report_passwords_are_read_back_but_placeholders_are_not():
-    text = ('user,password,password_source,node,pool,vms\n'
-            'a@pve,"Pass,with""quote",this run,pve1,p,x\n'
-            'b@pve,Older-Pass-123,earlier run,pve1,p,x\n'
-            'c@ldap,,not set by this stand (an existing account keeps its own password),pve1,p,x\n')
-    assert stand_report_passwords(text) == {'a@pve': 'Pass,with"quote', 'b@pve': 'Older-Pass-123'}
-    assert stand_report_passwords('') == {}
 
 
 def test_only_students_in_scope_get_bridges_and_only_the_keys_pve_bridge_takes():
