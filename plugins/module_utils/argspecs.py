@@ -70,6 +70,12 @@ PASSWORD_OPTIONS = dict(
     password_length=with_default('password_length', type='int', no_log=False),
 )
 
+# the account's end (pve_user_pool, pve_stand_student; documented by the account_expiry doc fragment)
+ACCOUNT_EXPIRY_OPTIONS = dict(
+    expire=dict(type='int'),
+    since=dict(type='str'),
+)
+
 # how long a VM step may take (pve_stand_clone, pve_ecorouter_nic, pve_stand_student)
 VM_WAIT_OPTIONS = dict(
     timeout=with_default('timeout', type='int'),

@@ -30,6 +30,7 @@ description:
 extends_documentation_fragment:
   - deploystand.proxmox.auth
   - deploystand.proxmox.attributes
+  - deploystand.proxmox.account_expiry
 attributes:
   check_mode:
     description: Can run in check mode and predict C(changed) and each machine's result without writing anything.
@@ -230,22 +231,6 @@ options:
     description: Length of a generated password.
     type: int
     default: 20
-  expire:
-    description:
-      - The end of the student's account, in epoch seconds (C(0) = never), as PVE's own user C(expire); after it
-        PVE refuses the student's logins. The stand_plan role gives the plan's C(expire) (from C(stand.expires)).
-      - Set on a user that carries the stand's marker (the stand made it). An account other stands use too gets
-        the latest end among them (C(0) when one of them has none), so no stand cuts off another's students; an
-        account that existed before the stand keeps its own expiry (RV(expire_managed) is false).
-      - Also kept in the pool's comment as C(deploystand-expires:<UTC time>) (removed for C(0)), which the listing
-        and C(stand_cleanup.yml) read. Not given - nothing about the expiry is read or written.
-    type: int
-  since:
-    description:
-      - The stand's first deploy (C(YYYY-MM-DD), the plan's C(since)), written into the comment of a pool this
-        run creates as C(deploystand-since:<date>) (and of an existing pool without one when O(expire) is set), so
-        that C(stand.expires) in days gives the same end on every run. Never changed once written.
-    type: str
   clone_slots:
     description: At most this many clones per storage (per node for local storage) at once from this controller.
     type: int
@@ -364,7 +349,7 @@ machines:
 '''
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import (
-    CLONE_OPTIONS, PASSWORD_OPTIONS, ROLE_OPTIONS, VM_WAIT_OPTIONS, with_default,
+    ACCOUNT_EXPIRY_OPTIONS, CLONE_OPTIONS, PASSWORD_OPTIONS, ROLE_OPTIONS, VM_WAIT_OPTIONS, with_default,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import DEVICE_TYPES, pool_id
@@ -398,12 +383,10 @@ ARGSPEC = dict(
     baseline=dict(type='dict', options=dict(snapshot=dict(type='str', default='baseline'),
                                             vmstate=dict(type='bool', default=False))),
     bridge_zone=dict(type='str'),
-    expire=dict(type='int'),
-    since=dict(type='str'),
     management_bridge=with_default('management_bridge', type='str'),
     mac_prefix=with_default('mac_prefix', type='str'),
     state=with_default('state', type='str', choices=['present', 'absent']),
-    **dict(ROLE_OPTIONS, **dict(PASSWORD_OPTIONS, **dict(CLONE_OPTIONS, **VM_WAIT_OPTIONS)))
+    **dict(ROLE_OPTIONS, **dict(PASSWORD_OPTIONS, **dict(ACCOUNT_EXPIRY_OPTIONS, **dict(CLONE_OPTIONS, **VM_WAIT_OPTIONS))))
 )
 
 

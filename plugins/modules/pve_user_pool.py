@@ -31,6 +31,7 @@ description:
 extends_documentation_fragment:
   - deploystand.proxmox.auth
   - deploystand.proxmox.attributes
+  - deploystand.proxmox.account_expiry
 attributes:
   check_mode:
     support: full
@@ -108,29 +109,13 @@ options:
         authentication (O(api_password)), and every caller except C(root@pam) confirms with its own
         password, which the module sends from O(api_password).
     type: str
-    choices: [on_create, always]
+    choices: [on_create, always, recover]
     default: on_create
   password_length:
     description:
       - Length of generated passwords (16-64).
     type: int
     default: 20
-  expire:
-    description:
-      - The end of the student's account, in epoch seconds (C(0) = never), as PVE's own user C(expire); after it
-        PVE refuses the student's logins. The stand_plan role gives the plan's C(expire) (from C(stand.expires)).
-      - Set on a user that carries the stand's marker (the stand made it). An account other stands use too gets
-        the latest end among them (C(0) when one of them has none), so no stand cuts off another's students; an
-        account that existed before the stand keeps its own expiry (RV(expire_managed) is false).
-      - Also kept in the pool's comment as C(deploystand-expires:<UTC time>) (removed for C(0)), which the listing
-        and C(stand_cleanup.yml) read. Not given - nothing about the expiry is read or written.
-    type: int
-  since:
-    description:
-      - The stand's first deploy (C(YYYY-MM-DD), the plan's C(since)), written into the comment of a pool this
-        run creates as C(deploystand-since:<date>) (and of an existing pool without one when O(expire) is set), so
-        that C(stand.expires) in days gives the same end on every run. Never changed once written.
-    type: str
   state:
     description:
       - V(present) ensures user, pool and ACL entries.
@@ -303,7 +288,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.user_pool 
     UserPool, UserPoolError, check_params,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import (
-    PASSWORD_OPTIONS, ROLE_OPTIONS, with_default,
+    ACCOUNT_EXPIRY_OPTIONS, PASSWORD_OPTIONS, ROLE_OPTIONS, with_default,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 
@@ -316,10 +301,8 @@ def main():
             pool=dict(type='str'),
             bridges=dict(type='list', elements='str', default=[]),
             stale_bridges=dict(type='list', elements='str', default=[]),
-            expire=dict(type='int'),
-            since=dict(type='str'),
             state=with_default('state', type='str', choices=['present', 'absent']),
-            **dict(ROLE_OPTIONS, **PASSWORD_OPTIONS)
+            **dict(ROLE_OPTIONS, **dict(PASSWORD_OPTIONS, **ACCOUNT_EXPIRY_OPTIONS))
         ),
         supports_check_mode=True,
     )
