@@ -1,5 +1,6 @@
 """Shared by the lifecycle tests (power, snapshots, reset): a class deployed once per test module on a
 simulator of its own (time factor 0), the stand with a start order, and the cluster facts they read back."""
+import importlib.util
 import os
 
 import yaml
@@ -10,6 +11,14 @@ POWER = os.path.join(ROOT, 'playbooks', 'stand_power.yml')
 SNAPSHOT = os.path.join(ROOT, 'playbooks', 'stand_snapshot.yml')
 RESET = os.path.join(ROOT, 'playbooks', 'stand_reset.yml')
 CLASS = ['student1@pve', 'student2@pve', 'student3@pve']
+
+# The integration tests' runner, loaded by path under its own name: `from conftest import ...` gets whichever
+# conftest.py pytest imported last when the whole suite is collected (tests/unit has one too).
+_spec = importlib.util.spec_from_file_location(
+    'deploystand_integration_conftest', os.path.join(ROOT, 'tests', 'integration', 'conftest.py'))
+_integration = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_integration)
+run_playbook = _integration.run_playbook
 # an EcoRouter that starts first and a Linux host behind it on a private network
 STAND = {
     'name': 'netlab',

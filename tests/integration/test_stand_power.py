@@ -4,7 +4,7 @@ the look-alikes in a student's pool left alone."""
 import pytest
 
 from deploystand_sim.testing import Simulator
-from lifecycle_support import CLASS, DEPLOY, POWER, changed_tasks, extra, statuses
+from lifecycle_support import CLASS, DEPLOY, POWER, changed_tasks, extra, run_playbook, statuses
 
 pytestmark = pytest.mark.slow
 
@@ -13,14 +13,12 @@ pytestmark = pytest.mark.slow
 def deployed(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('power')
     with Simulator('default') as sim:
-        from conftest import run_playbook
         run = run_playbook(DEPLOY, sim.env, tmp, extra_vars=extra(tmp))
         assert run.rc == 0, run
         yield sim
 
 
 def power(deployed, tmp_path, state, *args, **kwargs):
-    from conftest import run_playbook
     return run_playbook(POWER, deployed.env, tmp_path, extra_vars=extra(tmp_path, stand_power=state), args=args,
                         **kwargs)
 
@@ -91,7 +89,6 @@ def test_foreign_vms_in_the_pool_are_left_alone_and_reported(deployed, tmp_path)
     # a VM of another stand's tags in the student's pool: not this stand's
     state = deployed.state()
     node = [vm['node'] for vm in state['vms'].values() if vm['name'] == 'student2-host1'][0]
-    from conftest import run_playbook
     made = run_playbook([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [
         {'name': 'look-alike', 'deploystand.proxmox.pve_stand_clone': {
             'name': 'student2-lookalike', 'pool': 'netlab-student2', 'stand': 'other', 'node': node,

@@ -2,17 +2,14 @@
 snapshots with the stand's marker, a re-run with changed=0, check mode writing nothing, stand_limit, the
 three reset paths (rollback, re-clone with the same VMID and MACs, re-create), the student's own snapshots
 and the look-alikes left alone, and bad input refused in one message. Also stand.baseline at deploy."""
-import os
-import sys
 
 import pytest
 from proxmoxer import ProxmoxAPI
 
 from deploystand_sim.testing import Simulator
-from lifecycle_support import DEPLOY, RESET, SNAPSHOT, STAND, changed_tasks, extra, snapshots, stand_vms, statuses
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from conftest import run_playbook  # noqa: E402
+from lifecycle_support import (
+    DEPLOY, RESET, SNAPSHOT, STAND, changed_tasks, extra, run_playbook, snapshots, stand_vms, statuses,
+)
 
 pytestmark = pytest.mark.slow
 CLASS = ['student1@pve', 'student2@pve']
