@@ -22,7 +22,7 @@ description:
     VM runs); one the stand took is left alone unless O(replace). O(state=absent) deletes the stand's snapshot
     O(name); one with child snapshots only with O(force).
   - O(state=reset) brings every machine back to snapshot O(name) (docs/lifecycle.md) and says per machine which
-    path it took (RV(machines[].path)) - V(rollback) to the snapshot; V(reclone) for a VM without it (destroyed and
+    path it took (C(machines[].path)) - V(rollback) to the snapshot; V(reclone) for a VM without it (destroyed and
     cloned again from its template with the same VMID, name, pool, tags, NICs and MACs, then given the
     snapshot); V(recreate) for a missing machine (made as the deploy makes it, then given the snapshot). Then every
     machine goes to the power state O(start) asks for, in O(machines[].start_order). Nothing else of the student
@@ -100,7 +100,7 @@ options:
   vmstate:
     description:
       - Include the RAM of a running VM (PVE saves none of a stopped VM; that one gets a disk-only snapshot, said in
-        RV(machines[].why)). The state storage is checked first (qemu-server C(find_vmstate_storage)).
+        C(machines[].why)). The state storage is checked first (qemu-server C(find_vmstate_storage)).
     type: bool
     default: false
   replace:

@@ -41,6 +41,8 @@ options:
     type: str
     choices: [deploy, destroy]
     default: deploy
+extends_documentation_fragment:
+  - deploystand.proxmox.attributes
 attributes:
   check_mode:
     support: full

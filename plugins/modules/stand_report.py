@@ -77,6 +77,8 @@ options:
     description: Write the files (V(false) only computes the result).
     type: bool
     default: true
+extends_documentation_fragment:
+  - deploystand.proxmox.attributes
 attributes:
   check_mode:
     support: full

@@ -23,7 +23,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names im
     split_userid, stand_name_problem, user_marker,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.passwords import generate_password, password_control_problem
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import CONNECTION, NOT_FOUND, PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import NOT_FOUND, PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.wait import converge
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import expiry as expirylib
 

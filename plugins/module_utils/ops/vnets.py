@@ -20,9 +20,7 @@ __metaclass__ = type
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
     bridge_marker, owns, parse_marker,
 )
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import (
-    NOT_FOUND, PERMISSION, VERSION, PveApiError,
-)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import VERSION, PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.cluster import read_sdn
 
 

@@ -140,7 +140,7 @@ def lifecycle_paths_to_verify(purpose, stand_raw, users_raw, cluster):
         missing = []
         try:
             _derive_plan(stand, students, cluster, missing, capacity=False,  # pylint: disable=protected-access
-                           extra_needs=_reset_needs(stand, cluster))
+                         extra_needs=_reset_needs(stand, cluster))
         except StandError:
             return []
         return unlisted_paths(missing, cluster)

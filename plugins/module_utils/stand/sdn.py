@@ -103,7 +103,7 @@ def normalize_network(raw, errors):
     net['vni_range'] = _range_field(field, raw, 'vni_range', DEFAULT_VNI_RANGE, 1, VNI_MAX, errors)
     net['tag_range'] = _range_field(field, raw, 'tag_range', DEFAULT_TAG_RANGE, 1, VLAN_MAX, errors)
     net['vnet_prefix'] = _string_field(field, raw, 'vnet_prefix', PREFIX_RE,
-                                         'a letter, then at most 5 letters or digits', errors)
+                                       'a letter, then at most 5 letters or digits', errors)
     zone = raw.get('zone')
     if zone is not None and (not isinstance(zone, str) or not SDN_ID_RE.match(zone) or len(zone) > SDN_ID_MAX):
         errors.append("%s.zone: %r is not an SDN zone id (2 to 8 letters or digits, starting with a letter)"
