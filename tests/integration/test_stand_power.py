@@ -50,7 +50,8 @@ def test_check_mode_predicts_and_writes_nothing(deployed, tmp_path):
     assert deployed.state()['vms'] == before['vms']
     result = run.result('Machines are stopped', 'student2@pve')
     assert result['changed'] and all(m['status'] == 'stopped' for m in result['machines'])
-    assert 'student2-host1: running -> stopped' in run.output
+    host = [m for m in result['machines'] if m['name'] == 'student2-host1'][0]
+    assert 'student2-host1 (VM {0}): running -> stopped'.format(host['vmid']) in run.output
 
 
 def test_stand_limit_powers_only_the_chosen_student(deployed, tmp_path):
