@@ -25,6 +25,7 @@ description:
 extends_documentation_fragment:
   - deploystand.proxmox.auth
   - deploystand.proxmox.attributes
+  - deploystand.proxmox.stand_student
 attributes:
   check_mode:
     description: Predicts C(changed) and each machine's state without writing anything.
@@ -33,17 +34,6 @@ attributes:
     description: Each machine's power state before and after.
     support: full
 options:
-  stand:
-    description: Name of the stand.
-    type: str
-    required: true
-  userid:
-    description: The student, C(name@realm).
-    type: str
-    required: true
-  pool:
-    description: The student's pool. Default C(<stand>-<user name without realm>).
-    type: str
   machines:
     description: The student's machines (the plan's C(students[].machines)).
     type: list

@@ -34,6 +34,7 @@ description:
 extends_documentation_fragment:
   - deploystand.proxmox.auth
   - deploystand.proxmox.attributes
+  - deploystand.proxmox.stand_student
 attributes:
   check_mode:
     description: Predicts C(changed) and each machine's action or path without writing anything.
@@ -42,17 +43,6 @@ attributes:
     description: Each machine's snapshot names before and after (reset - VMID, path and power state after).
     support: full
 options:
-  stand:
-    description: Name of the stand.
-    type: str
-    required: true
-  userid:
-    description: The student, C(name@realm).
-    type: str
-    required: true
-  pool:
-    description: The student's pool. Default C(<stand>-<user name without realm>).
-    type: str
   node:
     description: The student's node (where a missing machine is made; O(state=reset)).
     type: str
