@@ -11,9 +11,12 @@ MODULES = sorted(yaml.safe_load(open(os.path.join(ROOT, 'meta', 'runtime.yml')))
 STAND = yaml.safe_load(open(os.path.join(ROOT, 'playbooks', 'vars', 'example_stand.yml')))['stand']
 
 
-def test_action_group_lists_every_module():
-    present = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, 'plugins', 'modules')) if f.endswith('.py'))
-    assert MODULES == present
+def test_action_group_lists_every_module_that_talks_to_pve():
+    # a module with an action plugin of its name runs on the controller and takes no connection options
+    controller = set(f[:-3] for f in os.listdir(os.path.join(ROOT, 'plugins', 'action')) if f.endswith('.py'))
+    present = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, 'plugins', 'modules'))
+                     if f.endswith('.py') and f[:-3] not in controller)
+    assert controller and MODULES == present
 
 
 @pytest.mark.parametrize('module', MODULES)
