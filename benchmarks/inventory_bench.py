@@ -17,7 +17,6 @@ Runs, each timed from the outside (process start to exit):
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ sys.path[:0] = [os.path.join(ROOT, 'simulator'), os.path.join(ROOT, 'collections
 
 from deploystand_sim.stand_scenario import stand_scenario, with_agents  # noqa: E402
 from deploystand_sim.testing import Simulator  # noqa: E402
+from bench_support import ansible  # noqa: E402
 from readme_section import replace_section  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
@@ -46,16 +46,6 @@ def timed(sim, run):
     run()
     secs = time.perf_counter() - began
     return secs, cluster_and_agent_calls(sim.counters())
-
-
-def ansible(sim, work, *argv):
-    env = dict((k, v) for k, v in os.environ.items() if not k.startswith('PROXMOX_'))
-    env.update(sim.env, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_HOME=os.path.join(work, 'home'))
-    proc = subprocess.run(list(argv), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=1800)
-    if proc.returncode != 0:
-        raise SystemExit(proc.stdout[-3000:])
-    return proc.stdout
 
 
 def measure(students, time_factor):

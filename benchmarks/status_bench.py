@@ -20,7 +20,6 @@ benchmarks/README.md with the figures.
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ sys.path[:0] = [os.path.join(ROOT, 'simulator'), os.path.join(ROOT, 'collections
 
 from deploystand_sim.stand_scenario import stand_scenario, with_agents  # noqa: E402
 from deploystand_sim.testing import Simulator  # noqa: E402
+from bench_support import ansible  # noqa: E402
 from readme_section import replace_section  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
@@ -56,16 +56,6 @@ def kinds(counters):
     config = sum(n for k, n in requests.items() if k.endswith('/config') and k.startswith('GET'))
     return {'cluster': counters['total'] - agent - snapshot - config - login, 'config': config,
             'snapshot': snapshot, 'agent': agent, 'login': login, 'total': counters['total']}
-
-
-def ansible(sim, work, *argv):
-    env = dict((k, v) for k, v in os.environ.items() if not k.startswith('PROXMOX_'))
-    env.update(sim.env, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_HOME=os.path.join(work, 'home'))
-    proc = subprocess.run(list(argv), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=1800)
-    if proc.returncode != 0:
-        raise SystemExit(proc.stdout[-3000:])
-    return proc.stdout
 
 
 def measure(students, time_factor):

@@ -8,9 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import csv
-import io
-
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.csv_sheet import csv_text
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.info import stand_vms
 
 CSV_COLUMNS = ('stand', 'userid', 'pool', 'user_owned', 'expires_at', 'expire_at', 'vmid', 'name', 'machine', 'node', 'status',
@@ -48,12 +46,7 @@ def stand_list_rows(info):
 
 def stand_list_csv(info):
     """The rows as CSV text, with a header line."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator='\n')
-    writer.writeheader()
-    for row in stand_list_rows(info):
-        writer.writerow(row)
-    return out.getvalue()
+    return csv_text(CSV_COLUMNS, stand_list_rows(info))
 
 
 def _state(student):

@@ -82,7 +82,13 @@ VM_WAIT_OPTIONS = dict(
     shutdown_timeout=with_default('shutdown_timeout', type='int'),
 )
 
-# the clone bound (pve_stand_clone, pve_stand_student)
+# an EcoRouter's NICs (pve_stand_student, pve_stand_snapshot's re-clone; documented by the ecorouter doc fragment)
+ECOROUTER_OPTIONS = dict(
+    management_bridge=with_default('management_bridge', type='str'),
+    mac_prefix=with_default('mac_prefix', type='str'),
+)
+
+# the clone bound (pve_stand_clone, pve_stand_student, pve_stand_snapshot's re-clone)
 CLONE_OPTIONS = dict(
     clone_slots=with_default('clone_slots', type='int'),
     lock_retries=with_default('lock_retries', type='int'),

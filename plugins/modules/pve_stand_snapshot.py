@@ -34,6 +34,7 @@ description:
 extends_documentation_fragment:
   - deploystand.proxmox.auth
   - deploystand.proxmox.attributes
+  - deploystand.proxmox.ecorouter
   - deploystand.proxmox.stand_student
 attributes:
   check_mode:
@@ -118,14 +119,6 @@ options:
     description: With O(state=reset), start the machines afterwards (the stand's C(start)); else they are stopped.
     type: bool
     default: true
-  management_bridge:
-    description: Bridge of an EcoRouter's management NIC.
-    type: str
-    default: vmbr0
-  mac_prefix:
-    description: First 4 octets of EcoRouter slot MACs.
-    type: str
-    default: 1C:87:76:40
   clone_slots:
     description: At most this many clones per storage at once from this controller.
     type: int
@@ -191,6 +184,9 @@ foreign:
   elements: dict
 '''
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import (
+    CLONE_OPTIONS, ECOROUTER_OPTIONS, VM_WAIT_OPTIONS, with_default,
+)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.lifecycle import (
     LifecycleFailed, SnapshotRun,
 )
@@ -225,14 +221,9 @@ ARGSPEC = dict(
     force=dict(type='bool', default=False),
     description=dict(type='str', default='taken by stand_snapshot.yml'),
     bridges=dict(type='dict', default={}),
-    vmid_range=dict(type='list', elements='int', default=[10000, 19999]),
+    vmid_range=with_default('vmid_range', type='list', elements='int'),
     start=dict(type='bool', default=True),
-    management_bridge=dict(type='str', default='vmbr0'),
-    mac_prefix=dict(type='str', default='1C:87:76:40'),
-    clone_slots=dict(type='int', default=8),
-    lock_retries=dict(type='int', default=5),
-    shutdown_timeout=dict(type='int', default=60),
-    timeout=dict(type='int', default=600),
+    **dict(ECOROUTER_OPTIONS, **dict(CLONE_OPTIONS, **VM_WAIT_OPTIONS))
 )
 
 

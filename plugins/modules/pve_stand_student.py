@@ -30,6 +30,7 @@ description:
 extends_documentation_fragment:
   - deploystand.proxmox.auth
   - deploystand.proxmox.attributes
+  - deploystand.proxmox.ecorouter
   - deploystand.proxmox.account_expiry
 attributes:
   check_mode:
@@ -194,14 +195,6 @@ options:
         description: Include the RAM of a running VM.
         type: bool
         default: false
-  management_bridge:
-    description: Bridge of an EcoRouter's management NIC.
-    type: str
-    default: vmbr0
-  mac_prefix:
-    description: First 4 octets of EcoRouter slot MACs.
-    type: str
-    default: 1C:87:76:40
   role:
     description: Role granted to the student on C(/pool/<pool>).
     type: str
@@ -349,7 +342,8 @@ machines:
 '''
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import (
-    ACCOUNT_EXPIRY_OPTIONS, CLONE_OPTIONS, PASSWORD_OPTIONS, ROLE_OPTIONS, VM_WAIT_OPTIONS, with_default,
+    ACCOUNT_EXPIRY_OPTIONS, CLONE_OPTIONS, ECOROUTER_OPTIONS, PASSWORD_OPTIONS, ROLE_OPTIONS, VM_WAIT_OPTIONS,
+    with_default,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import DEVICE_TYPES, pool_id
@@ -383,10 +377,8 @@ ARGSPEC = dict(
     baseline=dict(type='dict', options=dict(snapshot=dict(type='str', default='baseline'),
                                             vmstate=dict(type='bool', default=False))),
     bridge_zone=dict(type='str'),
-    management_bridge=with_default('management_bridge', type='str'),
-    mac_prefix=with_default('mac_prefix', type='str'),
     state=with_default('state', type='str', choices=['present', 'absent']),
-    **dict(ROLE_OPTIONS, **dict(PASSWORD_OPTIONS, **dict(ACCOUNT_EXPIRY_OPTIONS, **dict(CLONE_OPTIONS, **VM_WAIT_OPTIONS))))
+    **dict(ROLE_OPTIONS, **dict(ECOROUTER_OPTIONS, **dict(PASSWORD_OPTIONS, **dict(ACCOUNT_EXPIRY_OPTIONS, **dict(CLONE_OPTIONS, **VM_WAIT_OPTIONS)))))
 )
 
 

@@ -8,12 +8,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import csv
-import io
 import json
 import os
 import tempfile
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.csv_sheet import csv_text
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.html_page import (
     bullet_list, card, esc, link, network_svg, page, table,
 )
@@ -86,12 +85,6 @@ def status_table(status):
     return lines
 
 
-def _csv_cell(value):
-    # a cell a spreadsheet would run as a formula is quoted as text (OWASP "CSV injection")
-    text = '' if value is None else str(value)
-    return "'" + text if text[:1] in ('=', '+', '@', '\t', '\r') else text
-
-
 def status_rows(status):
     rows = []
     for student in status['students']:
@@ -114,12 +107,7 @@ def status_rows(status):
 
 
 def status_csv(status):
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator='\n')
-    writer.writeheader()
-    for row in status_rows(status):
-        writer.writerow(dict((k, _csv_cell(v)) for k, v in row.items()))
-    return out.getvalue()
+    return csv_text(CSV_COLUMNS, status_rows(status))
 
 
 def status_json(status):
