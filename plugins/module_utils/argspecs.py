@@ -53,6 +53,14 @@ def with_default(key, **spec):
     return spec
 
 
+def pieces(*specs):
+    """The options of several pieces as one dict, for `**pieces(ROLE_OPTIONS, ...)` in an argument spec."""
+    out = {}
+    for spec in specs:
+        out.update(spec)
+    return out
+
+
 # --- pieces ------------------------------------------------------------------------------------------
 
 # the roles a student gets (pve_user_pool, pve_stand_student)

@@ -185,7 +185,7 @@ foreign:
 '''
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import (
-    CLONE_OPTIONS, ECOROUTER_OPTIONS, VM_WAIT_OPTIONS, with_default,
+    CLONE_OPTIONS, ECOROUTER_OPTIONS, VM_WAIT_OPTIONS, pieces, with_default,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.lifecycle import (
     LifecycleFailed, SnapshotRun,
@@ -223,7 +223,7 @@ ARGSPEC = dict(
     bridges=dict(type='dict', default={}),
     vmid_range=with_default('vmid_range', type='list', elements='int'),
     start=dict(type='bool', default=True),
-    **dict(ECOROUTER_OPTIONS, **dict(CLONE_OPTIONS, **VM_WAIT_OPTIONS))
+    **pieces(ECOROUTER_OPTIONS, CLONE_OPTIONS, VM_WAIT_OPTIONS)
 )
 
 

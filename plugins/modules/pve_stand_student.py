@@ -343,7 +343,7 @@ machines:
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import (
     ACCOUNT_EXPIRY_OPTIONS, CLONE_OPTIONS, ECOROUTER_OPTIONS, PASSWORD_OPTIONS, ROLE_OPTIONS, VM_WAIT_OPTIONS,
-    with_default,
+    pieces, with_default,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import DEVICE_TYPES, pool_id
@@ -378,7 +378,7 @@ ARGSPEC = dict(
                                             vmstate=dict(type='bool', default=False))),
     bridge_zone=dict(type='str'),
     state=with_default('state', type='str', choices=['present', 'absent']),
-    **dict(ROLE_OPTIONS, **dict(ECOROUTER_OPTIONS, **dict(PASSWORD_OPTIONS, **dict(ACCOUNT_EXPIRY_OPTIONS, **dict(CLONE_OPTIONS, **VM_WAIT_OPTIONS)))))
+    **pieces(ROLE_OPTIONS, ECOROUTER_OPTIONS, PASSWORD_OPTIONS, ACCOUNT_EXPIRY_OPTIONS, CLONE_OPTIONS, VM_WAIT_OPTIONS)
 )
 
 

@@ -288,7 +288,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.user_pool 
     UserPool, UserPoolError, check_params,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import (
-    ACCOUNT_EXPIRY_OPTIONS, PASSWORD_OPTIONS, ROLE_OPTIONS, with_default,
+    ACCOUNT_EXPIRY_OPTIONS, PASSWORD_OPTIONS, ROLE_OPTIONS, pieces, with_default,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 
@@ -302,7 +302,7 @@ def main():
             bridges=dict(type='list', elements='str', default=[]),
             stale_bridges=dict(type='list', elements='str', default=[]),
             state=with_default('state', type='str', choices=['present', 'absent']),
-            **dict(ROLE_OPTIONS, **dict(PASSWORD_OPTIONS, **ACCOUNT_EXPIRY_OPTIONS))
+            **pieces(ROLE_OPTIONS, PASSWORD_OPTIONS, ACCOUNT_EXPIRY_OPTIONS)
         ),
         supports_check_mode=True,
     )
