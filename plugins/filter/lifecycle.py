@@ -2,7 +2,7 @@
 # Copyright (c) deploystand.proxmox contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the day-2 playbooks (stand_power.yml, stand_snapshot.yml, stand_reset.yml): the input checks
-that refuse before the plan, and the per-machine lines of their summaries."""
+that refuse before the plan, the class handed to one module run, and the per-machine lines of the summaries."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -16,6 +16,22 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.lifecycl
 def stand_snapshot_name_problem(name, field='stand_snapshot_name'):
     """'' when PVE accepts `name` as a snapshot name, else why not (pve-configid, at most 40 characters)."""
     return snapshot_name_problem(name, field) or ''
+
+
+def stand_class_students(plan, userids, purpose='power'):
+    """The `students` of one pve_stand_power / pve_stand_snapshot run for the class: the plan's entry of each
+    of `userids` (the play's student hosts, so `--limit` holds), with the node and bridges a reset needs."""
+    wanted = set(userids)
+    out = []
+    for student in plan['students']:
+        if student['userid'] not in wanted:
+            continue
+        entry = dict(userid=student['userid'], pool=student['pool'], machines=student['machines'])
+        if purpose == 'reset':
+            entry.update(node=student['node'],
+                         bridges=dict((bridge['alias'], bridge['iface']) for bridge in student['bridges']))
+        out.append(entry)
+    return out
 
 
 def stand_lifecycle_lines(result, key='action'):
@@ -46,4 +62,5 @@ def stand_lifecycle_lines(result, key='action'):
 class FilterModule(object):
     def filters(self):
         return {'stand_snapshot_name_problem': stand_snapshot_name_problem,
+                'stand_class_students': stand_class_students,
                 'stand_lifecycle_lines': stand_lifecycle_lines}

@@ -38,6 +38,7 @@ DEFAULTS = dict(
     memory_overcommit=1.0,              # stand.memory_overcommit
     student_vms='remove',               # pve_stand_student state=absent, role stand_student
     purpose='deploy',                   # pve_stand_plan, role stand_plan
+    parallel=30,                        # students at once in one class run (ops/class_run.py)
     state='present',
 )
 
@@ -62,6 +63,12 @@ def pieces(*specs):
 
 
 # --- pieces ------------------------------------------------------------------------------------------
+
+# a class in one module run (ops/class_run.py): pve_stand_power, pve_stand_snapshot
+CLASS_OPTIONS = dict(
+    students=dict(type='list', elements='dict'),
+    parallel=with_default('parallel', type='int'),
+)
 
 # the roles a student gets (pve_user_pool, pve_stand_student)
 ROLE_OPTIONS = dict(

@@ -19,7 +19,8 @@ description:
   - The machines go side by side, in groups of O(machines[].start_order) - the lowest first when starting, the
     highest first when stopping - and a group begins once the one before it is done (the router up before its
     hosts, down after them).
-  - Playbook C(stand_power.yml) runs it once per student (docs/lifecycle.md).
+  - One student (O(userid), O(machines)) or a whole class in one run (O(students)); playbook C(stand_power.yml)
+    runs it once for the class and hands each student host its own result (docs/lifecycle.md).
   - Idempotent (a VM already in the wanted state is not touched), except O(state=restarted), which always
     restarts. Check mode predicts each VM's state and writes nothing.
 extends_documentation_fragment:
@@ -38,7 +39,6 @@ options:
     description: The student's machines (the plan's C(students[].machines)).
     type: list
     elements: dict
-    required: true
     suboptions:
       name:
         description: VM name.
@@ -90,6 +90,15 @@ EXAMPLES = r'''
     machines: [{name: student1-router, start_order: 0}, {name: student1-host1, start_order: 1}]
     state: shutdown
     shutdown_timeout: 120
+
+- name: Start the whole class in one run, each student's result apart
+  deploystand.proxmox.pve_stand_power:
+    stand: netlab
+    students:
+      - {userid: student1@pve, machines: [{name: student1-router}, {name: student1-host1, start_order: 1}]}
+      - {userid: student2@pve, machines: [{name: student2-router}, {name: student2-host1, start_order: 1}]}
+    state: started
+  register: class_power
 '''
 
 RETURN = r'''
@@ -111,46 +120,55 @@ foreign:
   type: list
   elements: dict
   sample: [{vmid: 10050, name: my-test, node: pve1, why: not made by the stand}]
+students:
+  description:
+    - With O(students), each student's result (userid -> the keys a one-student run returns, plus C(failed)
+      and C(msg) for a student that failed and C(warnings) for what it left alone). Action
+      C(deploystand.proxmox.stand_student_outcome) hands each to its student's host.
+  returned: when O(students) is given
+  type: dict
+failed_students:
+  description: With O(students), the userids whose run failed.
+  returned: when O(students) is given
+  type: list
+  elements: str
 '''
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.lifecycle import (
-    LifecycleFailed, PowerRun,
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import CLASS_OPTIONS
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.class_run import (
+    exit_with, run_class, student_outcome, student_params,
 )
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.lifecycle import PowerRun, left_alone
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import pool_id
 
 ARGSPEC = dict(
     stand=dict(type='str', required=True),
-    userid=dict(type='str', required=True),
+    userid=dict(type='str'),
     pool=dict(type='str'),
-    machines=dict(type='list', elements='dict', required=True, options=dict(
+    machines=dict(type='list', elements='dict', options=dict(
         name=dict(type='str', required=True), start_order=dict(type='int', default=0), vmid=dict(type='int'),
         node=dict(type='str'), device_type=dict(type='str'), machine=dict(type='str'))),
     state=dict(type='str', required=True, choices=['started', 'stopped', 'shutdown', 'restarted']),
     shutdown_timeout=dict(type='int', default=60),
     timeout=dict(type='int', default=600),
+    **CLASS_OPTIONS
 )
 
 
 def main():
     module = PveModule(argument_spec=ARGSPEC, supports_check_mode=True)
-    p = module.params
-    if p['shutdown_timeout'] < 0 or p['timeout'] < 0:
+    if module.params['shutdown_timeout'] < 0 or module.params['timeout'] < 0:
         module.fail_json(msg='invalid input: shutdown_timeout and timeout must not be negative')
-    p['pool'] = p['pool'] or pool_id(p['stand'], p['userid'])
-    run = PowerRun(module.client(), p, check_mode=module.check_mode, warn=module.warn)
-    try:
-        result = run.run()
-    except LifecycleFailed as exc:
-        module.fail_json(msg=exc.message, **exc.result)
-    except PveApiError as err:
-        module.fail_api(err, **run.result)
-    for vm in result['foreign']:
-        module.warn('left alone: VM {0} ({1}) in pool {2} is {3}'.format(vm['vmid'], vm['name'], p['pool'], vm['why']))
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)
+    students = student_params(module)
+    client = module.client()
+
+    def one(p):
+        p['pool'] = p['pool'] or pool_id(p['stand'], p['userid'])
+        warnings = []
+        run = PowerRun(client, p, check_mode=module.check_mode, warn=warnings.append)
+        return student_outcome(run, warnings, left_alone)
+    exit_with(module, students, run_class(students, one, module.params['parallel'], client))
 
 
 if __name__ == '__main__':

@@ -30,7 +30,8 @@ description:
   - Every machine is decided before anything is written; a refusal (a snapshot with children without O(force), a RAM
     snapshot whose state storage cannot hold it, a reset of a machine without the snapshot and without a template, a
     re-clone that would delete snapshots the stand did not take) fails the student with nothing changed.
-  - Playbooks C(stand_snapshot.yml) and C(stand_reset.yml) run it once per student; the machines go side by side.
+  - One student (O(userid), O(machines)) or a whole class in one run (O(students)); playbooks C(stand_snapshot.yml)
+    and C(stand_reset.yml) run it once for the class; the machines go side by side.
 extends_documentation_fragment:
   - deploystand.proxmox.auth
   - deploystand.proxmox.attributes
@@ -53,7 +54,6 @@ options:
         O(state=reset) needs the purpose V(reset) plan (templates, networks, VMIDs).
     type: list
     elements: dict
-    required: true
     suboptions:
       name: {description: VM name., type: str, required: true}
       machine: {description: The stand's name of the machine (informational)., type: str}
@@ -182,19 +182,31 @@ foreign:
   returned: always
   type: list
   elements: dict
+students:
+  description:
+    - With O(students), each student's result (userid -> the keys a one-student run returns, plus C(failed)
+      and C(msg) for a student that failed and C(warnings) for what it left alone). Action
+      C(deploystand.proxmox.stand_student_outcome) hands each to its student's host.
+  returned: when O(students) is given
+  type: dict
+failed_students:
+  description: With O(students), the userids whose run failed.
+  returned: when O(students) is given
+  type: list
+  elements: str
 '''
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import (
-    CLONE_OPTIONS, ECOROUTER_OPTIONS, VM_WAIT_OPTIONS, pieces, with_default,
+    CLASS_OPTIONS, CLONE_OPTIONS, ECOROUTER_OPTIONS, VM_WAIT_OPTIONS, pieces, with_default,
 )
-from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.lifecycle import (
-    LifecycleFailed, SnapshotRun,
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.class_run import (
+    exit_with, run_class, student_outcome, student_params,
 )
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.lifecycle import SnapshotRun, left_alone
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.lifecycle_input import (
     snapshot_name_problem,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.lifecycle_reset import ResetRun
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import pool_id
 
@@ -210,10 +222,10 @@ MACHINE_SPEC = dict(
     networks=dict(type='list', elements='dict', default=[], options=NETWORK_SPEC))
 ARGSPEC = dict(
     stand=dict(type='str', required=True),
-    userid=dict(type='str', required=True),
+    userid=dict(type='str'),
     pool=dict(type='str'),
     node=dict(type='str'),
-    machines=dict(type='list', elements='dict', required=True, options=MACHINE_SPEC),
+    machines=dict(type='list', elements='dict', options=MACHINE_SPEC),
     name=dict(type='str', default='baseline'),
     state=dict(type='str', default='present', choices=['present', 'absent', 'reset']),
     vmstate=dict(type='bool', default=False),
@@ -223,35 +235,27 @@ ARGSPEC = dict(
     bridges=dict(type='dict', default={}),
     vmid_range=with_default('vmid_range', type='list', elements='int'),
     start=dict(type='bool', default=True),
-    **pieces(ECOROUTER_OPTIONS, CLONE_OPTIONS, VM_WAIT_OPTIONS)
+    **pieces(ECOROUTER_OPTIONS, CLONE_OPTIONS, VM_WAIT_OPTIONS, CLASS_OPTIONS)
 )
 
 
 def main():
     module = PveModule(argument_spec=ARGSPEC, supports_check_mode=True)
-    p = module.params
-    problem = snapshot_name_problem(p['name'], 'name')
+    problem = snapshot_name_problem(module.params['name'], 'name')
     if problem:
         module.fail_json(msg='invalid input: {0}; nothing was changed'.format(problem))
-    if p['state'] == 'reset' and not p['node']:
+    students = student_params(module)
+    if module.params['state'] == 'reset' and not all(p['node'] for p in students):
         module.fail_json(msg='invalid input: node is needed to reset (a missing machine is made there)')
-    p['pool'] = p['pool'] or pool_id(p['stand'], p['userid'])
-    run = (ResetRun if p['state'] == 'reset' else SnapshotRun)(module.client(), p, check_mode=module.check_mode,
-                                                               warn=module.warn)
-    try:
-        result = run.run()
-    except LifecycleFailed as exc:
-        module.fail_json(msg=exc.message, **(exc.result or run.result))
-    except PveApiError as err:
-        module.fail_api(err, **run.result)
-    for vm in result['foreign']:
-        module.warn('left alone: VM {0} ({1}) in pool {2} is {3}'.format(vm['vmid'], vm['name'], p['pool'], vm['why']))
-    for machine in result['machines']:
-        if machine.get('action') == 'foreign':
-            module.warn('left alone: {0} (VM {1}): {2}'.format(machine['name'], machine['vmid'], machine['why']))
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)
+    client = module.client()
+    kind = ResetRun if module.params['state'] == 'reset' else SnapshotRun
+
+    def one(p):
+        p['pool'] = p['pool'] or pool_id(p['stand'], p['userid'])
+        warnings = []
+        run = kind(client, p, check_mode=module.check_mode, warn=warnings.append)
+        return student_outcome(run, warnings, left_alone)
+    exit_with(module, students, run_class(students, one, module.params['parallel'], client))
 
 
 if __name__ == '__main__':

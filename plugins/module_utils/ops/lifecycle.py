@@ -22,6 +22,7 @@ import threading
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import lifecycle_input as L
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops import vm as V
+from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import RunFailed
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.cluster import disk_storages
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import (
     CONNECTION, LOCKED, NOT_FOUND, TASK_FAILED, PveApiError,
@@ -31,15 +32,6 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client imp
 LOCK_RETRIES = 4
 
 
-class LifecycleFailed(Exception):
-    """The student's run failed or was refused: the message, and the result so far."""
-
-    def __init__(self, message, result):
-        super(LifecycleFailed, self).__init__(message)
-        self.message = message
-        self.result = result
-
-
 def run_side_by_side(items, work):
     """work(item) for every item, each in its own thread; returns [(item, value, error message or None)]."""
     out = [None] * len(items)
@@ -47,7 +39,7 @@ def run_side_by_side(items, work):
     def one(index, item):
         try:
             out[index] = (item, work(item), None)
-        except LifecycleFailed as exc:
+        except RunFailed as exc:
             out[index] = (item, exc.result, exc.message)
         except PveApiError as err:
             out[index] = (item, None, err.message)
@@ -71,6 +63,16 @@ def foreign_in_pool(entries, pool, stand, names):
         why = 'named like a stand VM but without the tags deploystand and stand-{0}'.format(stand) \
             if entry.get('name') in names else 'not made by the stand'
         out.append({'vmid': entry['vmid'], 'name': entry.get('name'), 'node': entry.get('node'), 'why': why})
+    return out
+
+
+def left_alone(result):
+    """The warnings for what a student's run did not touch: the pool's foreign VMs, and machines whose VM
+    (or snapshot) the stand does not own."""
+    out = ['left alone: VM {0} ({1}) in pool {2} is {3}'.format(vm['vmid'], vm['name'], result['pool'], vm['why'])
+           for vm in result.get('foreign', [])]
+    out.extend('left alone: {0} (VM {1}): {2}'.format(m['name'], m['vmid'], m['why'])
+               for m in result.get('machines', []) if m.get('action') == 'foreign')
     return out
 
 
@@ -179,7 +181,7 @@ class PowerRun(object):
             'before': dict((m['name'], {'status': m.get('status_before')}) for m in self.result['machines']),
             'after': dict((m['name'], {'status': m.get('status')}) for m in self.result['machines'])}
         if failures:
-            raise LifecycleFailed('{0}: {1}'.format(self.p['userid'], '; '.join(failures)), self.result)
+            raise RunFailed('{0}: {1}'.format(self.p['userid'], '; '.join(failures)), self.result)
         return self.result
 
 
@@ -327,8 +329,8 @@ class SnapshotRun(object):
                 problems.append('{0}: {1}'.format(machine['name'], problem))
             plans.append((machine, entry, snaps, status, action))
         if problems:
-            raise LifecycleFailed('{0}: nothing was changed: {1}'.format(self.p['userid'], '; '.join(problems)),
-                                  self.result)
+            raise RunFailed('{0}: nothing was changed: {1}'.format(self.p['userid'], '; '.join(problems)),
+                            self.result)
         name = self.p['name']
 
         def work(item):
@@ -361,7 +363,7 @@ class SnapshotRun(object):
         outcomes = run_side_by_side(plans, work)
         failures = self._collect(outcomes)
         if failures:
-            raise LifecycleFailed('{0}: {1}'.format(self.p['userid'], '; '.join(failures)), self.result)
+            raise RunFailed('{0}: {1}'.format(self.p['userid'], '; '.join(failures)), self.result)
         return self.result
 
     def _collect(self, outcomes):
@@ -404,7 +406,7 @@ def baseline_after_deploy(client, p, results, check_mode=False, warn=None):
         if ram:
             problem = vmstate_problem(client, vms, result['node'], result['vmid'], cache)
             if problem:
-                raise LifecycleFailed(problem, None)
+                raise RunFailed(problem, None)
         if baseline['snapshot'] not in snapshots.listing(result['node'], result['vmid']):
             snapshots.create(result['node'], result['vmid'], baseline['snapshot'], ram, 'baseline taken by the deploy')
         return baseline['snapshot']

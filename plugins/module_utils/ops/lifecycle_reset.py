@@ -25,12 +25,12 @@ __metaclass__ = type
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import lifecycle_input as L
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops import vm as V
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.lifecycle import (
-    LifecycleFailed, PowerRun, Snapshots, StudentMachines, run_side_by_side,
+    PowerRun, Snapshots, StudentMachines, run_side_by_side,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.machine import (
     MachineFailed, MachineRun, configure_ecorouter,
 )
-from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import RunFailed, StandError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.student import (
     clone_params, ecorouter_params,
 )
@@ -110,15 +110,15 @@ class ResetRun(object):
         try:
             result = run.run()
         except MachineFailed as exc:
-            raise LifecycleFailed(exc.message, None)
+            raise RunFailed(exc.message, None)
         except StandError as exc:
-            raise LifecycleFailed(str(exc), None)
+            raise RunFailed(str(exc), None)
         if machine['device_type'] == ECOROUTER and not self.check_mode:
             try:
                 configure_ecorouter(self.client, ecorouter_params(p, machine, result['vmid'], result['node']),
                                     warn=self.warn)
             except MachineFailed as exc:
-                raise LifecycleFailed(exc.message, None)
+                raise RunFailed(exc.message, None)
         return result['vmid'], result['node']
 
     def _reclone(self, vms, machine, entry):
@@ -148,8 +148,8 @@ class ResetRun(object):
                 problems.append('{0}: {1}'.format(machine['name'], problem))
             plans.append((machine, entry, path, snaps))
         if problems:
-            raise LifecycleFailed('{0}: nothing was changed: {1}'.format(self.p['userid'], '; '.join(problems)),
-                                  self.result)
+            raise RunFailed('{0}: nothing was changed: {1}'.format(self.p['userid'], '; '.join(problems)),
+                            self.result)
         self.result['missing'] = [m['name'] for m, e, path, _s in plans if path == 'recreate']
 
         def work(item):
@@ -181,7 +181,7 @@ class ResetRun(object):
         self.result['machines'] = [done[m['name']] for m, _e, _p, _s in plans]
         self.result['changed'] = any(m.get('changed') for m in self.result['machines'])
         if failures:
-            raise LifecycleFailed('{0}: {1}'.format(self.p['userid'], '; '.join(failures)), self.result)
+            raise RunFailed('{0}: {1}'.format(self.p['userid'], '; '.join(failures)), self.result)
         self._power()
         self.result['diff'] = {
             'before': dict((m['name'], {'vmid': m.get('vmid'), 'snapshots': m.get('snapshots_before')})
@@ -200,8 +200,8 @@ class ResetRun(object):
         power = PowerRun(self.client, dict(self.p, state=want), warn=self.warn)
         try:
             result = power.run()
-        except LifecycleFailed as exc:
-            raise LifecycleFailed(exc.message, self.result)
+        except RunFailed as exc:
+            raise RunFailed(exc.message, self.result)
         status = dict((m['name'], m.get('status')) for m in result['machines'])
         for machine in self.result['machines']:
             machine['status'] = status.get(machine['name'])

@@ -205,6 +205,12 @@ class PveClient(object):
         waiting once ansible-playbook is gone) applies to all of them."""
         self._sleep(seconds)
 
+    def allow_parallel(self, requests_at_once):
+        """Keep up to that many connections to PVE open: requests keeps 10 per host, and a class run's threads
+        beyond that would each open and drop a connection (a TLS handshake per request)."""
+        session = self._api._store['session']
+        session.mount('https://', requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=requests_at_once))
+
     @property
     def identity(self):
         """Who the calls run as: user@realm or user@realm!token."""
