@@ -8,7 +8,7 @@ explicitly, the example stand with a start order (the EcoRouter 0, the hosts 1).
 (not measured here: run.py does), then runs, as a teacher would: stand_power.yml shutdown, started;
 stand_snapshot.yml (disk-only); stand_reset.yml (every machine rolls back); and, for each, a no-op re-run of
 the same playbook (power and snapshot; a reset always acts), which is the controller's floor for a
-class of that size (plan, one module run per student, the recap). The results replace the "Day-2
+class of that size (plan, the class's module run, each student host's outcome, the recap). The results replace the "Day-2
 lifecycle" section of benchmarks/README.md.
 
 Lower bound (critical path on the cluster, PVE seconds x time factor): every VM of the class works in
@@ -124,7 +124,7 @@ def main(argv=None):
             'forks {forks}). The whole run took {took:.1f} minutes. Durations (PVE seconds): shutdown/start/stop '
             '2, snapshot 2, rollback 3, request 20 ms. {notes}.\n\n{table}\n\nThe lower bound is the cluster\'s '
             'critical path (see the script\'s docstring): every VM works in parallel, so it does not grow with the '
-            'class. What does grow is the controller\'s share - the plan and one module run per student - which the '
+            'class. What does grow is the controller\'s share - the plan, the class\'s module run and each student host\'s outcome - which the '
             'no-op re-run of the same playbook measures; "wall - floor" is what the step adds to it.\n'.format(
                 title=TITLE, date=time.strftime('%Y-%m-%d %H:%M'), machine=R.machine(), n=args.students,
                 tf=args.time_factor, vms=args.students * len(R.STAND['machines']), forks=R._cfg_forks(),
