@@ -59,8 +59,21 @@ def stand_lifecycle_lines(result, key='action'):
     return lines
 
 
+def stand_class_lines(students, key='action'):
+    """stand_lifecycle_lines for each student of a class run's `students`: {userid: lines}, the failed ones too
+    (with their message), in the class's order."""
+    out = {}
+    for userid, result in (students or {}).items():
+        lines = stand_lifecycle_lines(result, key)
+        if result.get('failed'):
+            lines.append('failed: {0}'.format(result.get('msg')))
+        out[userid] = lines
+    return out
+
+
 class FilterModule(object):
     def filters(self):
         return {'stand_snapshot_name_problem': stand_snapshot_name_problem,
+                'stand_class_lines': stand_class_lines,
                 'stand_class_students': stand_class_students,
                 'stand_lifecycle_lines': stand_lifecycle_lines}
