@@ -123,6 +123,35 @@ def test_network_change_adds_and_removes_vnets_and_moves_the_nics(sim_factory, p
     assert not any(n['kept'] for n in state['sdn']['nodes'].values())
 
 
+def test_a_class_change_adds_vnets_in_one_apply_and_a_students_destroy_removes_its_own_in_one(
+        sim_factory, playbook, tmp_path):
+    sim = sim_factory('sdn')
+    applied_draft(sim)
+    assert run(playbook, sim, tmp_path, DEPLOY).rc == 0
+    first = stand_vnets(sim.state())
+
+    def owners(vnets):
+        return sorted(v['alias'].split(':')[2] for v in vnets.values())
+    assert owners(first) == ['student1@pve', 'student2@pve']
+    # student3 joins, student2 is not in this list (kept, as every student left out of a class list)
+    sim.reset_counters()
+    joined = run(playbook, sim, tmp_path, DEPLOY, users=[CLASS[0], {'name': 'student3@pve', 'password': PASSWORD}])
+    assert joined.rc == 0, joined
+    after = stand_vnets(sim.state())
+    assert applies(sim) == 1
+    assert owners(after) == ['student1@pve', 'student2@pve', 'student3@pve']
+    assert all(after[vid] == vnet for vid, vnet in first.items())     # the others' VNets kept their ids and tags
+    # destroying student2 alone removes its VNet, the others stay: one apply
+    sim.reset_counters()
+    gone = run(playbook, sim, tmp_path, DESTROY, users=[CLASS[1]])
+    assert gone.rc == 0, gone
+    state = sim.state()
+    assert applies(sim) == 1
+    assert owners(stand_vnets(state)) == ['student1@pve', 'student3@pve']
+    assert not any(vm['pool'] == 'netlab-student2' for vm in state['vms'].values())
+    assert not any(n['kept'] for n in state['sdn']['nodes'].values())
+
+
 def test_foreign_pending_sdn_change_blocks_until_allowed(sim_factory, playbook, tmp_path):
     sim = sim_factory('sdn')
     before = sim.state()
