@@ -152,6 +152,35 @@ def test_a_class_change_adds_vnets_in_one_apply_and_a_students_destroy_removes_i
     assert not any(n['kept'] for n in state['sdn']['nodes'].values())
 
 
+def test_a_vlan_zone_carries_each_students_vnet_with_a_tag_of_the_range_across_nodes(sim_factory, playbook, tmp_path):
+    """A VLAN zone (one tag per VNet on a VLAN-aware bridge of every node): the stand takes tags from tag_range,
+    a student's machines may sit on several nodes and share its VNet's segment; re-run without apply."""
+    sim = sim_factory('sdn')
+    root = PveClient(sim.host, user='root@pam', password=sim.password, port=sim.port, ca_path=sim.cafile)
+    root.post('cluster/sdn/zones', zone='labvlan', type='vlan', bridge='vmbr0')
+    applied_draft(sim)      # the admin's zone (and the scenario's draft) applied, as before any stand
+    before = sim.state()
+    stand = dict(STAND, network={'mode': 'sdn', 'zone': 'labvlan', 'tag_range': [200, 209]})
+    sim.reset_counters()
+    first = run(playbook, sim, tmp_path, DEPLOY, stand=stand)
+    assert first.rc == 0, first
+    assert applies(sim) == 1
+    state = sim.state()
+    vnets = stand_vnets(state)
+    assert len(vnets) == 2 and all(v['zone'] == 'labvlan' and 200 <= v['tag'] <= 209 for v in vnets.values())
+    assert len(set(v['tag'] for v in vnets.values())) == 2
+    mine = [vm for vm in state['vms'].values() if vm['pool'] == 'netlab-student1']
+    (vnet,) = [vid for vid, v in vnets.items() if 'student1@pve' in v['alias']]
+    assert all(nics(vm) == [vnet] for vm in mine)
+    segments = set(sim.call(lambda pve, n: pve.segment(n, vnet), vm['node']) for vm in mine)
+    assert len(segments) == 1 and None not in segments, segments
+    sim.reset_counters()
+    again = run(playbook, sim, tmp_path, DEPLOY, stand=stand)
+    assert again.rc == 0 and again.changed_total == 0 and applies(sim) == 0, again
+    assert run(playbook, sim, tmp_path, DESTROY, stand=stand).rc == 0
+    assert comparable(sim.state())['vnets'] == comparable(before)['vnets']
+
+
 def test_foreign_pending_sdn_change_blocks_until_allowed(sim_factory, playbook, tmp_path):
     sim = sim_factory('sdn')
     before = sim.state()
