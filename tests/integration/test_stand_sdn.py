@@ -181,6 +181,31 @@ def test_a_vlan_zone_carries_each_students_vnet_with_a_tag_of_the_range_across_n
     assert comparable(sim.state())['vnets'] == comparable(before)['vnets']
 
 
+def test_a_stand_switched_from_bridges_to_sdn_moves_its_nics_and_leaves_no_bridge_or_grant_behind(
+        sim_factory, playbook, tmp_path):
+    sim = sim_factory('sdn')
+    applied_draft(sim)
+    bridged = dict(STAND)
+    bridged.pop('network')
+    assert run(playbook, sim, tmp_path, DEPLOY, stand=bridged).rc == 0
+    old = sim.state()
+    old_bridges = set(nic for vm in old['vms'].values() if vm['pool'] == 'netlab-student1' for nic in nics(vm))
+    assert old_bridges and not old_bridges & set(old['sdn']['vnets'])
+
+    switched = run(playbook, sim, tmp_path, DEPLOY)
+    assert switched.rc == 0, switched
+    state = sim.state()
+    vnets = stand_vnets(state)
+    (vnet,) = [vid for vid, v in vnets.items() if 'student1@pve' in v['alias']]
+    assert all(nics(vm) == [vnet] for vm in state['vms'].values() if vm['pool'] == 'netlab-student1')
+    # the node bridges of the bridges mode are gone, and so are the students' grants on them
+    for node, network in state['networks'].items():
+        assert not old_bridges & set(network['running']) and network['staged'] is None, node
+    assert not [entry for entry in state['acl'] if any(entry['path'].endswith('/' + b) for b in old_bridges)]
+    again = run(playbook, sim, tmp_path, DEPLOY)
+    assert again.rc == 0 and again.changed_total == 0, again
+
+
 def test_foreign_pending_sdn_change_blocks_until_allowed(sim_factory, playbook, tmp_path):
     sim = sim_factory('sdn')
     before = sim.state()

@@ -271,7 +271,9 @@ class UserPool(object):
         # grants on bridges the stand no longer gives the student (a bridge name is one ACL path on
         # every node, so a grant left behind covers whatever bridge has that name next)
         stale = sorted(set(params.get('stale_bridges') or ()) - set(params.get('bridges') or ()))
-        self.stale = wanted_acls(self.userid, self.pool, None, stale, params['bridge_role'], zone=self.zone)
+        # (a stand switched from node bridges to VNets still holds grants on the bridges' localnetwork paths)
+        self.stale = [acl for zone in sorted(set([None, self.zone]), key=str)
+                      for acl in wanted_acls(self.userid, self.pool, None, stale, params['bridge_role'], zone=zone)]
         self.paths = set(w['path'] for w in self.wanted + self.stale)
         self.result = {'userid': self.userid, 'pool': self.pool, 'user_created': False, 'user_owned': False,
                        'pool_created': False, 'acls_added': [], 'acls_removed': [], 'password_set': False,

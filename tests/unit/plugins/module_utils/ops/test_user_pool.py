@@ -558,3 +558,10 @@ def test_recover_under_token_auth_says_why_it_cannot_set_the_password():
     client = recover_client(token='ansible', identity='automation@pve!ansible')
     result = run(client, update_password='recover', password='Recorded-pw-1', works=lambda pw: pw == client.password)
     assert not result['password_set'] and 'token' in result['password_kept']
+
+
+def test_a_stand_moved_to_vnets_drops_its_students_grants_on_the_old_node_bridges_too():
+    run = A.UserPool(None, params(bridges=['vnetab01'], stale_bridges=['vmbr1002', 'vnetab01'], bridge_zone='teach'))
+    assert sorted(acl['path'] for acl in run.stale) == ['/sdn/zones/localnetwork/vmbr1002', '/sdn/zones/teach/vmbr1002']
+    bridged = A.UserPool(None, params(bridges=['vmbr1001'], stale_bridges=['vmbr1002']))
+    assert [acl['path'] for acl in bridged.stale] == ['/sdn/zones/localnetwork/vmbr1002']
