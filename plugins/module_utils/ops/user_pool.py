@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One student's user, pool and ACLs (the logic behind the pve_user_pool module).
 
-The pure part decides (which ACL entries are missing, who owns a user or a pool, what the input
-is worth) and is unit-tested without a cluster; `UserPool` reads the cluster through the one
+The pure part decides (who owns a user or a pool, what the input is worth; which ACL entries are missing
+is stand/acls.py) and is unit-tested without a cluster; `UserPool` reads the cluster through the one
 client, asks the pure part and writes only what is missing. Ownership follows docs/stand-model.md 3 (markers): the
 user's comment holds `deploystand:<stand>`, the pool's `deploystand:<stand>:<userid>`.
 """
@@ -17,6 +17,10 @@ import functools
 import re
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import BRIDGE_ID_RE, parse_net
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.acls import (
+    acl_label, acl_view, acl_writes, bridge_acl_path, held_acls, missing_acls, outside_entries, pool_acl_path,
+    wanted_acls,
+)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.inputs import normalize_users
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import (
     PASSWORD_LEN, POOL_ID_RE, ROLE_RE, owns, parse_marker, pool_id, pool_id_problem, pool_marker,
@@ -29,7 +33,6 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import e
 
 MIN_GENERATED_PASSWORD = 16
 CREATED_REALM = 'pve'            # the only realm whose users this module creates
-BRIDGE_ACL_PATH = '/sdn/zones/localnetwork/{0}'
 
 
 class UserPoolError(Exception):
@@ -37,81 +40,6 @@ class UserPoolError(Exception):
 
 
 # ------------------------------------------------------------------------------ pure decisions
-
-def pool_acl_path(pool):
-    return '/pool/{0}'.format(pool)
-
-
-def bridge_acl_path(iface, zone=None):
-    """/sdn/zones/localnetwork/<bridge>, or /sdn/zones/<zone>/<vnet> for a stand's VNet (stand.network sdn)."""
-    if zone:
-        return '/sdn/zones/{0}/{1}'.format(zone, iface)
-    return BRIDGE_ACL_PATH.format(iface)
-
-
-def wanted_acls(userid, pool, role, bridges, bridge_role, pool_audit_role=None, zone=None):
-    """The ACL entries the student needs: `role` (and `pool_audit_role`, which lets it see the pool
-    itself) on its pool, `bridge_role` on each own bridge.
-
-    Entries are dicts {path, ugid, roleid, propagate}; propagate is on so VLAN child paths of a
-    bridge (…/<bridge>/<tag>) are covered too."""
-    out = [{'path': pool_acl_path(pool), 'ugid': userid, 'roleid': r, 'propagate': 1}
-           for r in (role, pool_audit_role) if r]
-    for iface in sorted(set(bridges or ())):
-        out.append({'path': bridge_acl_path(iface, zone), 'ugid': userid, 'roleid': bridge_role, 'propagate': 1})
-    return out
-
-
-def _is_user_entry(entry, userid):
-    return entry.get('type', 'user') == 'user' and entry.get('ugid') == userid
-
-
-def _same_grant(entry, wanted):
-    return entry.get('path') == wanted['path'] and entry.get('roleid') == wanted['roleid']
-
-
-def missing_acls(acl, wanted):
-    """The wanted entries GET /access/acl does not hold yet (a non-propagated copy counts as missing:
-    writing it again turns propagation on)."""
-    out = []
-    for want in wanted:
-        held = [e for e in acl or () if _is_user_entry(e, want['ugid']) and _same_grant(e, want)]
-        if not any(int(e.get('propagate', 1)) == int(want['propagate']) for e in held):
-            out.append(want)
-    return out
-
-
-def held_acls(acl, wanted):
-    """The wanted entries that exist (whatever their propagate flag): what `absent` removes."""
-    out = []
-    for want in wanted:
-        if any(_is_user_entry(e, want['ugid']) and _same_grant(e, want) for e in acl or ()):
-            out.append(want)
-    return out
-
-
-def acl_writes(entries):
-    """PUT /access/acl calls for entries: one per (path, propagate), roles joined, in path order."""
-    groups = {}
-    for entry in entries:
-        key = (entry['path'], int(entry['propagate']), entry['ugid'])
-        groups.setdefault(key, [])
-        if entry['roleid'] not in groups[key]:
-            groups[key].append(entry['roleid'])
-    return [{'path': path, 'roles': roles, 'users': ugid, 'propagate': propagate}
-            for (path, propagate, ugid), roles in sorted(groups.items())]
-
-
-def acl_label(entry):
-    """'/pool/netlab-student1 PVEVMAdmin' — how ACL entries appear in results and diffs."""
-    return '{0} {1}'.format(entry['path'], entry['roleid'])
-
-
-def acl_view(acl, userid, paths):
-    """Sorted labels of the user's entries on the given paths (the diff's view of its ACLs)."""
-    return sorted(set(acl_label(e) for e in acl or ()
-                      if _is_user_entry(e, userid) and e.get('path') in paths))
-
 
 def ownership(record, marker):
     """'missing' (record is None), 'owned' (its comment holds marker) or 'foreign'."""
@@ -153,13 +81,6 @@ def pool_stands_of(pools, userid, stand):
                     and token == pool_marker(found['stand'], userid) and found['stand'] not in out):
                 out.append(found['stand'])
     return out
-
-
-def outside_entries(acl, userid, wanted):
-    """The user's ACL entries that are not the stand's own grants (wanted): labels, sorted."""
-    own = set((w['path'], w['roleid']) for w in wanted)
-    return sorted(set(acl_label(e) for e in acl or ()
-                      if _is_user_entry(e, userid) and (e.get('path'), e.get('roleid')) not in own))
 
 
 def pool_members(record):

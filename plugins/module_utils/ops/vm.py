@@ -28,6 +28,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.cluster im
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import (
     CONFLICT, CONNECTION, EXISTS, LOCKED, NOT_FOUND, TASK_FAILED, TASK_TIMEOUT, PveApiError,
 )
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.wait import PollTimeout, poll_until
 from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import StandError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import (
     MAC_PREFIX_RE, NET_KEY_RE, TAG_RE, format_net, parse_net, parse_tags,
@@ -413,32 +414,33 @@ class Vms(object):
         (the clone task cleaned up after a failure) or stays locked past `timeout` (default: the
         Vms timeout)."""
         timeout = self.timeout if timeout is None else timeout
-        started = self._clock()
-        delay = 0.1
-        node = node_hint
-        while True:
-            config = None
-            if node:
-                try:
-                    config = self.config(node, vmid)
-                except PveApiError as err:
-                    if err.kind != NOT_FOUND:
-                        raise
-            if config is None:
-                entry = self.entries().get(int(vmid))
-                if entry is None:
-                    raise PveApiError('VM {0} disappeared after its clone task: the clone failed and PVE removed '
-                                      'it; run again'.format(vmid), kind=NOT_FOUND)
-                node = entry['node']
-                config = self.config(node, vmid)
-            if config.get('lock') != lock:
-                return node
-            waited = self._clock() - started
-            if waited >= timeout:
-                raise PveApiError('VM {0} on {1} is still locked ({2}) after {3:.0f} s'.format(
-                    vmid, node, lock, waited), kind=LOCKED)
-            self._sleep(min(delay, max(0.0, timeout - waited)))
-            delay = min(delay * 2, 2.0)
+        where = {'node': node_hint}
+
+        def read():
+            where['node'], config = self._find_config(vmid, where['node'])
+            return config
+        try:
+            poll_until(read, lambda config: config.get('lock') != lock, timeout, self._sleep, clock=self._clock,
+                       interval=0.1, growth=2, max_interval=2.0)
+        except PollTimeout as late:
+            raise PveApiError('VM {0} on {1} is still locked ({2}) after {3:.0f} s'.format(
+                vmid, where['node'], lock, late.waited), kind=LOCKED)
+        return where['node']
+
+    def _find_config(self, vmid, node=None):
+        """(node, config) of VM `vmid`: on `node` if it is there, else wherever the cluster shows it (a
+        clone may land on its target node). Raises NOT_FOUND when the VM is gone."""
+        if node:
+            try:
+                return node, self.config(node, vmid)
+            except PveApiError as err:
+                if err.kind != NOT_FOUND:
+                    raise
+        entry = self.entries().get(int(vmid))
+        if entry is None:
+            raise PveApiError('VM {0} disappeared after its clone task: the clone failed and PVE removed '
+                              'it; run again'.format(vmid), kind=NOT_FOUND)
+        return entry['node'], self.config(entry['node'], vmid)
 
     def _backoff(self, attempt):
         self._sleep(min(30.0, 0.5 * (2 ** (attempt - 1))) * (0.5 + random.random()))
@@ -495,17 +497,9 @@ class Vms(object):
             return
 
     def _settles(self, node, vmid, done, seconds):
-        started = self._clock()
-        while True:
-            try:
-                if done(self.status(node, vmid)):
-                    return True
-            except PveApiError as err:
-                if err.kind not in (CONNECTION, NOT_FOUND):
-                    raise
-            if self._clock() - started >= seconds:
-                return False
-            self._sleep(1)
+        """True once done(status) holds within `seconds` (a read whose connection broke, or of a VM not
+        shown yet, counts as not yet), False after."""
+        return self._comes_about(lambda: self.status(node, vmid), done, seconds, (CONNECTION, NOT_FOUND))
 
     def start(self, node, vmid):
         self._power_task(node, vmid, 'start', lambda s: s == 'running', self.timeout)
@@ -557,14 +551,13 @@ class Vms(object):
             return
 
     def _gone(self, vmid, seconds):
-        started = self._clock()
-        while True:
-            try:
-                if int(vmid) not in self.entries():
-                    return True
-            except PveApiError as err:
-                if err.kind != CONNECTION:
-                    raise
-            if self._clock() - started >= seconds:
-                return False
-            self._sleep(1)
+        """True once the cluster no longer shows VM `vmid` within `seconds`, False after."""
+        return self._comes_about(self.entries, lambda entries: int(vmid) not in entries, seconds, (CONNECTION,))
+
+    def _comes_about(self, read, done, seconds, retry_kinds):
+        """After a write whose connection broke: does its effect show within `seconds` (one look a second)?"""
+        try:
+            poll_until(read, done, seconds, self._sleep, clock=self._clock, interval=1.0, retry_kinds=retry_kinds)
+            return True
+        except PollTimeout:
+            return False

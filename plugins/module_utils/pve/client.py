@@ -44,6 +44,7 @@ PARAMETER = 'parameter'        # 400: PVE refused a parameter
 VERSION = 'version'            # the endpoint does not exist on this PVE release
 TASK_FAILED = 'task_failed'    # a worker task ended with an error
 TASK_TIMEOUT = 'task_timeout'  # a worker task outlived its timeout
+WAIT_TIMEOUT = 'wait_timeout'  # a state waited for (pve/wait.py poll_until) did not come in time
 CONFLICT = 'conflict'          # the config changed since it was read (digest mismatch): re-read, decide again
 SERVER = 'server'              # any other server-side error
 ABANDONED = 'abandoned'        # ansible-playbook that started the module is gone: the module stopped waiting
