@@ -28,6 +28,17 @@ except ImportError as exc:  # reported by PveModule with the install hint
     PROXMOXER_IMPORT_ERROR = exc
 
 DEFAULT_PORT = 8006
+
+
+def pve_web_url(host, port=None):
+    """The Proxmox VE web interface of an API address: pveproxy serves both on the same host and port
+    (an IPv6 address in brackets). None without a host."""
+    if not host:
+        return None
+    host = str(host)
+    host = '[{0}]'.format(host) if ':' in host and not host.startswith('[') else host
+    return 'https://{0}:{1}/'.format(host, port or DEFAULT_PORT)
+
 DEFAULT_TIMEOUT = 30
 DEFAULT_TASK_TIMEOUT = 900
 
