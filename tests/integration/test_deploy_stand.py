@@ -257,11 +257,19 @@ def test_the_report_never_loses_a_password_and_marks_who_is_not_in_the_run_or_de
     first = ledger(tmp_path)
     assert sorted(first) == CLASS[:3] and set(r['status'] for r in first.values()) == {'active'}
 
-    one = deploy(playbook, sim, tmp_path, CLASS[:3], extra={'stand': small, 'stand_limit': 'student1@pve'})
+    one = deploy(playbook, sim, tmp_path, CLASS[:3], extra={'stand': small, 'stand_limit': 'student1@pve',
+                                                            'stand_report_web_url': 'https://pve.example.org/'})
     assert one.rc == 0, one
     rows = ledger(tmp_path)
     assert dict((u, r['password']) for u, r in rows.items()) == dict((u, r['password']) for u, r in first.items())
     assert [rows[u]['status'] for u in CLASS[:3]] == ['active', 'not in this run', 'not in this run']
+    # the handout: the address given, on every card; the students not in this run keep their picture
+    cards = handout_cards(tmp_path)
+    assert sorted(cards) == CLASS[:3]
+    for userid in CLASS[:3]:
+        assert '<a href="https://pve.example.org/">' in cards[userid] and cards[userid].count('<svg ') == 1
+        assert rows[userid]['network'] == first[userid]['network'] != []
+    assert cards['student1@pve'].startswith('ok"') and cards['student2@pve'].startswith('neutral"')
 
     fewer = deploy(playbook, sim, tmp_path, CLASS[:2], extra={'stand': small})
     assert fewer.rc == 0, fewer
@@ -275,6 +283,7 @@ def test_the_report_never_loses_a_password_and_marks_who_is_not_in_the_run_or_de
     assert gone.rc == 0, gone
     rows = ledger(tmp_path)
     assert [rows[u]['status'] for u in CLASS[:3]] == ['active', 'destroyed', 'not in this run']
+    assert '<span class="state">destroyed</span>' in handout_cards(tmp_path)['student2@pve']
     assert dict((u, r['password']) for u, r in rows.items()) == dict((u, r['password']) for u, r in first.items())
     with (tmp_path / 'reports' / 'netlab-credentials.csv').open() as handle:
         csv_rows = dict((row['user'], row) for row in csv.DictReader(handle))
