@@ -28,6 +28,8 @@ except ImportError as exc:  # reported by PveModule with the install hint
     PROXMOXER_IMPORT_ERROR = exc
 
 DEFAULT_PORT = 8006
+DEFAULT_TIMEOUT = 30
+DEFAULT_TASK_TIMEOUT = 900
 
 
 def pve_web_url(host, port=None):
@@ -39,8 +41,6 @@ def pve_web_url(host, port=None):
     host = '[{0}]'.format(host) if ':' in host and not host.startswith('[') else host
     return 'https://{0}:{1}/'.format(host, port or DEFAULT_PORT)
 
-DEFAULT_TIMEOUT = 30
-DEFAULT_TASK_TIMEOUT = 900
 
 # Error kinds callers may branch on.
 AUTH = 'auth'                  # wrong credentials, disabled/expired user or token
