@@ -6,13 +6,19 @@
 step=ahead (before the students are deployed): every password this run hands to PVE is written to the
 ledger first (status pending), so a run killed after PVE got it still has it on disk.
 step=final (after the students): this run's outcome is merged into the ledger and every format (json,
-csv, md, html) is rendered from it in one step. The logic is in module_utils/report.py."""
+csv, md, html) is rendered from it in one step. The logic is in module_utils/report.py.
+The handout (html) shows the Proxmox VE web address: web_url, else the one of the connection the modules
+use (PROXMOX_HOST and PROXMOX_PORT, on the controller as the modules run there)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import pve_web_url
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand import report as R
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.passwords import generate_password
@@ -31,7 +37,14 @@ ARGSPEC = dict(
     not_in_list=dict(type='list', elements='str', default=[]),
     expires=dict(type='str', default=''),
     write=dict(type='bool', default=True),
+    web_url=dict(type='str', default=''),
 )
+
+
+def connection_web_url():
+    """The web address of the cluster the modules talk to: their api_host/api_port come from the
+    environment (module_utils/pve/module.py), the same on the controller; None when it is not set."""
+    return pve_web_url(os.environ.get('PROXMOX_HOST'), os.environ.get('PROXMOX_PORT'))
 
 
 class ActionModule(ActionBase):
@@ -60,11 +73,13 @@ class ActionModule(ActionBase):
                 ledger = R.merge_run(ledger, args.get('mode') or 'deploy', summaries,
                                      [str(u) for u in args.get('scope') or []],
                                      not_in_list=[str(u) for u in args.get('not_in_list') or []],
-                                     expires=args.get('expires') or '')
+                                     expires=args.get('expires') or '',
+                                     networks=R.networks_of(plain(args.get('students') or [])))
                 result.update(summary=R.summary_lines([summaries[u] for u in summaries]),
                               counts=R.counts(ledger), artifact=R.artifact(ledger),
                               counts_text=', '.join('{0}: {1}'.format(k, v) for k, v in R.counts(ledger).items() if v))
-            paths = R.write_all(directory, ledger) if write else []
+            web_url = args.get('web_url') or connection_web_url()
+            paths = R.write_all(directory, ledger, web_url=web_url) if write else []
         except (R.ReportError, OSError, ValueError) as err:
             result.update(failed=True, msg='credentials report {0}: {1}'.format(
                 R.path_of(directory, stand, 'json'), err))

@@ -127,12 +127,18 @@ plan:
       description: What the plan tells before any write (placement kept, class changes, skipped students).
       type: list
       elements: str
+web_url:
+  description:
+    - The Proxmox VE web address of the cluster this run talks to (O(api_host), O(api_port)), for the reports' cards.
+  returned: success
+  type: str
+  sample: https://pve1.example.org:8006/
 '''
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.cluster import (
     exact_permissions, read_cluster,
 )
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError, pve_web_url
 from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import with_default
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.checks import clones_in_flight
@@ -229,7 +235,8 @@ def main():
         module.warn('left alone (not made by this stand): ' + line)
     for line in plan.get('warnings', []):
         module.warn(line)
-    module.exit_json(changed=False, plan=plan)
+    module.exit_json(changed=False, plan=plan,
+                     web_url=pve_web_url(module.params['api_host'], module.params['api_port']))
 
 
 if __name__ == '__main__':

@@ -156,7 +156,7 @@ web_url:
 
 import time
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError, pve_web_url
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.info import (
     ADDRESS_FAMILIES, filter_problems,
@@ -185,12 +185,6 @@ ARGSPEC = dict(
 )
 
 
-def default_web_url(host, port):
-    """PVE's web interface is served by pveproxy on the API's own address (port 8006 by default)."""
-    host = '[{0}]'.format(host) if ':' in str(host) and not str(host).startswith('[') else host
-    return 'https://{0}:{1}/'.format(host, port)
-
-
 def main():
     module = PveModule(argument_spec=ARGSPEC, supports_check_mode=True)
     p = module.params
@@ -211,7 +205,7 @@ def main():
         module.fail_api(err)
     for line in status['unseen']:
         module.warn(line)
-    web_url = p['web_url'] or default_web_url(p['api_host'], p['api_port'])
+    web_url = p['web_url'] or pve_web_url(p['api_host'], p['api_port'])
     files = []
     if p['report_dir'] and not module.check_mode:
         contents = render(status, web_url=web_url, generated=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()))

@@ -25,6 +25,9 @@ description:
     variable) is merged; in O(mode=deploy) every other student of the ledger is kept and marked C(not in this run),
     in O(mode=destroy) the removed accounts are marked C(destroyed) (or C(stand removed, account kept)).
   - Each format escapes its special characters (Markdown cells and code spans, CSV quoting, HTML entities, JSON).
+  - The C(.html) is the handout to print - one card per student (one sheet each when printed) with the user, the
+    password, node, pool, status, machines and bridges, the Proxmox VE web address (O(web_url)) and a small
+    picture of the student's network (router, hosts, private networks) drawn from the plan.
   - The files are this run's output, not cluster state, so the task never reports a change. In check mode
     nothing is written.
   - A ledger that is not valid JSON is refused, never overwritten. A report of an earlier version (only the CSV)
@@ -44,8 +47,11 @@ options:
     type: path
     required: true
   students:
-    description: With O(step=ahead), the plan's entries of the students of this run (userid, password, user_exists,
-      user_owned, node, pool).
+    description:
+      - The plan's entries of the students of this run (userid, password, user_exists, user_owned, node, pool, machines).
+      - With O(step=ahead), the passwords to record. With O(step=final), the machines and their networks, kept in
+        the ledger for the picture of each student's network on the handout (a student not given keeps the
+        ledger's).
     type: list
     elements: dict
   update_password:
@@ -77,6 +83,13 @@ options:
     description: Write the files (V(false) only computes the result).
     type: bool
     default: true
+  web_url:
+    description:
+      - The Proxmox VE web address on every card of the handout (C(.html)).
+      - Default C(https://<PROXMOX_HOST>:<PROXMOX_PORT>/), the cluster the modules connect to (port 8006 when
+        E(PROXMOX_PORT) is not set); no address when E(PROXMOX_HOST) is not set either.
+    type: str
+    default: ""
 extends_documentation_fragment:
   - deploystand.proxmox.attributes
 attributes:

@@ -45,3 +45,5 @@ def test_module_defaults_for_the_action_group_set_the_connection_once(sim, playb
     run = playbook(play, type('NoEnv', (), {'env': {}})())
     assert run.rc == 0, run
     assert run.result('plan')['plan']['students'][0]['userid'] == 'student1@pve'
+    # the address the reports' cards show is the one of this connection too
+    assert run.result('plan')['web_url'] == 'https://{0}:{1}/'.format(sim.host, sim.port)

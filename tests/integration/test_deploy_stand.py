@@ -50,6 +50,28 @@ def read_report(tmp_path):
         return dict((row['user'], row) for row in csv.DictReader(handle))
 
 
+def handout_cards(tmp_path):
+    """{title: the HTML of its card} of the credentials handout (0600, as every report file)."""
+    path = tmp_path / 'reports' / 'netlab-credentials.html'
+    assert oct(path.stat().st_mode & 0o777) == '0o600'
+    cards = path.read_text().split('<section class="card ')[1:]
+    return dict((card.split('<span>', 1)[1].split('</span>', 1)[0], card) for card in cards)
+
+
+def assert_handout_card(card, sim, password, bridges):
+    """One student's card: its password, the PVE address of the connection, the picture of its network
+    (the router first, its hosts, its own private bridges by name, the management bridge)."""
+    assert '<td class="mono">{0}</td>'.format(password) in card
+    assert '<a href="https://{0}:{1}/">'.format(sim.host, sim.port) in card
+    assert card.count('<svg ') == 1
+    picture = card[card.index('<svg '):card.index('</svg>')]
+    names = [part.split('<', 1)[0] for part in picture.split('font-weight="600">')[1:]]
+    assert names == ['router', 'host1', 'host2']
+    for alias, iface in (('lan', bridges['lan']), ('dmz', bridges['dmz'])):
+        assert '>{0} {1}</text>'.format(alias, iface) in picture
+    assert '>vmbr0 (management)</text>' in picture
+
+
 def test_class_deploys_converges_and_destroys_back_to_the_initial_cluster(sim, playbook, tmp_path):
     before = sim.state()
     first = deploy(playbook, sim, tmp_path, USERS)
@@ -61,6 +83,11 @@ def test_class_deploys_converges_and_destroys_back_to_the_initial_cluster(sim, p
     report = read_report(tmp_path)
     assert sorted(report) == CLASS
     assert set(r['password_source'] for r in report.values()) == {'this run'}
+    # the handout: one card per student with its password, the PVE address and its network picture
+    cards = handout_cards(tmp_path)
+    assert sorted(cards) == CLASS
+    ledger = json.loads((tmp_path / 'reports' / 'netlab-credentials.json').read_text())
+    ledger = dict((row['user'], row) for row in ledger['students'])
     for userid in CLASS:
         name = userid.split('@')[0]
         pool = 'netlab-' + name
@@ -72,6 +99,10 @@ def test_class_deploys_converges_and_destroys_back_to_the_initial_cluster(sim, p
         bridges = dict((iface, cfg) for iface, cfg in state['networks'][node]['running'].items()
                        if 'deploystand:netlab:{0}:'.format(userid) in (cfg.get('comments') or ''))
         assert len(bridges) == 2
+        assert sorted(ledger[userid]['bridges'].values()) == sorted(bridges)
+        assert_handout_card(cards[userid], sim, report[userid]['password'], ledger[userid]['bridges'])
+        # the password is in the report files only, never in the run's output
+        assert report[userid]['password'] not in first.output
         for vm in mine.values():
             nets = [parse_net(v) for k, v in sorted(vm['config'].items()) if k.startswith('net')]
             if vm['name'].endswith('-router'):
@@ -226,11 +257,19 @@ def test_the_report_never_loses_a_password_and_marks_who_is_not_in_the_run_or_de
     first = ledger(tmp_path)
     assert sorted(first) == CLASS[:3] and set(r['status'] for r in first.values()) == {'active'}
 
-    one = deploy(playbook, sim, tmp_path, CLASS[:3], extra={'stand': small, 'stand_limit': 'student1@pve'})
+    one = deploy(playbook, sim, tmp_path, CLASS[:3], extra={'stand': small, 'stand_limit': 'student1@pve',
+                                                            'stand_report_web_url': 'https://pve.example.org/'})
     assert one.rc == 0, one
     rows = ledger(tmp_path)
     assert dict((u, r['password']) for u, r in rows.items()) == dict((u, r['password']) for u, r in first.items())
     assert [rows[u]['status'] for u in CLASS[:3]] == ['active', 'not in this run', 'not in this run']
+    # the handout: the address given, on every card; the students not in this run keep their picture
+    cards = handout_cards(tmp_path)
+    assert sorted(cards) == CLASS[:3]
+    for userid in CLASS[:3]:
+        assert '<a href="https://pve.example.org/">' in cards[userid] and cards[userid].count('<svg ') == 1
+        assert rows[userid]['network'] == first[userid]['network'] != []
+    assert cards['student1@pve'].startswith('ok"') and cards['student2@pve'].startswith('neutral"')
 
     fewer = deploy(playbook, sim, tmp_path, CLASS[:2], extra={'stand': small})
     assert fewer.rc == 0, fewer
@@ -244,6 +283,7 @@ def test_the_report_never_loses_a_password_and_marks_who_is_not_in_the_run_or_de
     assert gone.rc == 0, gone
     rows = ledger(tmp_path)
     assert [rows[u]['status'] for u in CLASS[:3]] == ['active', 'destroyed', 'not in this run']
+    assert '<span class="state">destroyed</span>' in handout_cards(tmp_path)['student2@pve']
     assert dict((u, r['password']) for u, r in rows.items()) == dict((u, r['password']) for u, r in first.items())
     with (tmp_path / 'reports' / 'netlab-credentials.csv').open() as handle:
         csv_rows = dict((row['user'], row) for row in csv.DictReader(handle))

@@ -31,6 +31,17 @@ DEFAULT_PORT = 8006
 DEFAULT_TIMEOUT = 30
 DEFAULT_TASK_TIMEOUT = 900
 
+
+def pve_web_url(host, port=None):
+    """The Proxmox VE web interface of an API address: pveproxy serves both on the same host and port
+    (an IPv6 address in brackets). None without a host."""
+    if not host:
+        return None
+    host = str(host)
+    host = '[{0}]'.format(host) if ':' in host and not host.startswith('[') else host
+    return 'https://{0}:{1}/'.format(host, port or DEFAULT_PORT)
+
+
 # Error kinds callers may branch on.
 AUTH = 'auth'                  # wrong credentials, disabled/expired user or token
 TLS = 'tls'                    # certificate could not be verified

@@ -12,13 +12,16 @@ their own HTML built with `esc`.
     cards = [card('student1@pve', body, state='ok', subtitle='node pve1')]
     html = page('netlab: status', cards, intro='3 students, 9 machines')
 
-Used by the status page (status_report.py); the credentials handout uses the same `page` and `card`.
+Used by the status page (status_report.py, `page` and `card`) and the credentials handout (report.py,
+`cards_page`, one card per printed page).
 """
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 from html import escape as _escape
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import ECOROUTER
 
 STATES = ('ok', 'bad', 'neutral')
 
@@ -60,6 +63,9 @@ footer { margin-top: 1rem; color: #4a525c; font-size: .8rem; }
   .card.bad .state::before { content: "! "; }
   .card a { color: #000; text-decoration: none; }
   .card a[href]::after { content: ""; }
+  /* a handout: each card on its own sheet, to hand to its student */
+  .one-per-page .card { break-after: page; page-break-after: always; }
+  .one-per-page .card:last-child { break-after: auto; page-break-after: auto; }
 }
 """
 
@@ -110,20 +116,27 @@ def card(title, body, state='neutral', badge=None, subtitle=None):
         '<p class="sub">{0}</p>'.format(esc(subtitle)) if subtitle else '', body))
 
 
-def page(title, cards, intro=None, footer=None):
+def page(title, cards, intro=None, footer=None, one_per_page=False):
     """A whole HTML document: the title, an intro line, the cards, a footer line (all text escaped,
-    cards as `card` made them). Self-contained: the style is inline, nothing is loaded."""
+    cards as `card` made them). Self-contained: the style is inline, nothing is loaded.
+    one_per_page: printed, every card starts a new sheet (a handout cut into one sheet per student)."""
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            '<title>{0}</title><style>{1}</style></head><body><h1>{0}</h1>{2}'
+            '<title>{0}</title><style>{1}</style></head><body{5}><h1>{0}</h1>{2}'
             '<main class="cards">{3}</main>{4}</body></html>\n').format(
                 esc(title), PAGE_CSS, '<p class="intro">{0}</p>'.format(esc(intro)) if intro else '',
-                '\n'.join(cards), '<footer>{0}</footer>'.format(esc(footer)) if footer else '')
+                '\n'.join(cards), '<footer>{0}</footer>'.format(esc(footer)) if footer else '',
+                ' class="one-per-page"' if one_per_page else '')
 
 
 # ------------------------------------------------------------------------------ network picture
 
 _BOX_W, _BOX_H, _GAP, _BUS_GAP, _TOP, _LEFT = 96, 34, 18, 24, 8, 8
+
+
+def router_first(machines):
+    """The machines of a picture with the router(s) first, the stand's order kept otherwise."""
+    return sorted(machines, key=lambda m: m.get('device_type') != ECOROUTER)
 
 
 def network_svg(machines, labels=None):
@@ -162,7 +175,7 @@ def network_svg(machines, labels=None):
     for index, machine in enumerate(machines):
         x = _LEFT + index * (_BOX_W + _GAP)
         centre = x + _BOX_W // 2
-        router = machine.get('device_type') == 'ecorouter'
+        router = machine.get('device_type') == ECOROUTER
         for net in machine['networks']:
             out.append('<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#374151" stroke-width="1.5"/>'
                        '<circle cx="{0}" cy="{2}" r="3" fill="#374151"/>'.format(
@@ -175,25 +188,34 @@ def network_svg(machines, labels=None):
     return ''.join(out)
 
 
-def cards_page(title, entries, intro=None, footer=None):
+def _fields_table(fields):
+    """Label/value rows; the values a student types (user, login, password) in a monospace font."""
+    if not fields:
+        return ''
+    return '<table><tbody>{0}</tbody></table>'.format(''.join(
+        '<tr><th>{0}</th><td{1}>{2}</td></tr>'.format(
+            esc(label), ' class="mono"' if str(label).lower() in ('password', 'login', 'user') else '',
+            esc(value)) for label, value in fields))
+
+
+def _entry_link(entry):
+    if not entry.get('link'):
+        return ''
+    label = entry.get('link_label')
+    return '<p>{0}{1}</p>'.format(esc(label) + ': ' if label else '', link(entry['link']))
+
+
+def cards_page(title, entries, intro=None, footer=None, one_per_page=False):
     """A page of simple cards from data only (no HTML needed by the caller), e.g. the credentials handout:
     entries: [{'title', 'state' (ok|bad|neutral), 'badge', 'subtitle', 'fields': [(label, value)],
-    'link': url, 'notes': [text], 'network': network_svg's machines, 'labels': its labels}], every key but
-    'title' optional. Values are text (escaped); a field whose label is 'password' is set in monospace."""
+    'link': url, 'link_label': text before it, 'notes': [text], 'network': network_svg's machines,
+    'labels': its labels}], every key but 'title' optional. Values are text (escaped); a field whose label
+    is 'password' is set in monospace. one_per_page: see `page`."""
     cards = []
     for entry in entries:
-        body = []
-        fields = entry.get('fields') or []
-        if fields:
-            body.append('<table><tbody>{0}</tbody></table>'.format(''.join(
-                '<tr><th>{0}</th><td{1}>{2}</td></tr>'.format(
-                    esc(label), ' class="mono"' if str(label).lower() in ('password', 'login', 'user') else '',
-                    esc(value)) for label, value in fields)))
-        if entry.get('link'):
-            body.append('<p>{0}</p>'.format(link(entry['link'])))
-        body.append(bullet_list(entry.get('notes') or []))
+        body = [_fields_table(entry.get('fields') or []), _entry_link(entry), bullet_list(entry.get('notes') or [])]
         if entry.get('network'):
             body.append(network_svg(entry['network'], labels=entry.get('labels')))
         cards.append(card(entry['title'], ''.join(body), state=entry.get('state', 'neutral'), badge=entry.get('badge'),
                           subtitle=entry.get('subtitle')))
-    return page(title, cards, intro=intro, footer=footer)
+    return page(title, cards, intro=intro, footer=footer, one_per_page=one_per_page)

@@ -11,8 +11,13 @@ students not in the run are kept and marked, accounts a destroy removed are mark
 Entry fields (the JSON's `students[]`, the CSV's columns):
   user, password, password_source ('this run' / 'earlier run' / NOT_SET), status (STATUSES), node, pool,
   vms (list), expires ('' when the stand sets none: the expiry work fills it), origin ('generated' /
-  'given' / ''), updated (UTC, ISO 8601).
-A ledger from before it existed (only `<stand>-credentials.csv`) is read once from the CSV."""
+  'given' / ''), updated (UTC, ISO 8601); for the handout's cards, in the JSON only: bridges ({network:
+  the student's bridge or VNet}) and network (the plan's machines with their networks, as
+  html_page.network_svg draws them), both set by a deploy's final step (empty in older ledgers).
+A ledger from before it existed (only `<stand>-credentials.csv`) is read once from the CSV.
+
+The HTML is the handout: html_page's cards, one per student and per printed sheet, each with the Proxmox VE
+web address and the picture of the student's network."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -25,7 +30,7 @@ import os
 import tempfile
 import time
 
-from html import escape as _html_escape
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.html_page import cards_page, router_first
 
 SOURCE_THIS_RUN = 'this run'
 SOURCE_EARLIER = 'earlier run'
@@ -39,6 +44,7 @@ KEPT = 'stand removed, account kept'  # destroy removed the stand's part but the
 STATUSES = (ACTIVE, PENDING, NOT_IN_RUN, DESTROYED, KEPT)
 
 COLUMNS = ('user', 'password', 'password_source', 'node', 'pool', 'vms', 'status', 'expires')
+JSON_ONLY = ('origin', 'updated', 'bridges', 'network')
 FORMATS = ('json', 'csv', 'md', 'html')
 CREATED_REALM = 'pve'
 # what Ansible returns in place of a value of a no_log module option (a handed-over password)
@@ -64,7 +70,7 @@ def new_ledger(stand):
 
 def entry(user, **fields):
     out = {'user': user, 'password': '', 'password_source': NOT_SET, 'node': '', 'pool': '', 'vms': [],
-           'status': ACTIVE, 'expires': '', 'origin': '', 'updated': ''}
+           'status': ACTIVE, 'expires': '', 'origin': '', 'updated': '', 'bridges': {}, 'network': []}
     out.update(fields)
     return out
 
@@ -90,8 +96,31 @@ def parse_ledger(text, stand, where='the ledger'):
                 known['vms'] = [v for v in str(known.get('vms') or '').split(' ') if v]
             for key in ('password', 'password_source', 'node', 'pool', 'status', 'expires', 'origin', 'updated'):
                 known[key] = '' if known.get(key) is None else str(known.get(key))
+            known['bridges'] = bridges_read(known.get('bridges'))
+            known['network'] = network_read(known.get('network'))
             ledger['students'].append(entry(**known))
     return ledger
+
+
+def bridges_read(value):
+    """The ledger's {network: bridge} as strings; anything else (an older or hand-edited ledger) is none."""
+    if not isinstance(value, dict):
+        return {}
+    return dict((str(k), str(v)) for k, v in value.items() if v is not None)
+
+
+def network_read(value):
+    """The ledger's network picture, only its well-formed machines (a hand-edited ledger must not break
+    the handout): [{'machine', 'device_type', 'networks': [{'name', 'private', 'management'}]}]."""
+    machines = []
+    for machine in value if isinstance(value, list) else []:
+        if not isinstance(machine, dict) or not isinstance(machine.get('networks'), list):
+            continue
+        networks = [{'name': str(n['name']), 'private': bool(n.get('private')), 'management': bool(n.get('management'))}
+                    for n in machine['networks'] if isinstance(n, dict) and n.get('name')]
+        machines.append({'machine': str(machine.get('machine') or ''), 'device_type': str(machine.get('device_type') or ''),
+                         'networks': networks})
+    return machines
 
 
 def parse_csv(text, stand):
@@ -203,7 +232,26 @@ def write_ahead(ledger, students, generate, update_password='on_create', stamp=N
     return ledger, handover, notes
 
 
-def merge_run(ledger, mode, summaries, scope, not_in_list=(), expires='', stamp=None):
+def network_of(plan_machines):
+    """The picture of a student's network from the plan's machines (pve_stand_plan's students[].machines):
+    a student's private network is an alias of the stand (its bridge is the student's own), any other a
+    shared bridge; an EcoRouter's net0 is the management port."""
+    machines = []
+    for machine in plan_machines or []:
+        networks = [{'name': n.get('alias') or n.get('bridge') or '', 'private': bool(n.get('alias')),
+                     'management': bool(n.get('management'))} for n in machine.get('networks') or []]
+        machines.append({'machine': machine.get('machine') or '', 'device_type': machine.get('device_type') or '',
+                         'networks': [n for n in networks if n['name']]})
+    return router_first(machines)
+
+
+def networks_of(plan_students):
+    """{userid: network_of(its machines)} of the plan's students that have machines."""
+    return dict((s['userid'], network_of(s['machines'])) for s in plan_students or []
+                if s.get('userid') and s.get('machines'))
+
+
+def merge_run(ledger, mode, summaries, scope, not_in_list=(), expires='', stamp=None, networks=None):
     """After the run: this run's students as they ended, every other student kept and marked.
 
     mode: 'deploy' or 'destroy'. summaries: {userid: the stand_student role's summary} of the students
@@ -211,8 +259,11 @@ def merge_run(ledger, mode, summaries, scope, not_in_list=(), expires='', stamp=
     password (a password the module set itself), password_kept (why recover left the password alone),
     user_kept). scope: the user ids of this
     run (a student of the scope without a summary did not get that far: its entry stays as it was).
-    not_in_list: students the plan found on the cluster but not in this class list (kept, marked)."""
+    not_in_list: students the plan found on the cluster but not in this class list (kept, marked).
+    networks: {userid: network_of(...)} of this run's students (a deploy keeps the picture the plan drew;
+    a student without one keeps the ledger's)."""
     stamp = stamp or now()
+    networks = networks or {}
     rows = by_user(ledger)
     for userid, summary in summaries.items():
         old = rows.get(userid)
@@ -223,6 +274,9 @@ def merge_run(ledger, mode, summaries, scope, not_in_list=(), expires='', stamp=
             row['status'] = KEPT if summary.get('user_kept') else DESTROYED
             _put(ledger, row)
             continue
+        if isinstance(summary.get('bridges'), dict):
+            row['bridges'] = bridges_read(summary['bridges'])
+        row['network'] = networks.get(userid) or row.get('network') or []
         if summary.get('password') and summary.get('password_set') and not row['password'] \
                 and summary['password'] != NO_LOG_MASK:
             row['password'] = summary['password']           # generated by the module itself (none handed over)
@@ -267,7 +321,7 @@ def rows_in_order(ledger):
 
 def render_json(ledger):
     data = {'stand': ledger['stand'], 'version': VERSION,
-            'students': [dict((k, row.get(k)) for k in COLUMNS + ('origin', 'updated')) for row in ledger['students']]}
+            'students': [dict((k, row.get(k)) for k in COLUMNS + JSON_ONLY) for row in ledger['students']]}
     return json.dumps(data, indent=1, ensure_ascii=False, sort_keys=False) + '\n'
 
 
@@ -329,38 +383,42 @@ def render_md(ledger):
     return '\n'.join(lines) + '\n'
 
 
-def h(value):
-    return _html_escape(str(value), quote=True)
+# the card's colour: green for an account that works, red for one to check, grey for the history
+_CARD_STATE = {ACTIVE: 'ok', PENDING: 'bad'}
 
 
-def render_html(ledger):
-    out = ['<!DOCTYPE html>', '<html lang="en">',
-           '<head><meta charset="utf-8"><title>Stand {0}: student accounts</title>'.format(h(ledger['stand'])),
-           '<style>',
-           'body { font-family: sans-serif; }',
-           '.card { border: 1px dashed #888; padding: 1em; margin: 0.5em; width: 22em; display: inline-block; '
-           'vertical-align: top; page-break-inside: avoid; }',
-           '.card.inactive { opacity: 0.5; }',
-           'code { font-size: 1.2em; }',
-           '</style></head>', '<body>', '<h1>Stand {0}</h1>'.format(h(ledger['stand']))]
-    for row in rows_in_order(ledger):
-        live = row['status'] in (ACTIVE, PENDING)
-        out.extend([
-            '<div class="card{0}" data-status="{1}">'.format('' if live else ' inactive', h(row['status'])),
-            '<p>User: <code class="user">{0}</code></p>'.format(h(row['user'])),
-            '<p>Password: <code class="password">{0}</code> <small>({1})</small></p>'.format(
-                h(row['password']), h(row['password_source'])),
-            '<p>Status: <span class="status">{0}</span>{1}</p>'.format(
-                h(row['status']), ' &middot; Expires: <span class="expires">{0}</span>'.format(h(row['expires']))
-                if row['expires'] else ''),
-            '<p>Node: {0} &middot; Pool: {1}</p>'.format(h(row['node']), h(row['pool'])),
-            '<p>Machines: {0}</p>'.format(h(', '.join(row['vms']))),
-            '</div>'])
-    out.extend(['</body>', '</html>'])
-    return '\n'.join(out) + '\n'
+def _bridges_text(bridges):
+    return ', '.join('{0}={1}'.format(k, v) for k, v in sorted(bridges.items())) or '-'
 
 
-RENDER = {'json': render_json, 'csv': render_csv, 'md': render_md, 'html': render_html}
+def handout_entry(row, web_url=None):
+    """The card of one ledger row for html_page.cards_page: what the student needs to log in and find
+    its machines."""
+    fields = [('user', row['user']), ('password', row['password'] or '-'), ('password from', row['password_source']),
+              ('status', row['status']), ('node', row['node'] or '-'), ('pool', row['pool'] or '-'),
+              ('machines', ', '.join(row['vms']) or '-'), ('bridges', _bridges_text(row.get('bridges') or {}))]
+    if row['expires']:
+        fields.append(('expires', row['expires']))
+    return {'title': row['user'], 'state': _CARD_STATE.get(row['status'], 'neutral'), 'badge': row['status'],
+            'fields': fields, 'link': web_url, 'link_label': 'Proxmox VE',
+            'notes': ['Log in with the user name (realm included) and the password above.'] if row['password'] else [],
+            'network': row.get('network') or [], 'labels': row.get('bridges') or {}}
+
+
+def render_html(ledger, web_url=None):
+    """The handout: one card per student (one printed sheet each), the Proxmox VE web address on every card."""
+    rows = rows_in_order(ledger)
+    intro = '{0} account(s): {1}'.format(len(rows), ', '.join(
+        '{0} {1}'.format(n, status) for status, n in counts(ledger).items() if n)) if rows else 'no account'
+    return cards_page('Stand {0}: student accounts'.format(ledger['stand']),
+                      [handout_entry(row, web_url) for row in rows], intro=intro,
+                      footer='deploystand.proxmox credentials handout', one_per_page=True)
+
+
+def render_all(ledger, web_url=None):
+    """{format: text} of every format, from the one ledger."""
+    return {'json': render_json(ledger), 'csv': render_csv(ledger), 'md': render_md(ledger),
+            'html': render_html(ledger, web_url=web_url)}
 
 
 def artifact(ledger):
@@ -398,14 +456,16 @@ def _write_private(path, text):
         raise
 
 
-def write_all(directory, ledger):
+def write_all(directory, ledger, web_url=None):
     """Every format from the one ledger, the JSON (the source of truth) first; the directory is created
-    with mode 0700 when missing. Returns the paths written."""
+    with mode 0700 when missing. web_url: the Proxmox VE address on the handout's cards. Returns the
+    paths written."""
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o700)
+    contents = render_all(ledger, web_url=web_url)
     paths = []
     for fmt in FORMATS:
         path = path_of(directory, ledger['stand'], fmt)
-        _write_private(path, RENDER[fmt](ledger))
+        _write_private(path, contents[fmt])
         paths.append(path)
     return paths

@@ -20,6 +20,7 @@ machines is a `problem` of the card (red), as is any drift.
 from __future__ import absolute_import, division, print_function
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.formats import NET_KEY_RE, parse_net
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.html_page import router_first
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import ECOROUTER, vm_name
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.info import iso_time
 
@@ -242,6 +243,4 @@ def network_plan(stand, real_bridges=()):
             nets.append({'name': network['bridge'], 'private': network['bridge'] not in real_bridges,
                          'management': False})
         machines.append({'machine': machine['name'], 'device_type': machine['device_type'], 'networks': nets})
-    # the router first (a stable sort keeps the stand's order otherwise)
-    machines.sort(key=lambda m: m['device_type'] != ECOROUTER)
-    return machines
+    return router_first(machines)

@@ -69,6 +69,13 @@ def test_unverified_tls_still_connects(sim):
     assert connect(sim, ca_path=None, validate_certs=False).release() == (9, 0)
 
 
+def test_the_web_interface_is_on_the_api_address():
+    assert pve_client.pve_web_url('pve1.example.org', 8006) == 'https://pve1.example.org:8006/'
+    assert pve_client.pve_web_url('fd00::1', '443') == 'https://[fd00::1]:443/'
+    assert pve_client.pve_web_url('10.0.0.5') == 'https://10.0.0.5:8006/'
+    assert pve_client.pve_web_url('') is None and pve_client.pve_web_url(None, 8006) is None
+
+
 def test_unreachable_host_names_the_address_and_what_to_check():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))

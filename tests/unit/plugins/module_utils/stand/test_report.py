@@ -85,31 +85,161 @@ def test_markdown_text_cells_escape_markup_and_newlines():
     assert body[4] == 'n|1*x*' and body[5] == 'p\\q' and body[6] == '<b>x</b>, line break'
 
 
-class _Codes(HTMLParser):
+class _Cards(HTMLParser):
+    """The handout as data: per card its title, badge, fields (th -> td), links, and the texts of its picture."""
+
     def __init__(self):
         HTMLParser.__init__(self, convert_charrefs=True)
-        self.found, self._class = [], None
+        self.cards, self.body_class, self._text, self._into = [], None, None, None
 
     def handle_starttag(self, tag, attrs):
-        if tag == 'code':
-            self._class = dict(attrs).get('class')
-            self.found.append([self._class, ''])
+        attrs = dict(attrs)
+        if tag == 'body':
+            self.body_class = attrs.get('class')
+        elif tag == 'section' and 'card' in (attrs.get('class') or '').split():
+            self.cards.append({'class': attrs['class'], 'title': '', 'badge': '', 'fields': {}, 'links': [],
+                               'svg_texts': [], 'svg': 0})
+        elif not self.cards:
+            return
+        elif tag == 'svg':
+            self.cards[-1]['svg'] += 1
+        elif tag == 'a':
+            self.cards[-1]['links'].append(attrs.get('href'))
+        elif tag in ('th', 'td', 'text') or (tag == 'span' and attrs.get('class') == 'state'):
+            self._into, self._text = tag if tag != 'span' else 'badge', []
+        elif tag == 'span' and not self.cards[-1]['title']:
+            self._into, self._text = 'title', []
 
     def handle_endtag(self, tag):
-        if tag == 'code':
-            self._class = None
+        if self._text is None or tag not in ('th', 'td', 'text', 'span'):
+            return
+        text, into, card = ''.join(self._text), self._into, self.cards[-1]
+        self._text = self._into = None
+        if into == 'th':
+            card['_label'] = text
+        elif into == 'td':
+            card['fields'][card.pop('_label')] = text
+        elif into == 'text':
+            card['svg_texts'].append(text)
+        else:
+            card[into] = text
 
     def handle_data(self, data):
-        if self._class:
-            self.found[-1][1] += data
+        if self._text is not None:
+            self._text.append(data)
+
+
+def handout(ledger, web_url='https://pve.example.org:8006/'):
+    parser = _Cards()
+    parser.feed(R.render_html(ledger, web_url=web_url))
+    return parser
 
 
 def test_html_round_trips_every_hostile_password_and_runs_no_script():
     text = R.render_html(hostile_ledger())
     assert '<script>' not in text
-    parser = _Codes()
-    parser.feed(text)
-    assert [v for k, v in parser.found if k == 'password'] == HOSTILE
+    parser = handout(hostile_ledger())
+    assert [c['fields']['password'] for c in parser.cards] == HOSTILE
+
+
+def test_the_handout_has_one_card_per_student_each_on_its_own_sheet_with_the_web_address():
+    parser = handout(hostile_ledger())
+    assert [c['title'] for c in parser.cards] == ['student{0}@pve'.format(n) for n in range(len(HOSTILE))]
+    assert all(c['links'] == ['https://pve.example.org:8006/'] for c in parser.cards)
+    card = parser.cards[0]
+    assert card['class'] == 'card ok' and card['badge'] == R.ACTIVE
+    assert [card['fields'][k] for k in ('user', 'status', 'node', 'pool', 'machines', 'expires')] == [
+        'student0@pve', R.ACTIVE, 'pve1', 'netlab-s0', 's0-router:10000', '2026-12-31']
+    # printed: one sheet per student (the class is set only on the handout, the CSS in the shared style)
+    assert parser.body_class == 'one-per-page'
+    assert 'page-break-after: always' in R.render_html(hostile_ledger())
+
+
+PLAN_MACHINES = [
+    {'machine': 'host1', 'device_type': 'linux',
+     'networks': [{'bridge': None, 'alias': 'lan', 'management': False},
+                  {'bridge': 'vmbr0', 'alias': None, 'management': False}]},
+    {'machine': 'router', 'device_type': 'ecorouter',
+     'networks': [{'bridge': 'vmbr0', 'alias': None, 'management': True},
+                  {'bridge': None, 'alias': 'lan', 'management': False},
+                  {'bridge': None, 'alias': 'wan', 'management': False}]}]
+
+
+def deployed_ledger(machines=PLAN_MACHINES, bridges=None):
+    ledger, _h, _n = R.write_ahead(R.new_ledger('netlab'), [plan_student('a@pve')], generator())
+    plan = [dict(plan_student('a@pve'), machines=machines)]
+    return R.merge_run(ledger, 'deploy', {'a@pve': summary('a@pve', password_set=True, bridges=bridges or {
+        'lan': 'vmbr1001', 'wan': 'vmbr1002'})}, ['a@pve'], networks=R.networks_of(plan))
+
+
+def test_the_plan_gives_the_picture_router_first_private_networks_apart_from_shared_bridges():
+    assert R.network_of(PLAN_MACHINES) == [
+        {'machine': 'router', 'device_type': 'ecorouter', 'networks': [
+            {'name': 'vmbr0', 'private': False, 'management': True},
+            {'name': 'lan', 'private': True, 'management': False},
+            {'name': 'wan', 'private': True, 'management': False}]},
+        {'machine': 'host1', 'device_type': 'linux', 'networks': [
+            {'name': 'lan', 'private': True, 'management': False},
+            {'name': 'vmbr0', 'private': False, 'management': False}]}]
+
+
+def test_each_card_draws_the_students_network_with_its_own_bridges():
+    ledger = deployed_ledger()
+    row = R.by_user(ledger)['a@pve']
+    assert row['bridges'] == {'lan': 'vmbr1001', 'wan': 'vmbr1002'} and row['network'][0]['machine'] == 'router'
+    card = handout(ledger).cards[0]
+    assert card['svg'] == 1 and card['fields']['bridges'] == 'lan=vmbr1001, wan=vmbr1002'
+    assert card['svg_texts'][:3] == ['vmbr0 (management)', 'lan vmbr1001', 'wan vmbr1002']
+    assert card['svg_texts'][3:] == ['router', 'host1']
+    # the picture and the bridges are in the ledger (JSON), read back as they were; the CSV keeps its columns
+    assert R.parse_ledger(R.render_json(ledger), 'netlab')['students'][0] == row
+    assert R.render_csv(ledger).splitlines()[0] == ','.join(R.COLUMNS)
+
+
+def test_a_run_without_the_plan_keeps_the_picture_and_a_destroy_marks_the_card():
+    ledger = deployed_ledger()
+    picture = R.by_user(ledger)['a@pve']['network']
+    ledger = R.merge_run(ledger, 'deploy', {'a@pve': summary('a@pve', password_confirmed=True,
+                                                             bridges={'lan': 'vmbr1001'})}, ['a@pve'])
+    assert R.by_user(ledger)['a@pve']['network'] == picture
+    ledger = R.merge_run(ledger, 'destroy', {'a@pve': summary('a@pve', bridges={})}, ['a@pve'])
+    row = R.by_user(ledger)['a@pve']
+    assert row['status'] == R.DESTROYED and row['network'] == picture and row['bridges'] == {'lan': 'vmbr1001'}
+    card = handout(ledger).cards[0]
+    assert card['class'] == 'card neutral' and card['badge'] == R.DESTROYED
+
+
+def test_hostile_names_and_passwords_on_the_handout_are_text():
+    evil = '<script>alert(1)</script>"\'&'
+    machines = [{'machine': evil, 'device_type': 'linux', 'networks': [{'bridge': None, 'alias': evil}]}]
+    ledger, _h, _n = R.write_ahead(R.new_ledger(evil), [dict(plan_student(evil + '@pve'), password=evil)], generator())
+    ledger = R.merge_run(ledger, 'deploy', {evil + '@pve': summary(evil + '@pve', password_set=True, bridges={evil: evil},
+                                                                   node=evil, vms=[evil])},
+                         [evil + '@pve'], networks={evil + '@pve': R.network_of(machines)})
+    text = R.render_html(ledger, web_url='javascript:alert(1)')
+    assert '<script' not in text and evil not in text and 'href="javascript' not in text
+    card = handout(ledger, web_url='javascript:alert(1)').cards[0]
+    assert card['title'] == evil + '@pve' and card['fields']['password'] == evil and card['links'] == []
+    assert evil in card['svg_texts'] and '{0} {0}'.format(evil) in card['svg_texts']
+
+
+def test_an_older_ledger_without_bridges_or_picture_still_renders(tmp_path):
+    old = {'stand': 'netlab', 'version': 1, 'students': [
+        {'user': 'a@pve', 'password': 'Old-Pass-1', 'password_source': R.SOURCE_EARLIER, 'node': 'pve1',
+         'pool': 'netlab-a', 'vms': ['a-router:10001'], 'status': R.ACTIVE, 'expires': '', 'origin': 'generated',
+         'updated': '2026-01-01T00:00:00Z'},
+        # a hand-edited row: a picture that is not one is dropped, not drawn
+        {'user': 'b@pve', 'password': 'Old-Pass-2', 'status': R.NOT_IN_RUN, 'bridges': 'lan',
+         'network': [{'machine': 'x'}, 'junk', {'machine': 'y', 'networks': [{'private': True}, {'name': 'lan'}]}]}]}
+    (tmp_path / 'netlab-credentials.json').write_text(json.dumps(old))
+    rows = R.read_ledger(str(tmp_path), 'netlab')['students']
+    assert (rows[0]['bridges'], rows[0]['network']) == ({}, [])
+    assert rows[1]['bridges'] == {} and rows[1]['network'] == [
+        {'machine': 'y', 'device_type': '', 'networks': [{'name': 'lan', 'private': False, 'management': False}]}]
+    cards = handout({'stand': 'netlab', 'students': rows}).cards
+    assert [c['fields']['password'] for c in cards] == ['Old-Pass-1', 'Old-Pass-2']
+    assert [c['svg'] for c in cards] == [0, 1] and cards[0]['fields']['bridges'] == '-'
+    assert cards[1]['class'] == 'card neutral'
 
 
 def test_json_round_trips_every_hostile_password():

@@ -189,3 +189,16 @@ def test_cards_page_builds_a_handout_from_data_alone():
     assert '<td class="mono">&lt;Secret&amp;1&gt;</td>' in html
     assert '<a href="https://pve:8006/">' in html and '<svg ' in html and 'lan vmbr1001' in html
     assert 'class="card neutral"' in html
+
+
+def test_cards_page_labels_its_link_and_may_put_each_card_on_its_own_sheet():
+    entries = [{'title': 's1@pve', 'link': 'https://pve:8006/', 'link_label': 'Proxmox <VE>'}, {'title': 's2@pve'}]
+    html = html_page.cards_page('netlab', entries, one_per_page=True)
+    assert '<p>Proxmox &lt;VE&gt;: <a href="https://pve:8006/">' in html
+    assert '<body class="one-per-page">' in html and html.count('<section class="card ') == 2
+    assert '<body class="one-per-page">' not in html_page.cards_page('netlab', entries)
+
+
+def test_the_router_comes_first_in_the_picture_the_stands_order_otherwise():
+    machines = [{'machine': m, 'device_type': t} for m, t in (('h1', 'linux'), ('r', 'ecorouter'), ('h2', 'linux'))]
+    assert [m['machine'] for m in html_page.router_first(machines)] == ['r', 'h1', 'h2']
