@@ -206,6 +206,23 @@ def test_a_stand_switched_from_bridges_to_sdn_moves_its_nics_and_leaves_no_bridg
     assert again.rc == 0 and again.changed_total == 0, again
 
 
+def test_a_stand_spread_over_nodes_is_refused_back_to_bridges_mode_with_nothing_changed(sim_factory, playbook, tmp_path):
+    """Node bridges exist on one node: a student whose VXLAN machines sit on several nodes cannot go back to
+    mode bridges (its NICs would point at bridges that are not on their node); one message, nothing written."""
+    sim = sim_factory('sdn')
+    applied_draft(sim)
+    assert run(playbook, sim, tmp_path, DEPLOY).rc == 0
+    before = sim.state()
+    bridged = dict(STAND)
+    bridged.pop('network')
+    refused = run(playbook, sim, tmp_path, DEPLOY, stand=bridged)
+    assert refused.rc != 0
+    message = refused.result('deploystand.proxmox.stand_plan : Stand input problems are reported', 'localhost')['msg']
+    assert 'with stand.network mode bridges' in message and 'nothing was changed' in message, message
+    after = sim.state()
+    assert (after['vms'], after['acl'], after['networks']) == (before['vms'], before['acl'], before['networks'])
+
+
 def test_foreign_pending_sdn_change_blocks_until_allowed(sim_factory, playbook, tmp_path):
     sim = sim_factory('sdn')
     before = sim.state()

@@ -95,6 +95,13 @@ def _plan_machine(stand, student, machine, node, classes, cluster, errors, forei
     for vm in _look_alike_vms(cluster, pool, name, tag):
         foreign.append('VM %s (%s) in pool %s has no tag %s; not managed by this stand'
                        % (vm['vmid'], name, pool, tag))
+    if existing is not None and existing.get('node') != node and not sdnlib.is_sdn(stand):
+        # node bridges are per node: the student's private networks exist on its node only (a stand that was
+        # spread over nodes in mode sdn, or a VM an admin migrated, would get a NIC on a bridge that is not there)
+        errors.append('%s: %s (VM %s) is on node %s, but with stand.network mode bridges all of the student\'s '
+                      'machines share the private bridges of its node %s: migrate the VM to %s (or destroy the '
+                      'student\'s stand) and run again; nothing was changed'
+                      % (_user_label(student), name, existing['vmid'], existing.get('node'), node, node))
     template_vmid = source = target = None
     try:
         template_vmid, source, target = resolve_template(machine, node, cluster)

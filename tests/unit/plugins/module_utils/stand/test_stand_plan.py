@@ -242,3 +242,13 @@ def test_bridges_of_students_not_in_the_class_list_are_not_stale():
     cluster = three_nodes({'pve1': {'vmbr1002': 'deploystand:netlab:s9@pve:lan'}})
     plan = plan_of(PINNED[:1], LINUX, cluster)
     assert plan['stale_bridges'] == {} and plan['nodes']['pve1'][0]['iface'] == 'vmbr1005'
+
+
+def test_a_students_machine_on_another_node_is_refused_in_bridges_mode_its_private_networks_are_not_there():
+    cluster = make_cluster(vms=[tagged(10000, 's1-router', 'pve1', 'netlab-s1'),
+                                tagged(10001, 's1-host1', 'pve2', 'netlab-s1')])
+    plan, errors = build_plan(make_stand(), ['s1@pve'], cluster)
+    assert plan is None
+    assert errors == ["users[0] (s1@pve): s1-host1 (VM 10001) is on node pve2, but with stand.network mode bridges "
+                      "all of the student's machines share the private bridges of its node pve1: migrate the VM to "
+                      "pve1 (or destroy the student's stand) and run again; nothing was changed"]
