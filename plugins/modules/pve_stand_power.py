@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: pve_stand_power
-short_description: Start, stop, shut down or restart one student's stand machines
+short_description: Start, stop, shut down or restart a student's (or a class's) stand machines
 version_added: 0.1.0
 description:
   - Finds the student's machines by ownership (in O(pool), named as planned, tagged C(deploystand) and
@@ -135,12 +135,9 @@ failed_students:
 '''
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import CLASS_OPTIONS
-from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.class_run import (
-    exit_with, run_class, student_outcome, student_params,
-)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.class_run import run_and_exit, student_params
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.lifecycle import PowerRun, left_alone
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import pool_id
 
 ARGSPEC = dict(
     stand=dict(type='str', required=True),
@@ -160,15 +157,7 @@ def main():
     module = PveModule(argument_spec=ARGSPEC, supports_check_mode=True)
     if module.params['shutdown_timeout'] < 0 or module.params['timeout'] < 0:
         module.fail_json(msg='invalid input: shutdown_timeout and timeout must not be negative')
-    students = student_params(module)
-    client = module.client()
-
-    def one(p):
-        p['pool'] = p['pool'] or pool_id(p['stand'], p['userid'])
-        warnings = []
-        run = PowerRun(client, p, check_mode=module.check_mode, warn=warnings.append)
-        return student_outcome(run, warnings, left_alone)
-    exit_with(module, students, run_class(students, one, module.params['parallel'], client))
+    run_and_exit(module, student_params(module), PowerRun, left_alone)
 
 
 if __name__ == '__main__':

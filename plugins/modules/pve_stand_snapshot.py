@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: pve_stand_snapshot
-short_description: Take, delete or reset to the stand's snapshot of one student's machines
+short_description: Take, delete or reset to the stand's snapshot of a student's (or a class's) machines
 version_added: 0.1.0
 description:
   - Finds the student's machines by ownership (in O(pool), named as planned, tagged C(deploystand) and
@@ -199,16 +199,13 @@ failed_students:
 from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import (
     CLASS_OPTIONS, CLONE_OPTIONS, ECOROUTER_OPTIONS, VM_WAIT_OPTIONS, pieces, with_default,
 )
-from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.class_run import (
-    exit_with, run_class, student_outcome, student_params,
-)
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.class_run import run_and_exit, student_params
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.lifecycle import SnapshotRun, left_alone
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.lifecycle_input import (
     snapshot_name_problem,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.lifecycle_reset import ResetRun
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
-from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import pool_id
 
 NETWORK_SPEC = dict(bridge=dict(type='str'), alias=dict(type='str'), link_down=dict(type='bool', default=False),
                     management=dict(type='bool', default=False))
@@ -247,15 +244,7 @@ def main():
     students = student_params(module)
     if module.params['state'] == 'reset' and not all(p['node'] for p in students):
         module.fail_json(msg='invalid input: node is needed to reset (a missing machine is made there)')
-    client = module.client()
-    kind = ResetRun if module.params['state'] == 'reset' else SnapshotRun
-
-    def one(p):
-        p['pool'] = p['pool'] or pool_id(p['stand'], p['userid'])
-        warnings = []
-        run = kind(client, p, check_mode=module.check_mode, warn=warnings.append)
-        return student_outcome(run, warnings, left_alone)
-    exit_with(module, students, run_class(students, one, module.params['parallel'], client))
+    run_and_exit(module, students, ResetRun if module.params['state'] == 'reset' else SnapshotRun, left_alone)
 
 
 if __name__ == '__main__':

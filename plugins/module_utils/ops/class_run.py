@@ -22,6 +22,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import RunFailed
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import pool_id
 
 # The options a `students` entry may carry (the rest of the module's options hold for the whole class).
 STUDENT_OPTIONS = ('userid', 'pool', 'node', 'machines', 'bridges')
@@ -105,6 +106,19 @@ def run_class(params, one, parallel, client=None):
     for thread in threads:
         thread.join()
     return out
+
+
+def run_and_exit(module, students, run_kind, left_alone=None):
+    """The module's whole run: `run_kind(client, p, check_mode=, warn=)` for each student's parameter set
+    (student_params), side by side on one client, then exit_with. The pool defaults to the stand's own."""
+    client = module.client()
+
+    def one(p):
+        p['pool'] = p['pool'] or pool_id(p['stand'], p['userid'])
+        warnings = []
+        run = run_kind(client, p, check_mode=module.check_mode, warn=warnings.append)
+        return student_outcome(run, warnings, left_alone)
+    exit_with(module, students, run_class(students, one, module.params['parallel'], client))
 
 
 def exit_with(module, params, results):
