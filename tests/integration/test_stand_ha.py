@@ -6,12 +6,14 @@ Node placement: one node-affinity rule per stand and node on PVE 9, one HA group
 (id deploystand_<stand>_<node>, comment with the marker deploystand:<stand>); look-alike and unmarked rules
 and groups are never touched, and one that holds the stand's id is refused before anything is written."""
 import os
+import re
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEPLOY = os.path.join(ROOT, 'playbooks', 'deploy_stand.yml')
 DESTROY = os.path.join(ROOT, 'playbooks', 'destroy_stand.yml')
+AUTOMATION_ROLE = os.path.join(ROOT, 'playbooks', 'automation_role.yml')
 CLASS = ['student1@pve', 'student2@pve']
 SHARED = {'name': 'netlab', 'ha': True, 'vmid_range': [21000, 21999],
           'machines': [{'name': 'srv', 'template': 'linux-shared-tpl', 'networks': ['lan']}]}
@@ -163,3 +165,41 @@ def test_ha_on_local_storage_is_refused_by_the_plan(sim_factory, playbook, tmp_p
     after = sim.state()
     assert after['ha'] == before['ha'] and sorted(after['users']) == sorted(before['users'])
     assert sorted(after['vms']) == sorted(before['vms'])
+
+
+class TokenOnly(object):
+    """The connection of the automation token alone (as `. reports/automation-token.env` gives it)."""
+
+    def __init__(self, sim, token_file):
+        values = dict(re.findall(r"^export (\w+)='?([^'\n]*)'?$", token_file.read_text(), re.M))
+        self.env = dict((k, v) for k, v in sim.env.items() if k not in ('PROXMOX_USER', 'PROXMOX_PASSWORD'))
+        self.env.update(PROXMOX_TOKEN_ID=values['PROXMOX_TOKEN_ID'], PROXMOX_TOKEN_SECRET=values['PROXMOX_TOKEN_SECRET'])
+
+
+def test_the_automation_token_needs_the_ha_role_on_root_alone(sim_factory, playbook, tmp_path):
+    sim = sim_factory('sdn')
+    token_file = tmp_path / 'automation-token.env'
+    made = playbook(AUTOMATION_ROLE, sim, extra_vars={'automation_token_file': str(token_file)})
+    assert made.rc == 0, made
+    token = TokenOnly(sim, token_file)
+    before = sim.state()
+    refused = run(playbook, token, tmp_path, DEPLOY)
+    assert refused.rc != 0
+    message = refused.failed[0]['result']['msg']
+    assert 'lacks Sys.Console on / (create, change and delete' in message, message
+    assert sorted(sim.state()['vms']) == sorted(before['vms'])        # refused by the plan: nothing made
+
+    ha_role = playbook(AUTOMATION_ROLE, sim, extra_vars={'automation_token_file': str(token_file),
+                                                          'automation_ha': True})
+    assert ha_role.rc == 0, ha_role
+    state = sim.state()
+    assert sorted(state['roles']['DeployStandHA']) == ['Sys.Audit', 'Sys.Console']
+    on_root = sorted((e['path'], e['type'], int(e['propagate'])) for e in state['acl'] if e['roleid'] == 'DeployStandHA')
+    assert on_root == [('/', 'token', 0), ('/', 'user', 0)]
+    token = TokenOnly(sim, token_file)          # the same token, kept
+    first = run(playbook, token, tmp_path, DEPLOY)
+    assert first.rc == 0, first
+    assert [rid for rid in sim.state()['ha']['rules'] if rid.startswith('deploystand_netlab_')]
+    gone = run(playbook, token, tmp_path, DESTROY)
+    assert gone.rc == 0, gone
+    assert sim.state()['ha'] == before['ha']
