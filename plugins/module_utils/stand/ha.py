@@ -132,10 +132,11 @@ def plan_ha(stand, planned, cluster, errors):
                               "or a template on shared storage, or ha: false"
                               % (index, pm['machine'], ', '.join(sorted(set(local)))))
             node = pm.get('node') or student.get('node')
-            if ha_node_problem(node) and pm['machine'] not in reported:
+            problem = ha_node_problem(node)
+            if problem and pm['machine'] not in reported:
                 reported.add(pm['machine'])
-                errors.append('stand.machines[%d].ha: %s' % (stand['machines'].index(by_name[pm['machine']]),
-                                                              ha_node_problem(node)))
+                index = stand['machines'].index(by_name[pm['machine']])
+                errors.append('stand.machines[%d].ha: %s' % (index, problem))
             out.append({'userid': student['userid'], 'pool': student['pool'], 'name': pm['name'],
                         'marker': ha_marker(stand['name'], student['userid']),
                         # the placement's node: the VM fails over and comes back here (a node-affinity rule or group)

@@ -50,3 +50,14 @@ def test_split_resources_takes_the_string_pve_returns_or_a_list():
     assert H.split_resources('vm:102,vm:101') == ['vm:101', 'vm:102']
     assert H.split_resources(['vm:2', 'vm:1', 'vm:1']) == ['vm:1', 'vm:2']
     assert H.split_resources(None) == []
+
+
+def test_the_plan_gives_each_ha_machine_the_node_it_placed_it_on():
+    from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.plan import build_plan
+    from test_stand_support import linux_stand, make_cluster
+    raw = linux_stand(clone='full', storage='nfs', node='pve1')
+    raw['ha'] = True
+    plan, errors = build_plan(raw, ['s1@pve', 's2@pve'], make_cluster())
+    assert errors == []
+    nodes = dict((s['userid'], s['node']) for s in plan['students'])
+    assert plan['ha']['machines'] and all(m['node'] == nodes[m['userid']] for m in plan['ha']['machines'])
