@@ -41,6 +41,7 @@ class StandHa(object):
         self.check_mode = check_mode
         self.warn = warn or (lambda msg: None)
         self.kind = None
+        self.other_rules = {}
         self.result = {'changed': False, 'added': [], 'removed': [], 'foreign': [], 'ha_config': None,
                        'placements_added': [], 'placements_changed': [], 'placements_removed': [], 'regrouped': []}
 
@@ -57,16 +58,29 @@ class StandHa(object):
         else:
             items, key = self.client.get('cluster/ha/groups') or [], 'group'
         out = {}
+        self.other_rules = {}
         for item in items:
             pid = item.get(key)
             node = placement_node(self.p['stand'], pid)
-            if node is None or (self.kind == 'rules' and item.get('type', 'node-affinity') != 'node-affinity'):
+            if self.kind == 'rules' and item.get('type', 'node-affinity') != 'node-affinity':
+                continue
+            if node is None or not owns(item.get('comment'), placement_marker(self.p['stand'])):
+                self._note_other_rule(pid, item)
+            if node is None:
                 continue
             out[pid] = {'node': node, 'resources': split_resources(item.get('resources')),
                         'nodes': parse_node_list(item.get('nodes')), 'comment': item.get('comment') or '',
                         'flags': [bool(int(item.get(f) or 0)) for f in ('strict', 'restricted', 'nofailback')],
                         'ours': owns(item.get('comment'), placement_marker(self.p['stand']))}
         return out
+
+    def _note_other_rule(self, rid, item):
+        """{sid: rule id} of the enabled node-affinity rules the stand did not make: PVE lets a resource be in one
+        such rule only, so a stand resource an admin put in one keeps that placement."""
+        if self.kind != 'rules' or int(item.get('disable') or 0):
+            return
+        for sid in split_resources(item.get('resources')):
+            self.other_rules.setdefault(sid, rid)
 
     def _stand_vms(self):
         tag = stand_tag(self.p['stand'])
@@ -167,7 +181,27 @@ class StandHa(object):
                                               'placements_removed', 'regrouped'))
         return r
 
+    def _groups_left_on_pve9(self):
+        """Ids of HA groups a PVE 9 cluster still has. The CRM migrates them to rules once every node is online
+        on PVE 9 (HA/Manager.pm try_persistent_group_migration); until then rules cannot be made (API2/HA/
+        Rules.pm: `ha groups have not been migrated yet`) and GET /cluster/ha/groups lists them; afterwards it
+        fails (`cannot index groups: ha groups have been migrated to rules`), which is the normal case."""
+        try:
+            # once: the failure is the usual answer, and a retry would only wait
+            return sorted(g.get('group') for g in self.client.get_once('cluster/ha/groups') or [] if g.get('group'))
+        except PveApiError:
+            return []
+
+    def _refuse_unmigrated_groups(self):
+        left = self._groups_left_on_pve9()
+        if left:
+            raise HaRefused('HA placement refused, nothing was changed: this PVE 9 cluster still has the HA groups '
+                            '{0}, which PVE migrates to rules once every node runs PVE 9 and is online; no HA rule '
+                            'can be made before that: run again after the migration'.format(', '.join(left)))
+
     def _present(self, resources, placements, scope):
+        if self.kind == 'rules':
+            self._refuse_unmigrated_groups()
         wanted = self._wanted(resources)
         placed = {}   # sid -> node, for the wanted resources that are (or become) the stand's
         for sid, machine in sorted(wanted.items()):
@@ -175,6 +209,9 @@ class StandHa(object):
             if have is not None and not owns(have.get('comment'), machine['marker']):
                 self.result['foreign'].append('{0} is an HA resource without the marker {1} (comment {2!r}): left '
                                               'as it is'.format(sid, machine['marker'], have.get('comment') or ''))
+            elif sid in self.other_rules:
+                self.result['foreign'].append('{0} is in the node-affinity rule {1}, which the stand did not make: '
+                                              'its placement is left to that rule'.format(sid, self.other_rules[sid]))
             elif machine.get('node'):
                 placed[sid] = machine['node']
         gone = [sid for sid, res in sorted(resources.items()) if sid not in wanted and self._ours(res, scope)]

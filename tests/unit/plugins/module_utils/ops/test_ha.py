@@ -4,6 +4,7 @@ before any write, check mode writing nothing."""
 import pytest
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.ha import HaRefused, StandHa
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
 
 S1, S2 = 'student1@pve', 'student2@pve'
 
@@ -30,8 +31,12 @@ class FakeHa(object):
         if path == 'cluster/ha/rules':
             return [dict(r, rule=rid, resources=','.join(r['resources'])) for rid, r in self.rules.items()]
         if path == 'cluster/ha/groups':
+            if self.major >= 9 and not self.groups:
+                raise PveApiError('cannot index groups: ha groups have been migrated to rules')
             return [dict(g, group=gid) for gid, g in self.groups.items()]
         raise AssertionError(path)
+
+    get_once = get
 
     def _single_reference(self, rid, resources):
         for other, rule in self.rules.items():
@@ -179,3 +184,21 @@ def test_pve8_an_existing_resource_without_group_is_regrouped():
     client = FakeHa(8, vms_of(machines), resources={'vm:101': {'comment': 'deploystand:netlab:' + S1}})
     result = run(client, machines)
     assert result['regrouped'] == ['vm:101'] and client.resources['vm:101']['group'] == 'deploystand_netlab_pve1'
+
+
+def test_pve9_with_groups_not_yet_migrated_is_refused_before_any_write():
+    machines = [machine(101, S1, 'pve1')]
+    client = FakeHa(9, vms_of(machines), groups={'teachers': {'nodes': 'pve1'}})
+    with pytest.raises(HaRefused) as refused:
+        run(client, machines)
+    assert 'still has the HA groups teachers' in str(refused.value) and client.writes == []
+
+
+def test_pve9_a_stand_resource_an_admin_put_in_a_rule_keeps_that_placement():
+    machines = [machine(101, S1, 'pve1'), machine(102, S1, 'pve1')]
+    admin = {'type': 'node-affinity', 'resources': ['vm:102'], 'nodes': 'pve3', 'comment': 'keep it on pve3'}
+    client = FakeHa(9, vms_of(machines), rules={'pinned': admin})
+    result = run(client, machines)
+    assert client.rules['deploystand_netlab_pve1']['resources'] == ['vm:101']
+    assert client.rules['pinned'] == admin
+    assert 'vm:102 is in the node-affinity rule pinned, which the stand did not make' in ' '.join(result['foreign'])
