@@ -88,7 +88,11 @@ RETURN = r'''
 added: {description: HA resources added., returned: always, type: list, elements: str}
 removed: {description: HA resources removed., returned: always, type: list, elements: str}
 foreign: {description: "Resources, and rules or groups with a look-alike id, without the marker: left alone.", returned: always, type: list, elements: str}
-unreadable: {description: "With state absent, why the HA resources could not be read (then none is the stand's).", returned: when unreadable, type: str}
+unreadable:
+  description: "With state absent, or present without machines, why the HA resources could not be read (then none is
+    the stand's, and nothing is done)."
+  returned: when unreadable
+  type: str
 ha_config: {description: "C(rules) (PVE 9) or C(groups) (PVE 8): where this cluster keeps HA placement.", returned: always, type: str}
 placements_added: {description: "Ids of the stand's node-affinity rules or HA groups created.", returned: always, type: list, elements: str}
 placements_changed:

@@ -15,6 +15,7 @@ DEPLOY = os.path.join(ROOT, 'playbooks', 'deploy_stand.yml')
 DESTROY = os.path.join(ROOT, 'playbooks', 'destroy_stand.yml')
 AUTOMATION_ROLE = os.path.join(ROOT, 'playbooks', 'automation_role.yml')
 CLASS = ['student1@pve', 'student2@pve']
+TWO_NODES = ['student1@pve', {'name': 'student2@pve', 'node': 'pve2'}]      # the placement puts student1 on pve1
 SHARED = {'name': 'netlab', 'ha': True, 'vmid_range': [21000, 21999],
           'machines': [{'name': 'srv', 'template': 'linux-shared-tpl', 'networks': ['lan']}]}
 
@@ -32,8 +33,8 @@ GATEWAY = {'sid': 'vm:100', 'state': 'started', 'comment': 'gateway of the teach
 pytestmark = pytest.mark.slow
 
 
-def run(playbook, sim, tmp_path, book, stand=SHARED):
-    return playbook(book, sim, extra_vars={'users': CLASS, 'stand': stand,
+def run(playbook, sim, tmp_path, book, stand=SHARED, users=CLASS):
+    return playbook(book, sim, extra_vars={'users': users, 'stand': stand,
                                            'stand_report_dir': str(tmp_path / 'reports')})
 
 
@@ -82,15 +83,15 @@ def pve9_scenario(rules):
 def test_pve9_one_marked_node_affinity_rule_per_node_and_destroy_leaves_look_alikes(sim_factory, playbook, tmp_path):
     sim = sim_factory(pve9_scenario(LOOK_ALIKE_RULES))
     before = sim.state()['ha']
-    predicted = playbook(DEPLOY, sim, extra_vars={'users': CLASS, 'stand': SHARED,
+    predicted = playbook(DEPLOY, sim, extra_vars={'users': TWO_NODES, 'stand': SHARED,
                                                   'stand_report_dir': str(tmp_path / 'reports')}, check=True)
     assert predicted.rc == 0, predicted
     assert sim.state()['ha'] == before      # check mode writes nothing
-    first = run(playbook, sim, tmp_path, DEPLOY)
+    first = run(playbook, sim, tmp_path, DEPLOY, users=TWO_NODES)
     assert first.rc == 0, first
     state = sim.state()
     placed = by_node(stand_vm_nodes(state))
-    assert placed
+    assert sorted(placed) == ['pve1', 'pve2'], placed
     ours = dict((rid, rule) for rid, rule in state['ha']['rules'].items() if rid.startswith('deploystand_netlab_')
                 and rid != 'deploystand_netlab_pve9')
     assert sorted(ours) == sorted('deploystand_netlab_' + node for node in placed)
@@ -101,9 +102,9 @@ def test_pve9_one_marked_node_affinity_rule_per_node_and_destroy_leaves_look_ali
         assert MARKER in rule['comment'].split()
     for look_alike in ('deploystand_netlab2_pve1', 'deploystand_netlab_pve9', 'gateway'):
         assert state['ha']['rules'][look_alike] == before['rules'][look_alike]
-    again = run(playbook, sim, tmp_path, DEPLOY)
+    again = run(playbook, sim, tmp_path, DEPLOY, users=TWO_NODES)
     assert again.rc == 0 and again.changed_total == 0, again
-    gone = run(playbook, sim, tmp_path, DESTROY)
+    gone = run(playbook, sim, tmp_path, DESTROY, users=TWO_NODES)
     assert gone.rc == 0, gone
     assert sim.state()['ha'] == before
 
@@ -130,11 +131,11 @@ def test_pve8_one_marked_group_per_node_and_destroy_leaves_foreign_groups(sim_fa
     sim = sim_factory({'base': 'default', 'pve_version': 8,
                        'ha': {'resources': [dict(GATEWAY, group='teachers')], 'groups': foreign_groups}})
     before = sim.state()['ha']
-    first = run(playbook, sim, tmp_path, DEPLOY)
+    first = run(playbook, sim, tmp_path, DEPLOY, users=TWO_NODES)
     assert first.rc == 0, first
     state = sim.state()
     sid_nodes = stand_vm_nodes(state)
-    assert sid_nodes
+    assert sorted(set(sid_nodes.values())) == ['pve1', 'pve2'], sid_nodes
     for sid, node in sid_nodes.items():
         assert state['ha']['resources'][sid]['group'] == 'deploystand_netlab_' + node
     ours = dict((gid, g) for gid, g in state['ha']['groups'].items() if gid not in before['groups'])
@@ -144,9 +145,9 @@ def test_pve8_one_marked_group_per_node_and_destroy_leaves_foreign_groups(sim_fa
         assert not int(group.get('restricted') or 0) and not int(group.get('nofailback') or 0)
         assert MARKER in group['comment'].split()
     assert dict((g, state['ha']['groups'][g]) for g in before['groups']) == before['groups']
-    again = run(playbook, sim, tmp_path, DEPLOY)
+    again = run(playbook, sim, tmp_path, DEPLOY, users=TWO_NODES)
     assert again.rc == 0 and again.changed_total == 0, again
-    gone = run(playbook, sim, tmp_path, DESTROY)
+    gone = run(playbook, sim, tmp_path, DESTROY, users=TWO_NODES)
     assert gone.rc == 0, gone
     assert sim.state()['ha'] == before
 
@@ -203,3 +204,31 @@ def test_the_automation_token_needs_the_ha_role_on_root_alone(sim_factory, playb
     gone = run(playbook, token, tmp_path, DESTROY)
     assert gone.rc == 0, gone
     assert sim.state()['ha'] == before['ha']
+
+
+def stand_rules(state):
+    return dict((rid, sorted(rule['resources'])) for rid, rule in state['ha']['rules'].items()
+                if rid.startswith('deploystand_netlab_') and rid != 'deploystand_netlab_pve9')
+
+
+THIRD = {'name': 'student3@pve', 'node': 'pve2'}
+
+
+def test_pve9_class_change_moves_resources_in_and_out_of_the_rules(sim_factory, playbook, tmp_path):
+    sim = sim_factory(pve9_scenario(LOOK_ALIKE_RULES))
+    before = sim.state()['ha']
+    first = run(playbook, sim, tmp_path, DEPLOY)
+    assert first.rc == 0, first
+    # student3 asks for pve2: the class now has machines on two nodes
+    bigger = playbook(DEPLOY, sim, extra_vars={'users': CLASS + [THIRD], 'stand': SHARED,
+                                               'stand_report_dir': str(tmp_path / 'reports')})
+    assert bigger.rc == 0, bigger
+    state = sim.state()
+    placed = by_node(stand_vm_nodes(state))
+    assert len(sum(placed.values(), [])) == 3 and sorted(placed) == ['pve1', 'pve2'], placed
+    assert stand_rules(state) == dict(('deploystand_netlab_' + node, sids) for node, sids in placed.items())
+    # ha switched off for the class: the resources go and every rule the stand made with them
+    no_ha = playbook(DEPLOY, sim, extra_vars={'users': CLASS + [THIRD], 'stand': dict(SHARED, ha=False),
+                                              'stand_report_dir': str(tmp_path / 'reports')})
+    assert no_ha.rc == 0, no_ha
+    assert sim.state()['ha'] == before

@@ -124,7 +124,7 @@ class StandHa(object):
 
     def _wanted(self, resources):
         """{sid: machine} of the listed machines whose VM exists."""
-        vms = self._stand_vms()
+        vms = self._stand_vms() if self.p['machines'] else {}
         wanted = {}
         for machine in self.p['machines']:
             vmid = vms.get((machine['pool'], machine['name']))
@@ -163,10 +163,10 @@ class StandHa(object):
             resources = self._resources()
             placements = self._placements()
         except PveApiError as err:
-            if err.kind != PERMISSION or self.p['state'] != 'absent':
+            if err.kind != PERMISSION or (self.p['state'] == 'present' and self.p['machines']):
                 raise
             # reading HA needs Sys.Audit on /, making a resource Sys.Console on / (Resources.pm): an identity
-            # that cannot read them cannot have made any
+            # that cannot read them cannot have made any (destroy, or a deploy of a stand without HA)
             self.result['unreadable'] = err.message
             return self.result
         scope = set(self.p['userids'])

@@ -4,7 +4,7 @@ before any write, check mode writing nothing."""
 import pytest
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.ha import HaRefused, StandHa
-from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
+from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PERMISSION, PveApiError
 
 S1, S2 = 'student1@pve', 'student2@pve'
 
@@ -202,3 +202,18 @@ def test_pve9_a_stand_resource_an_admin_put_in_a_rule_keeps_that_placement():
     assert client.rules['deploystand_netlab_pve1']['resources'] == ['vm:101']
     assert client.rules['pinned'] == admin
     assert 'vm:102 is in the node-affinity rule pinned, which the stand did not make' in ' '.join(result['foreign'])
+
+
+class NoHaAudit(FakeHa):
+    def get(self, path, **params):
+        if path.startswith('cluster/ha/'):
+            raise PveApiError('Permission check failed (/, Sys.Audit)', kind=PERMISSION, status=403)
+        return FakeHa.get(self, path, **params)
+
+
+def test_a_deploy_without_ha_by_an_identity_that_cannot_read_ha_does_nothing_but_one_with_ha_fails():
+    client = NoHaAudit(9, [])
+    result = run(client, [])
+    assert result['changed'] is False and 'Sys.Audit' in result['unreadable']
+    with pytest.raises(PveApiError):
+        run(NoHaAudit(9, vms_of([machine(101, S1, 'pve1')])), [machine(101, S1, 'pve1')])
