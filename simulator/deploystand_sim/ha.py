@@ -35,7 +35,8 @@ CONFIGID_RE = re.compile(r'^[a-z][a-z0-9_-]+$', re.I)
 
 def check_configid(field, value):
     if not CONFIGID_RE.match(str(value or '')):
-        raise param_error(**{field: "invalid configuration ID '{0}'".format(value)})
+        # the wording of PVE's schema check of a `format` (pve-common JSONSchema.pm check_format)
+        raise param_error(**{field: "invalid format - invalid configuration ID '{0}'\n".format(value)})
 
 
 class HaApi(object):
