@@ -200,7 +200,7 @@ class StandHa(object):
                             'can be made before that: run again after the migration'.format(', '.join(left)))
 
     def _present(self, resources, placements, scope):
-        if self.kind == 'rules':
+        if self.kind == 'rules' and self.p['machines']:
             self._refuse_unmigrated_groups()
         wanted = self._wanted(resources)
         placed = {}   # sid -> node, for the wanted resources that are (or become) the stand's
