@@ -72,6 +72,13 @@ options:
     type: list
     elements: str
     required: true
+  propagate:
+    description:
+      - Whether the grants on O(paths) propagate below each path. V(false) grants the role on the paths themselves
+        only, as for the HA role on C(/) (C(Sys.Audit) and C(Sys.Console) there must not reach C(/nodes), where
+        C(Sys.Console) opens node shells). A held grant with the other flag is written again with this one.
+    type: bool
+    default: true
   comment:
     description:
       - Comment of a user or token created by the module.
@@ -115,6 +122,14 @@ EXAMPLES = r'''
     userid: deploystand@pve
     token: ansible
     paths: [/nodes, /vms, /storage, /pool, /sdn/zones/localnetwork]
+    token_file: "{{ playbook_dir }}/../reports/automation-token.env"
+
+- name: The HA role (stand.ha), on / only, for the same user and token
+  deploystand.proxmox.pve_automation_identity:
+    role: DeployStandHA
+    privileges: [Sys.Audit, Sys.Console]
+    paths: [/]
+    propagate: false
     token_file: "{{ playbook_dir }}/../reports/automation-token.env"
 
 - name: A new secret for the same token (the old one stops working)
@@ -201,6 +216,7 @@ def main():
             userid=dict(type='str', default='deploystand@pve'),
             token=dict(type='str', default='ansible', no_log=False),
             paths=dict(type='list', elements='str', required=True),
+            propagate=dict(type='bool', default=True),
             comment=dict(type='str', default='deploystand automation'),
             token_file=dict(type='path', required=True, no_log=False),
             token_renew=dict(type='bool', default=False, no_log=False),

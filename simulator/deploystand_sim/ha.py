@@ -7,16 +7,19 @@ None: not HA managed) already makes a VM destroy without `purge` fail and sends 
 
 Modelled: resources (vm:<id> only), their requested state, the CRM starting or stopping the VM to match
 it (a failed start puts the service in `error`), HA migration, rules (stored and checked, not used for
-placement), groups (PVE 8). Not modelled: fencing, node failure recovery, relocation, rule feasibility.
+placement), groups (PVE 8), the id format of rules and groups, and of the rule feasibility checks only
+NodeAffinity.pm check_single_resource_reference (a resource in at most one enabled node-affinity rule). Not
+modelled: fencing, node failure recovery, relocation, the other feasibility checks.
 """
 
 import asyncio
 import copy
 import hashlib
 import json
+import re
 
 from fakepve.model import PveError
-from fakepve.routing import check_digest, die, split_list
+from fakepve.routing import check_digest, die, param_error, split_list
 
 from .sdn import perl_text
 from .tasks import finished
@@ -25,6 +28,15 @@ RESOURCE_OPTIONS = ('state', 'group', 'comment', 'failback', 'max_restart', 'max
 RULE_OPTIONS = {'node-affinity': (('resources', 'nodes'), ('strict', 'disable', 'comment')),
                 'resource-affinity': (('resources', 'affinity'), ('disable', 'comment'))}
 GROUP_OPTIONS = ('nodes', 'restricted', 'nofailback', 'comment')
+# pve-common JSONSchema.pm CONFIGID_RE, the format of rule and group ids (pve-ha-manager Tools.pm pve-ha-rule-id,
+# pve-ha-group-id): a letter, then at least one letter, digit, '_' or '-'; no length limit.
+CONFIGID_RE = re.compile(r'^[a-z][a-z0-9_-]+$', re.I)
+
+
+def check_configid(field, value):
+    if not CONFIGID_RE.match(str(value or '')):
+        # the wording of PVE's schema check of a `format` (pve-common JSONSchema.pm check_format)
+        raise param_error(**{field: "invalid format - invalid configuration ID '{0}'\n".format(value)})
 
 
 class HaApi(object):
@@ -340,6 +352,7 @@ class HaApi(object):
         if not self.groups_migrated():
             raise die('cannot create ha rule: ha groups have not been migrated yet')
         rid = v['rule']
+        check_configid('rule', rid)
         opts = self._rule_options(v.get('type'), v, True)
 
         def create():
@@ -347,12 +360,27 @@ class HaApi(object):
                 raise die("HA rule '{0}' already defined".format(rid))
             self._check_rule_refs(opts)
             order = max([r['order'] for r in self.ha['rules'].values()] or [0]) + 1
-            self.ha['rules'][rid] = dict(opts, type=v['type'], order=order)
+            rule = dict(opts, type=v['type'], order=order)
+            self._check_feasible(rid, rule)
+            self.ha['rules'][rid] = rule
         self._ha_locked(create, 'create ha rule failed')
         return None
 
+    def _check_feasible(self, rid, rule):
+        """Rules.pm assert_feasibility, for NodeAffinity.pm check_single_resource_reference only: a resource
+        already in another enabled node-affinity rule makes the new or changed rule invalid."""
+        if rule.get('type') != 'node-affinity' or rule.get('disable'):
+            return
+        for other_id, other in self.ha['rules'].items():
+            if other_id == rid or other.get('type') != 'node-affinity' or other.get('disable'):
+                continue
+            if set(other['resources']) & set(rule.get('resources') or ()):
+                raise die("Rule '{0}' is invalid.".format(rid))
+
     async def _ha_rule_update(self, v, user):
         self._pve9_rules('PUT', '/cluster/ha/rules/' + v['rule'])
+        if not self.groups_migrated():
+            raise die('cannot update ha rule: ha groups have not been migrated yet')
         rid = v['rule']
 
         def update():
@@ -362,9 +390,13 @@ class HaApi(object):
                 raise die("HA rule '{0}' does not exist".format(rid))
             opts = self._rule_options(rule['type'], v, False)
             self._check_rule_refs(opts)
+            changed = dict(rule)
             for key in split_list(v.get('delete')):
-                rule.pop(key, None)
-            rule.update(opts)
+                changed.pop(key, None)
+            changed.update(opts)
+            self._check_feasible(rid, changed)
+            rule.clear()
+            rule.update(changed)
         self._ha_locked(update, 'update HA rules failed')
         return None
 
@@ -394,6 +426,7 @@ class HaApi(object):
     async def _ha_group_create(self, v, user):
         self._groups_gone('create group')
         gid = v['group']
+        check_configid('group', gid)
         opts = dict((k, v[k]) for k in GROUP_OPTIONS if v.get(k) is not None)
 
         def create():

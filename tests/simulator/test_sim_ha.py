@@ -135,3 +135,29 @@ def test_pve9_has_no_groups(sim, root):
         root.cluster.ha.groups.get()
     with pytest.raises(ResourceException, match="invalid parameter 'group': ha groups have been migrated to rules"):
         root.cluster.ha.resources.post(sid='vm:509', group='lab')
+
+
+def test_a_resource_is_in_one_enabled_node_affinity_rule_only(sim, root):
+    clone(root, 510)
+    clone(root, 511)
+    for sid in ('vm:510', 'vm:511'):
+        root.cluster.ha.resources.post(sid=sid, state='stopped')
+    root.cluster.ha.rules.post(rule='first', type='node-affinity', resources='vm:510', nodes='pve1')
+    _code, body = raw(sim, 'POST', '/cluster/ha/rules', rule='second', type='node-affinity',
+                      resources='vm:510,vm:511', nodes='pve2')
+    assert body['message'] == "create ha rule failed: Rule 'second' is invalid.\n"
+    root.cluster.ha.rules.post(rule='second', type='node-affinity', resources='vm:511', nodes='pve2')
+    _code, body = raw(sim, 'PUT', '/cluster/ha/rules/second', resources='vm:510,vm:511')
+    assert body['message'] == "update HA rules failed: Rule 'second' is invalid.\n"
+    # a disabled rule does not count (Rules.pm exclude_disabled_rules)
+    root.cluster.ha.rules.post(rule='off', type='node-affinity', resources='vm:510', nodes='pve3', disable=1)
+    assert sorted(r['rule'] for r in root.cluster.ha.rules.get(resource='vm:510')) == ['first', 'off']
+
+
+@pytest.mark.parametrize('rule', ['1rule', 'a', 'has.dot', 'has space'])
+def test_rule_ids_are_pve_config_ids(sim, root, rule):
+    clone(root, 512)
+    root.cluster.ha.resources.post(sid='vm:512', state='stopped')
+    code, body = raw(sim, 'POST', '/cluster/ha/rules', rule=rule, type='node-affinity', resources='vm:512',
+                     nodes='pve1')
+    assert code == 400 and body['errors'] == {'rule': "invalid format - invalid configuration ID '{0}'\n".format(rule)}

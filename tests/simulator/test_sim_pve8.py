@@ -42,3 +42,8 @@ def test_ha_groups_work_and_guard_their_resources(pve8):
     api.cluster.ha.resources('vm:100').delete()
     api.cluster.ha.groups('lab').delete()
     assert api.cluster.ha.groups.get() == []
+
+
+def test_group_ids_are_pve_config_ids(pve8):
+    code, body = raw(pve8, 'POST', '/cluster/ha/groups', group='deploystand.lab', nodes='pve1')
+    assert code == 400 and body['errors'] == {'group': "invalid format - invalid configuration ID 'deploystand.lab'\n"}

@@ -130,15 +130,15 @@ def held_grants(acl, role, userid, tokenid):
     return out
 
 
-def grant_changes(acl, role, paths, userid, tokenid, token_fresh=False):
-    """(missing, extra): wanted entries not held with propagation, and the role's entries for the
+def grant_changes(acl, role, paths, userid, tokenid, token_fresh=False, propagate=True):
+    """(missing, extra): wanted entries not held with that propagate flag, and the role's entries for the
     user or token on other paths. A token made in this run holds no entry yet (PVE drops a deleted
     token's entries: AccessControl.pm parse_user_config ignores ACL entries of unknown tokens)."""
     held = held_grants(acl, role, userid, tokenid)
     if token_fresh:
         held = dict((k, v) for k, v in held.items() if k[1] != 'token')
     wanted = wanted_grants(role, paths, userid, tokenid)
-    missing = [w for w in wanted if held.get(w) != 1]
+    missing = [w for w in wanted if held.get(w) != int(bool(propagate))]
     extra = sorted(k for k in held if k not in wanted)
     return missing, extra
 
@@ -428,7 +428,8 @@ class AutomationIdentity(object):
 
     def ensure_grants(self, acl, token_fresh):
         role = self.p['role']
-        missing, extra = grant_changes(acl, role, self.p['paths'], self.userid, self.tokenid, token_fresh)
+        missing, extra = grant_changes(acl, role, self.p['paths'], self.userid, self.tokenid, token_fresh,
+                                       self._propagate())
         if not self.check_mode:
             for params in acl_writes(missing):
                 self._put_acl(params, missing, present=True)
@@ -438,13 +439,21 @@ class AutomationIdentity(object):
         self.result['acls_removed'] = [grant_label(e) for e in extra]
         return missing, extra
 
+    def _propagate(self):
+        """1, or 0 for grants that hold on the paths themselves only (the HA role on /)."""
+        return 0 if self.p.get('propagate') is False else 1
+
     def _put_acl(self, params, entries, present):
         group = [e for e in entries if e[0] == params['path']]
+        # a removal matches the entry whatever its flag; a grant must end with the wanted one
+        flag = self._propagate() if present else 1
 
         def done():
             held = held_grants(self.read_acl(), self.p['role'], self.userid, self.tokenid)
-            return all((held.get(e) == 1) == present for e in group)
-        converge(lambda: self.client.put('access/acl', propagate=1, **params), done)
+            if present:
+                return all(held.get(e) == flag for e in group)
+            return all(e not in held for e in group)
+        converge(lambda: self.client.put('access/acl', propagate=flag, **params), done)
 
     # ------------------------------------------------------------------ run
 

@@ -36,7 +36,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.plan_not
     _bridges_outside_range, _class_change_warnings, class_changes, summarize_foreign,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.privileges import (
-    _skipped_foreign, missing_privileges, privilege_errors, privilege_needs,
+    _skipped_foreign, ha_needs, missing_privileges, privilege_errors, privilege_needs,
     skip_students_with_foreign_pools, unlisted_paths,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.storage import (
@@ -347,6 +347,9 @@ def _derive_plan(stand, students, cluster, missing_out=None, capacity=True, extr
     needs = sdnlib.adjust_needs(privilege_needs(stand, planned, node_bridges, cluster), sdn)
     if extra_needs is not None:
         needs = extra_needs(planned, needs)
+    else:
+        # deploy only: the day-2 plans (extra_needs) never write HA config
+        needs += ha_needs(ha)
     missing = missing_privileges(needs, cluster)
     if missing_out is not None:
         missing_out.extend(missing)

@@ -89,6 +89,14 @@ PRIVILEGE_TABLE = (
      'apply the config (PUT /cluster/sdn)'},
     {'key': 'sdn_zone_create', 'privileges': ('SDN.Allocate',), 'path': '/sdn/zones',
      'when': 'mode sdn with create_zone, the first run', 'why': "create the stand's own zone"},
+    # stand.ha (pve-ha-manager API2/HA/Resources.pm, Rules.pm, Groups.pm: ['perm', '/', [...]], on / exactly)
+    {'key': 'ha_audit', 'privileges': ('Sys.Audit',), 'path': '/',
+     'when': 'stand.ha or machines[].ha, every deploy',
+     'why': 'read the HA resources and the rules (PVE 9) or groups (PVE 8); the HA role of automation_role.yml'},
+    {'key': 'ha_write', 'privileges': ('Sys.Console',), 'path': '/',
+     'when': 'stand.ha or machines[].ha, every deploy',
+     'why': "create, change and delete the stand's HA resources and their node-affinity rules or groups; the HA "
+            "role of automation_role.yml (-e automation_ha=true)"},
 ) + LIFECYCLE_PRIVILEGE_ROWS
 _PRIVILEGE_ROWS = dict((row['key'], row) for row in PRIVILEGE_TABLE)
 
@@ -206,6 +214,13 @@ def privilege_needs(stand, planned, node_bridges, cluster):
     for student in planned:
         needs += _student_needs(stand, student, cluster)
     return needs
+
+
+def ha_needs(ha):
+    """The HA privileges on / when the plan registers HA resources (ha: the plan's `ha`, None without HA)."""
+    if not ha:
+        return []
+    return [_need('ha_audit', ['/']), _need('ha_write', ['/'])]
 
 
 def missing_privileges(needs, cluster):

@@ -47,6 +47,13 @@ def test_grants_missing_and_extra():
         {'path': '/vms', 'roles': 'R', 'tokens': [TOKEN], 'users': [USER]}]
 
 
+def test_grants_without_propagation_want_the_flag_off():
+    acl = [{'path': '/', 'type': 'user', 'ugid': USER, 'roleid': 'HA', 'propagate': 0},
+           {'path': '/', 'type': 'token', 'ugid': TOKEN, 'roleid': 'HA', 'propagate': 1}]
+    missing, extra = A.grant_changes(acl, 'HA', ['/'], USER, TOKEN, propagate=False)
+    assert missing == [('/', 'token', TOKEN, 'HA')] and extra == []     # a propagated copy is written again
+
+
 def test_preparing_the_directory_makes_it_0700_and_check_mode_makes_nothing(tmp_path):
     path = tmp_path / 'a' / 'b' / 'token.env'
     assert A.prepare_token_dir(str(path), check_mode=True) == [str(tmp_path / 'a'), str(tmp_path / 'a' / 'b')]

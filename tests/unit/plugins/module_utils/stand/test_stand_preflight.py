@@ -139,6 +139,27 @@ def test_a_full_clone_needs_space_on_its_storage_and_a_clone_the_bridges_of_its_
         '/sdn/zones/localnetwork/vmbr1000', '/sdn/zones/localnetwork/vmbr7']
 
 
+def ha_stand():
+    raw = linux_stand(clone='full', storage='nfs', node='pve1')
+    raw['ha'] = True
+    return raw
+
+
+def test_stand_ha_needs_sys_audit_and_sys_console_on_root_and_says_so():
+    errors = errors_of(ha_stand(), ['s1@pve'], with_permissions(make_cluster(), granted()))
+    assert [e for e in errors if ' on / ' in e] == errors, errors
+    assert errors[0].startswith('permissions: auto@pve!ansible lacks Sys.Audit on / (read the HA resources')
+    assert errors[1].startswith('permissions: auto@pve!ansible lacks Sys.Console on / (create, change and delete')
+
+
+def test_stand_ha_passes_with_the_ha_role_on_root_alone_and_without_ha_nothing_on_root_is_needed():
+    permissions = granted()
+    permissions['/'] = {'Sys.Audit': 0, 'Sys.Console': 0}      # not propagated, as automation_role.yml grants it
+    assert errors_of(ha_stand(), ['s1@pve'], with_permissions(make_cluster(), permissions)) == []
+    plain = linux_stand(clone='full', storage='nfs', node='pve1')
+    assert errors_of(plain, ['s1@pve'], with_permissions(make_cluster(), granted())) == []
+
+
 def test_templates_and_storages_the_caller_cannot_see_are_named_by_the_privilege():
     cluster = make_cluster()
     del cluster['vms'][9001]                                   # invisible without VM.Audit
@@ -169,7 +190,9 @@ def test_docs_permissions_md_shows_exactly_the_preflight_table():
 
 def test_the_table_covers_the_least_privilege_role_exactly():
     import yaml
-    role = yaml.safe_load(open(os.path.join(ROOT, 'playbooks', 'automation_role.yml')))[0]['vars']['automation_role_privs']
+    play_vars = yaml.safe_load(open(os.path.join(ROOT, 'playbooks', 'automation_role.yml')))[0]['vars']
+    # the HA role (on / alone) holds the stand.ha rows' privileges
+    role = play_vars['automation_role_privs'] + play_vars['automation_ha_role_privs']
     in_table = set(p for row in PRIVILEGE_TABLE for p in row['privileges'])
     # VM.Monitor is PVE 8's name of VM.GuestAgent.Audit: pve_automation_identity grants it there instead
     from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.lifecycle_input import PVE8_PRIVILEGES
