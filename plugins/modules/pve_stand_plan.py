@@ -127,6 +127,13 @@ plan:
       description: What the plan tells before any write (placement kept, class changes, skipped students).
       type: list
       elements: str
+    ha_found:
+      description:
+        - O(purpose=deploy) and O(purpose=destroy) only. Whether the cluster holds an HA resource with a marker of
+          this stand, or an HA rule (PVE 9) or group (PVE 8) named like the stand's placements. Without one, and
+          with no machine asking for HA, the playbooks skip their HA step. False for an identity that cannot
+          read the HA configuration (it cannot have made any).
+      type: bool
 web_url:
   description:
     - The Proxmox VE web address of the cluster this run talks to (O(api_host), O(api_port)), for the reports' cards.
@@ -146,6 +153,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.plan imp
     build_plan, privilege_paths_to_verify,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.removal import plan_removal
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.ha import StandHa
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.vm import Vms, wait_for_clones
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.lifecycle_plan import (
     PURPOSES, lifecycle_paths_to_verify, plan_lifecycle,
@@ -230,6 +238,12 @@ def main():
                                           len(errors), '' if len(errors) == 1 else 's',
                                           '\n'.join('- ' + e for e in errors)),
                          problems=errors)
+    if purpose in ('deploy', 'destroy'):
+        try:
+            # the playbooks skip their HA step when this is false and no machine asks for HA
+            plan['ha_found'] = StandHa(client, {'stand': plan['stand']}).has_objects()
+        except PveApiError as err:
+            module.fail_api(err)
     # one line per other stand and one for the VMID range (issue 13): the full list is plan.foreign
     for line in plan.get('foreign_summary', []):
         module.warn('left alone (not made by this stand): ' + line)

@@ -181,6 +181,20 @@ class StandHa(object):
                                               'placements_removed', 'regrouped'))
         return r
 
+    def has_objects(self):
+        """Whether the cluster holds an HA resource with one of the stand's markers or an HA rule (group) of its
+        placement form, the stand's own or a look-alike: without either and with no machine asking for HA the
+        HA step has nothing to do or to report, and the plan lets the playbooks skip it (a module run saved on
+        every deploy and destroy). An identity that cannot read HA config cannot have made any: False."""
+        self.kind = 'rules' if self.client.release()[0] >= 9 else 'groups'
+        try:
+            resources, placements = self._resources(), self._placements()
+        except PveApiError as err:
+            if err.kind != PERMISSION:
+                raise
+            return False
+        return bool(placements) or any(self._ours(res) for res in resources.values())
+
     def _groups_left_on_pve9(self):
         """Ids of HA groups a PVE 9 cluster still has. The CRM migrates them to rules once every node is online
         on PVE 9 (HA/Manager.pm try_persistent_group_migration); until then rules cannot be made (API2/HA/

@@ -217,3 +217,27 @@ def test_a_deploy_without_ha_by_an_identity_that_cannot_read_ha_does_nothing_but
     assert result['changed'] is False and 'Sys.Audit' in result['unreadable']
     with pytest.raises(PveApiError):
         run(NoHaAudit(9, vms_of([machine(101, S1, 'pve1')])), [machine(101, S1, 'pve1')])
+
+
+def has_objects(client):
+    return StandHa(client, {'stand': 'netlab'}).has_objects()
+
+
+@pytest.mark.parametrize('major', [8, 9])
+def test_the_plan_finds_the_stands_ha_objects_or_says_there_are_none(major):
+    # none at all, or only an admin's resource and placement: the playbooks may skip the HA step
+    admin = {'type': 'node-affinity', 'resources': ['vm:100'], 'nodes': 'pve1', 'comment': 'gateway'}
+    placements = {'rules': {'gateway': admin}} if major >= 9 else {'groups': {'gateway': {'nodes': 'pve1'}}}
+    assert has_objects(FakeHa(major, [])) is False
+    assert has_objects(FakeHa(major, [], resources={'vm:100': {'comment': 'gateway'}}, **placements)) is False
+    # a resource with a student's marker of the stand (another stand's does not count)
+    assert has_objects(FakeHa(major, [], resources={'vm:101': {'comment': 'deploystand:netlab:' + S1}})) is True
+    assert has_objects(FakeHa(major, [], resources={'vm:101': {'comment': 'deploystand:other:' + S1}})) is False
+    # a placement of the stand's form, made by the stand or a look-alike: the HA step runs (and reports it)
+    ours = {'type': 'node-affinity', 'resources': ['vm:101'], 'nodes': 'pve2', 'comment': 'mine'}
+    kind = 'rules' if major >= 9 else 'groups'
+    assert has_objects(FakeHa(major, [], **{kind: {'deploystand_netlab_pve2': ours}})) is True
+
+
+def test_an_identity_that_cannot_read_ha_has_no_ha_objects_to_find():
+    assert has_objects(NoHaAudit(9, [])) is False
