@@ -38,6 +38,7 @@ ARGSPEC = dict(
     expires=dict(type='str', default=''),
     write=dict(type='bool', default=True),
     web_url=dict(type='str', default=''),
+    results=dict(type='dict', no_log=True),
 )
 
 
@@ -69,7 +70,12 @@ class ActionModule(ActionBase):
                     update_password=args.get('update_password') or 'on_create')
                 result.update(handover=handover, notes=notes)
             else:
-                summaries = self._summaries(task_vars or {}, args.get('scope') or [])
+                scope = args.get('scope') or []
+                if args.get('results') is None:
+                    summaries = self._summaries(task_vars or {}, scope)
+                else:
+                    summaries = self._class_summaries(args['mode'] or 'deploy', plain(args['results']), scope,
+                                                      plain(args.get('students') or []))
                 ledger = R.merge_run(ledger, args.get('mode') or 'deploy', summaries,
                                      [str(u) for u in args.get('scope') or []],
                                      not_in_list=[str(u) for u in args.get('not_in_list') or []],
@@ -87,6 +93,22 @@ class ActionModule(ActionBase):
         # the files are this run's output, not cluster state: a re-run reports changed=0
         result.update(changed=False, paths=paths, written=bool(paths))
         return result
+
+    @staticmethod
+    def _class_summaries(mode, results, scope, plan_students):
+        """{userid: summary} of the students of this run from a class run's results (pve_stand_student with
+        students: userid -> result), each with the password the module set itself when it did."""
+        plan = dict((s.get('userid'), s) for s in plan_students)
+        out = {}
+        for userid in scope:
+            result = results.get(str(userid))
+            if result is None:
+                continue
+            summary = R.student_summary(mode, plan.get(str(userid)) or {}, result)
+            if result.get('password'):
+                summary['password'] = result['password']
+            out[str(userid)] = summary
+        return out
 
     @staticmethod
     def _summaries(task_vars, scope):

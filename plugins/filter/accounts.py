@@ -1,19 +1,28 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) deploystand.proxmox contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters that turn the students' destroy results into the lines the destroy's summary shows."""
+"""Filters of the students' outcome: one student's summary (role stand_student) and the lines the destroy's
+summary shows."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.report import student_summary
 
 
 def _vm(vm):
     return 'VM {0} ({1})'.format(vm.get('vmid'), vm.get('name'))
 
 
+def stand_student_summary(result, mode, plan_student, bridges=None):
+    """A pve_stand_student result -> the student's summary for the report (stand/report.py student_summary;
+    never the password)."""
+    return student_summary(mode, plan_student or {}, result, bridges)
+
+
 def stand_destroy_notes(summaries):
-    """[student summary] -> one line per account the destroy kept (and why) and per VM a student made
+    """[student summary or result] -> one line per account the destroy kept (and why) and per VM a student made
     in its pool (removed or kept): what a teacher must know is not simply gone."""
     out = []
     for row in summaries or []:
@@ -32,4 +41,4 @@ def stand_destroy_notes(summaries):
 
 class FilterModule(object):
     def filters(self):
-        return {'stand_destroy_notes': stand_destroy_notes}
+        return {'stand_destroy_notes': stand_destroy_notes, 'stand_student_summary': stand_student_summary}

@@ -1,13 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) deploystand.proxmox contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the day-2 playbooks (stand_power.yml, stand_snapshot.yml, stand_reset.yml): the input checks
-that refuse before the plan, the class handed to one module run, and the per-machine lines of the summaries."""
+"""Filters of the class runs (one module run for the class: the day-2 playbooks stand_power.yml,
+stand_snapshot.yml, stand_reset.yml and the students plays of deploy_stand.yml and destroy_stand.yml): the
+class handed to the module run, the input checks that refuse before the plan, and the per-machine lines of
+the summaries."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.deploystand.proxmox.plugins.filter.networks import stand_stale_ifaces
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.lifecycle_input import (
     snapshot_name_problem,
 )
@@ -18,19 +21,71 @@ def stand_snapshot_name_problem(name, field='stand_snapshot_name'):
     return snapshot_name_problem(name, field) or ''
 
 
-def stand_class_students(plan, userids, purpose='power'):
-    """The `students` of one pve_stand_power / pve_stand_snapshot run for the class: the plan's entry of each
-    of `userids` (the play's student hosts, so `--limit` holds), with the node and bridges a reset needs."""
+def stand_class_students(plan, userids, purpose='power', networks=None, handover=None):
+    """The `students` of one class run: the plan's entry of each of `userids` (the play's student hosts, so
+    `--limit` holds). `purpose`: power and snapshot (the machines), reset (with the node and bridges), deploy
+    and destroy (pve_stand_student; never a password - stand_class_passwords gives those apart).
+
+    deploy: `networks` maps a node to its pve_bridge result (`mapping`: userid -> alias -> bridge, `stale`),
+    `handover` is the report's write-ahead (userid -> update_password; a student without one takes the
+    module's own)."""
     wanted = set(userids)
+    sdn = plan.get('sdn') or None
     out = []
     for student in plan['students']:
-        if student['userid'] not in wanted:
+        userid = student['userid']
+        if userid not in wanted:
             continue
-        entry = dict(userid=student['userid'], pool=student['pool'], machines=student['machines'])
+        entry = dict(userid=userid, pool=student['pool'], machines=student['machines'])
         if purpose == 'reset':
             entry.update(node=student['node'],
                          bridges=dict((bridge['alias'], bridge['iface']) for bridge in student['bridges']))
+        elif purpose == 'deploy':
+            entry.update(_deploy_entry(student, sdn, (networks or {}).get(student['node']) or {}))
+            entry['update_password'] = ((handover or {}).get(userid) or {}).get('update_password')
+        elif purpose == 'destroy':
+            vnets = [vnet for vnet in (sdn or {}).get('vnets') or [] if vnet['userid'] == userid]
+            # a kept user loses its grants on the stand's bridges (by interface) or VNets (on their zone)
+            entry.update(own_vms=student.get('own_vms') or [],
+                         bridges=dict((v['vnet'], v['vnet']) for v in vnets) if vnets else
+                         dict((b['iface'], b['iface']) for b in student.get('bridges') or []),
+                         bridge_zone=sdn['zone'] if vnets else None)
         out.append(entry)
+    return out
+
+
+def _deploy_entry(student, sdn, network):
+    """A deploy's node, bridges and stale grants of one student (its node's pve_bridge result `network`)."""
+    userid = student['userid']
+    if sdn:
+        bridges = dict((v['network'], v['vnet']) for v in sdn.get('vnets') or [] if v['userid'] == userid)
+    else:
+        bridges = dict((network.get('mapping') or {}).get(userid) or {})
+    return dict(node=student['node'], bridges=bridges,
+                stale_bridges=stand_stale_ifaces(student.get('stale_grants') or [], [userid],
+                                                 network.get('stale') or []))
+
+
+def stand_class_passwords(plan, userids, handover=None):
+    """userid -> the password a deploy hands to PVE (the write-ahead's, else the plan's), for the students of
+    `userids` that have one: pve_stand_student's `passwords` (no_log), never in a `students` entry."""
+    wanted = set(userids)
+    out = {}
+    for student in plan['students']:
+        if student['userid'] in wanted:
+            password = ((handover or {}).get(student['userid']) or {}).get('password') or student.get('password')
+            if password:
+                out[student['userid']] = password
+    return out
+
+
+def stand_class_networks(node_hostvars):
+    """node -> its pve_bridge result, from the node hosts' variables (`deploystand_node`, `stand_network_result`)
+    of this run; a node host that made no result gives none."""
+    out = {}
+    for host in node_hostvars or []:
+        if host.get('deploystand_node') and host.get('stand_network_result'):
+            out[host['deploystand_node']] = host['stand_network_result']
     return out
 
 
@@ -76,4 +131,6 @@ class FilterModule(object):
         return {'stand_snapshot_name_problem': stand_snapshot_name_problem,
                 'stand_class_lines': stand_class_lines,
                 'stand_class_students': stand_class_students,
+                'stand_class_passwords': stand_class_passwords,
+                'stand_class_networks': stand_class_networks,
                 'stand_lifecycle_lines': stand_lifecycle_lines}

@@ -16,8 +16,9 @@ description:
     and M(deploystand.proxmox.pve_ecorouter_nic) do, with the same rules and markers, in a single module run -
     the user, the pool and its ACLs first, then every machine at the same time (each in its own thread).
     An EcoRouter gets its NICs before it starts.
-  - The deploy and destroy playbooks use it (role C(stand_student)). One run per student instead of one per
-    machine saves the controller about a second of CPU per machine and lists the cluster once per student;
+  - The deploy and destroy playbooks run it once for the whole class (O(students)); role C(stand_student) runs it
+    for one student. One run per student instead of one per machine saves the controller about a second of CPU
+    per machine and lists the cluster once per student, and one run for the class saves that again per student;
     clones still queue on the clone slots and PVE's storage locks (docs/performance.md).
   - O(state=absent) removes the owned machines first, then the VMs the student made in its stand pool
     (O(own_vms), unless O(student_vms=keep)), then the pool, the ACLs and the user where their markers say the
@@ -53,10 +54,29 @@ options:
     required: true
   userid:
     description:
-      - The student, as C(name@realm). Users of realm C(pve) are created when missing (see
-        M(deploystand.proxmox.pve_user_pool)).
+      - The student, as C(name@realm), for a run of one student. Users of realm C(pve) are created when missing
+        (see M(deploystand.proxmox.pve_user_pool)). Give either O(userid) or O(students).
     type: str
-    required: true
+  students:
+    description:
+      - The class in one run (deploy_stand.yml and destroy_stand.yml use this, built by the filter
+        C(deploystand.proxmox.stand_class_students)). One entry per student with its own O(userid), O(machines)
+        and, when they differ from the module's, O(pool), O(node), O(bridges), O(stale_bridges),
+        O(update_password), O(own_vms) and O(bridge_zone); every other option holds for the whole class. Each
+        entry is checked as those options are, and as a run of one student is; a bad entry fails the run before
+        anything is written.
+      - The students go side by side (at most O(parallel) at once), each student's machines side by side within.
+        A student's failure is its own (RV(students)), never the run's.
+      - An entry never holds a password (the module's parameters may be logged); give them in O(passwords).
+    type: list
+    elements: dict
+  passwords:
+    description: With O(students), the password of each student that has one, user id to password.
+    type: dict
+  parallel:
+    description: Students worked on at once in a run with O(students).
+    type: int
+    default: 30
   pool:
     description: Resource pool of the student. Default C(<stand>-<user name without realm>).
     type: str
@@ -332,6 +352,22 @@ user_kept:
   description: Why the user was not deleted (another stand uses it, grants outside the stand, or its pool keeps VMs).
   returned: when state=absent kept a user the stand marked
   type: str
+bridges:
+  description: The student's private networks as given, network alias to bridge or VNet (O(bridges)).
+  returned: always
+  type: dict
+students:
+  description:
+    - With O(students), each student's result (user id -> the keys a one-student run returns, plus C(failed) and
+      C(msg) for a student that failed). Action C(deploystand.proxmox.stand_student_outcome) hands each to its
+      student's host; register the run with no_log, as a result may hold a password.
+  returned: when O(students) is given
+  type: dict
+failed_students:
+  description: With O(students), the user ids whose run failed.
+  returned: when O(students) is given
+  type: list
+  elements: str
 machines:
   description: One result per machine, as M(deploystand.proxmox.pve_stand_clone) returns it (EcoRouters with
     the NICs and status after pve_ecorouter_nic's part).
@@ -342,9 +378,10 @@ machines:
 '''
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import (
-    ACCOUNT_EXPIRY_OPTIONS, CLONE_OPTIONS, ECOROUTER_OPTIONS, PASSWORD_OPTIONS, ROLE_OPTIONS, VM_WAIT_OPTIONS,
+    ACCOUNT_EXPIRY_OPTIONS, CLASS_OPTIONS, CLONE_OPTIONS, ECOROUTER_OPTIONS, PASSWORD_OPTIONS, ROLE_OPTIONS, VM_WAIT_OPTIONS,
     pieces, with_default,
 )
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.class_run import run_and_exit, student_params
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import DEVICE_TYPES, pool_id
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.student import (
@@ -363,10 +400,11 @@ MACHINE_SPEC = dict(
     networks=dict(type='list', elements='dict', default=[], options=NETWORK_SPEC))
 ARGSPEC = dict(
     stand=dict(type='str', required=True),
-    userid=dict(type='str', required=True),
+    userid=dict(type='str'),
     pool=dict(type='str'),
     node=dict(type='str'),
     machines=dict(type='list', elements='dict', default=[], options=MACHINE_SPEC),
+    passwords=dict(type='dict', no_log=True),
     bridges=dict(type='dict', default={}),
     stale_bridges=dict(type='list', elements='str', default=[]),
     own_vms=dict(type='list', elements='dict', default=[], options=dict(
@@ -378,21 +416,53 @@ ARGSPEC = dict(
                                             vmstate=dict(type='bool', default=False))),
     bridge_zone=dict(type='str'),
     state=with_default('state', type='str', choices=['present', 'absent']),
-    **pieces(ROLE_OPTIONS, ECOROUTER_OPTIONS, PASSWORD_OPTIONS, ACCOUNT_EXPIRY_OPTIONS, CLONE_OPTIONS, VM_WAIT_OPTIONS)
+    **pieces(ROLE_OPTIONS, ECOROUTER_OPTIONS, PASSWORD_OPTIONS, ACCOUNT_EXPIRY_OPTIONS, CLONE_OPTIONS, VM_WAIT_OPTIONS,
+             CLASS_OPTIONS)
 )
+# what a `students` entry may give; every other option holds for the whole class
+CLASS_STUDENT_OPTIONS = ('userid', 'pool', 'node', 'machines', 'bridges', 'stale_bridges', 'update_password',
+                         'own_vms', 'bridge_zone')
 
 
 def main():
     module = PveModule(argument_spec=ARGSPEC, supports_check_mode=True)
     p = module.params
-    problems = input_problems(p)
-    if p['state'] == 'present' and not p['node'] and any(not m['node'] for m in p['machines']):
-        problems.append('node is needed to create machines (or give each machine its node)')
+    if p['students'] is not None:
+        run_and_exit(module, class_params(module), StudentRun)
+    if not p['userid']:
+        module.fail_json(msg='invalid input: give userid (one student) or students (a class)')
+    problems = student_problems(p)
     if problems:
         module.fail_json(msg='invalid input: ' + '; '.join(problems), errors=problems)
     p['pool'] = p['pool'] or pool_id(p['stand'], p['userid'])
     run = StudentRun(module.client(), p, check_mode=module.check_mode, warn=module.warn)
     module.run(run.present if p['state'] == 'present' else run.absent, partial=lambda: run.result)
+
+
+def student_problems(p):
+    problems = input_problems(p)
+    if p['state'] == 'present' and not p['node'] and any(not m['node'] for m in p['machines']):
+        problems.append('node is needed to create machines (or give each machine its node)')
+    return problems
+
+
+def class_params(module):
+    """Each student's parameter set of a class run, every one checked before anything is written; a student's
+    password comes from O(passwords), so that none is in an entry (the module logs its entries)."""
+    if module.params['password'] is not None:
+        module.fail_json(msg='invalid input: with students, give the passwords in passwords, not password')
+    students = student_params(module, CLASS_STUDENT_OPTIONS)
+    passwords = module.params['passwords'] or {}
+    unknown = sorted(set(passwords) - set(p['userid'] for p in students))
+    if unknown:
+        module.fail_json(msg='invalid input: passwords: {0} is not in students'.format(', '.join(unknown)))
+    for index, p in enumerate(students):
+        p['password'] = passwords.get(p['userid'])
+        problems = student_problems(p)
+        if problems:
+            module.fail_json(msg='invalid input: students[{0}] ({1}): {2}'.format(index, p['userid'], '; '.join(problems)),
+                             errors=problems)
+    return students
 
 
 if __name__ == '__main__':

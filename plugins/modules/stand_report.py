@@ -21,8 +21,8 @@ description:
     status C(pending) - a given one, one the ledger holds, or a new generated one for a user the stand will create
     or a user the stand made whose password no report holds. Returns RV(handover) for M(deploystand.proxmox.pve_stand_student)
     (C(update_password=recover) for a pending password).
-  - O(step=final), after the students - the outcome of each student of O(scope) (its C(stand_student_summary) host
-    variable) is merged; in O(mode=deploy) every other student of the ledger is kept and marked C(not in this run),
+  - O(step=final), after the students - the outcome of each student of O(scope) (its result in O(results), or
+    else its C(stand_student_summary) host variable) is merged; in O(mode=deploy) every other student of the ledger is kept and marked C(not in this run),
     in O(mode=destroy) the removed accounts are marked C(destroyed) (or C(stand removed, account kept)).
   - Each format escapes its special characters (Markdown cells and code spans, CSV quoting, HTML entities, JSON).
   - The C(.html) is the handout to print - one card per student (one sheet each when printed) with the user, the
@@ -79,6 +79,13 @@ options:
   expires:
     description: The stand's expiry, for the C(expires) column (empty when not set).
     type: str
+  results:
+    description:
+      - With O(step=final), the class run's results, user id to result (the RV(deploystand.proxmox.pve_stand_student#module:students)
+        of M(deploystand.proxmox.pve_stand_student) run with its O(deploystand.proxmox.pve_stand_student#module:students));
+        a student of O(scope) without one did not get that far, and its row stays as it was.
+      - Without it, each student host's C(stand_student_summary) (role C(stand_student)) is read.
+    type: dict
   write:
     description: Write the files (V(false) only computes the result).
     type: bool

@@ -15,11 +15,14 @@ short_description: One student's share of a class run, as the student host's own
 version_added: 0.1.0
 description:
   - An action plugin, run on the controller, with no API call. The day-2 playbooks run
-    M(deploystand.proxmox.pve_stand_power) or M(deploystand.proxmox.pve_stand_snapshot) once for the class
-    (their O(deploystand.proxmox.pve_stand_power#module:students) option, with C(run_once)); this action then
+    M(deploystand.proxmox.pve_stand_power) or M(deploystand.proxmox.pve_stand_snapshot), and deploy and destroy
+    M(deploystand.proxmox.pve_stand_student), once for the class (their
+    O(deploystand.proxmox.pve_stand_power#module:students) option, with C(run_once)); this action then
     returns, on each student host, that student's result from the class run - C(changed), C(failed) and C(msg),
     C(machines), C(diff), C(warnings) - so the recap, C(--limit) retries and AWX's host events name each student.
-  - A student that is not in the class run fails with a message naming the students it holds.
+  - A password in the student's result is left out (register the class run with C(no_log); the report reads it there).
+  - When the class run failed as a whole (bad input, no connection), every student fails with its message.
+    A student that is not in the class run fails with a message naming the students it holds.
 options:
   class_result:
     description: The registered result of the class run.

@@ -262,7 +262,7 @@ def test_destroying_one_of_two_stands_of_a_class_keeps_the_accounts_the_other_us
     for userid in TWO:
         assert 'user {0} is kept: stand netb still uses it'.format(userid) in gone.output      # warning
         assert '{0}: account kept - stand netb still uses it'.format(userid) in gone.output      # summary
-        kept = gone.result('deploystand.proxmox.stand_student : Student machines, user, pool and access are gone',
+        kept = gone.result('Student machines, user, pool and access are gone',
                            host=userid)
         assert kept['user_kept'] == 'stand netb still uses it' and not kept['user_deleted']
     state = sim.state()

@@ -20,7 +20,7 @@ import threading
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import RunFailed
+from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import RunFailed, StandError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import pool_id
 
@@ -28,30 +28,34 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names im
 STUDENT_OPTIONS = ('userid', 'pool', 'node', 'machines', 'bridges')
 
 
-def student_params(module):
+def student_params(module, options=STUDENT_OPTIONS):
     """The parameter set of each student of this run: the module's own for one student, or one per entry of
     `students`, each checked against the module's own options for a student (a bad entry fails the run
-    before anything is written, naming the entry)."""
+    before anything is written, naming the entry). `options` are the keys an entry may give; a key an
+    entry leaves out (or gives as null) keeps the module's value for the whole class."""
     p = module.params
     if p.get('students') is None:
         if not p.get('userid') or p.get('machines') is None:
             module.fail_json(msg='invalid input: give userid and machines (one student) or students (a class)')
         return [p]
-    if p.get('userid') or p.get('machines') is not None:
+    if p.get('userid') or p.get('machines'):
         module.fail_json(msg='invalid input: userid and machines are for one student; with students, give them '
                              'in each entry')
     if p['parallel'] < 1:
         module.fail_json(msg='invalid input: parallel must be at least 1')
-    spec = dict((key, dict(module.argument_spec[key])) for key in STUDENT_OPTIONS if key in module.argument_spec)
+    spec = dict((key, dict(module.argument_spec[key])) for key in options if key in module.argument_spec)
     for key in ('userid', 'machines'):
         spec[key]['required'] = True
+        spec[key].pop('default', None)
     validator = ArgumentSpecValidator(spec)
     out, seen = [], set()
     for index, entry in enumerate(p['students']):
-        checked = validator.validate(entry)
+        given = dict((key, value) for key, value in entry.items() if value is not None)
+        checked = validator.validate(given)
         if checked.error_messages:
             module.fail_json(msg='invalid input: students[{0}]: {1}'.format(index, checked.error_messages[0]))
-        params = dict(p, **checked.validated_parameters)
+        params = dict(p)
+        params.update((key, value) for key, value in checked.validated_parameters.items() if key in given)
         if params['userid'] in seen:
             module.fail_json(msg='invalid input: students[{0}]: {1} is given twice'.format(index, params['userid']))
         seen.add(params['userid'])
@@ -71,6 +75,8 @@ def student_outcome(run, warnings, left_alone=None):
         result = dict(run.result, failed=True, msg=err.message, error_kind=err.kind)
         if err.log:
             result['task_log'] = err.log
+    except StandError as err:
+        result = dict(run.result, failed=True, msg=str(err))
     if left_alone is not None and not result.get('failed'):
         warnings.extend(left_alone(result))
     result['warnings'] = list(warnings)

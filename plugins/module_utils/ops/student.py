@@ -115,7 +115,7 @@ class StudentRun(object):
         self._warn = warn or (lambda msg: None)
         self._warn_lock = threading.Lock()
         self.result = dict(changed=False, userid=params['userid'], pool=params['pool'], node=params['node'],
-                           machines=[])
+                           bridges=dict(params.get('bridges') or {}), machines=[])
         # diff mode: the user, pool and ACLs (pve_user_pool's view) and each machine (pve_stand_clone's)
         self.before = {'user': None, 'pool': None, 'acl': [], 'machines': {}}
         self.after = {'user': None, 'pool': None, 'acl': [], 'machines': {}}
@@ -254,6 +254,10 @@ class StudentRun(object):
         self._fail_on(baseline_after_deploy(self.client, self.p, self.result['machines'], self.check_mode,
                                             self.warn))
         return self._with_diff()
+
+    def run(self):
+        """present() or absent(), as O(state) says (a class run calls this for each student)."""
+        return self.present() if self.p['state'] == 'present' else self.absent()
 
     def absent(self):
         """The machines first (the stand's, then those the student made in its pool); the pool, ACLs and

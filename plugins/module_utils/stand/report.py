@@ -30,6 +30,7 @@ import os
 import tempfile
 import time
 
+from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.expiry import stamp as expiry_stamp
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.html_page import cards_page, router_first
 
 SOURCE_THIS_RUN = 'this run'
@@ -249,6 +250,30 @@ def networks_of(plan_students):
     """{userid: network_of(its machines)} of the plan's students that have machines."""
     return dict((s['userid'], network_of(s['machines'])) for s in plan_students or []
                 if s.get('userid') and s.get('machines'))
+
+
+def student_summary(mode, plan_student, result, bridges=None):
+    """What one student's run came to, as merge_run and the summary table read it (the stand_student role's
+    `stand_student_summary`): from pve_stand_student's result (what it reached, a failed one included) and the
+    plan's entry. `bridges` (alias -> bridge or VNet) defaults to the result's. Never the password: merge_run
+    takes the one the module set itself from the result (`password`), and no summary shown in a log holds it."""
+    result = result or {}
+    machines = result.get('machines') or []
+    summary = dict(userid=plan_student.get('userid') or result.get('userid'),
+                   node=plan_student.get('node') or result.get('node') or '',
+                   pool=plan_student.get('pool') or result.get('pool'),
+                   changed=bool(result.get('changed')))
+    if mode == 'destroy':
+        summary.update(vms=[m['name'] for m in machines], bridges={}, user_created=False, password_set=False,
+                       user_kept=result.get('user_kept') or '', own_vms=list(result.get('own_vms') or []))
+        return summary
+    summary.update(vms=['{0}:{1}'.format(m['name'], m['vmid']) for m in machines],
+                   bridges=dict(result.get('bridges') or {} if bridges is None else bridges),
+                   user_created=bool(result.get('user_created')), password_set=bool(result.get('password_set')),
+                   expire=result.get('expire'), expires_at=expiry_stamp(result.get('expire') or 0),
+                   password_confirmed=bool(result.get('password_confirmed')),
+                   password_kept=result.get('password_kept') or '', user_owned=bool(result.get('user_owned')))
+    return summary
 
 
 def merge_run(ledger, mode, summaries, scope, not_in_list=(), expires='', stamp=None, networks=None):
