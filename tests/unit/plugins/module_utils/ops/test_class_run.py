@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import RunFailed
+from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import RunFailed, StandError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops import class_run as C
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import TASK_FAILED, PveApiError
 
@@ -67,6 +67,18 @@ def test_each_entry_of_the_class_is_checked_against_the_modules_own_options_and_
     first, second = checked(module)
     assert first['machines'] == [{'name': 's1-router', 'start_order': 0}] and first['stand'] == 'netlab'
     assert (first['pool'], second['pool'], second['userid']) == (None, 'p2', 's2@pve')
+
+
+def test_an_option_an_entry_leaves_out_or_gives_as_null_keeps_the_modules_value_for_the_class():
+    module = FakeModule(stand='netlab', pool='shared-pool', students=[
+        {'userid': 's1@pve', 'machines': []}, {'userid': 's2@pve', 'pool': None, 'machines': []},
+        {'userid': 's3@pve', 'pool': 'own-pool', 'machines': []}])
+    assert [p['pool'] for p in checked(module)] == ['shared-pool', 'shared-pool', 'own-pool']
+
+
+def test_a_student_failing_on_a_refusal_of_the_stand_logic_is_that_students_result():
+    result = C.student_outcome(Run(StandError('no bridge for network lan')), [])
+    assert result['failed'] and result['msg'] == 'no bridge for network lan' and result['machines'] == []
 
 
 @pytest.mark.parametrize('students, message', [
