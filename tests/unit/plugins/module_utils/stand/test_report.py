@@ -370,3 +370,23 @@ def test_a_report_of_an_earlier_version_is_read_from_its_csv(tmp_path):
     rows = R.by_user(R.read_ledger(str(tmp_path), 'netlab'))
     assert rows['a@pve']['password'] == 'Pass,with"quote' and rows['a@pve']['vms'] == ['x:1', 'y:2']
     assert rows['c@ldap']['password'] == ''
+
+
+def test_a_students_summary_is_what_its_run_reached_never_its_password():
+    plan = {'userid': 's1@pve', 'node': 'pve1', 'pool': 'netlab-s1'}
+    failed = {'changed': True, 'failed': True, 'userid': 's1@pve', 'pool': 'netlab-s1', 'node': 'pve1',
+              'bridges': {'lan': 'vmbr1000'}, 'user_created': True, 'user_owned': True, 'password_set': True,
+              'password': 'Set-In-This-Run-1', 'expire': 1801439999,
+              'machines': [{'name': 's1-router', 'vmid': 10000}]}
+    summary = R.student_summary('deploy', plan, failed)
+    assert summary == {'userid': 's1@pve', 'node': 'pve1', 'pool': 'netlab-s1', 'changed': True,
+                       'vms': ['s1-router:10000'], 'bridges': {'lan': 'vmbr1000'}, 'user_created': True,
+                       'password_set': True, 'expire': 1801439999, 'expires_at': '2027-01-31T23:59:59Z',
+                       'password_confirmed': False, 'password_kept': '', 'user_owned': True}
+    # a module that could not run at all (bad input) still gives the plan's student, with nothing done
+    assert R.student_summary('deploy', plan, {'msg': 'invalid input'}, {'lan': 'vmbr1000'})['vms'] == []
+    gone = R.student_summary('destroy', {'userid': 's1@pve', 'pool': 'netlab-s1'}, {
+        'changed': True, 'machines': [{'name': 's1-router', 'vmid': 10000}], 'user_kept': 'stand netb still uses it',
+        'own_vms': [{'vmid': 10050, 'action': 'removed'}]})
+    assert (gone['vms'], gone['user_kept'], gone['own_vms'], gone['password_set']) == (
+        ['s1-router'], 'stand netb still uses it', [{'vmid': 10050, 'action': 'removed'}], False)
