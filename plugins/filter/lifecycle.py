@@ -89,6 +89,18 @@ def stand_class_networks(node_hostvars):
     return out
 
 
+def stand_class_share(class_result, userid):
+    """One student's share of a class run's registered result, for `stand_student_outcome` on its host.
+
+    Why: each host templating the whole result made the outcome task quadratic in the class - 300 students
+    took 41.8 s there (benchmarks/README.md, "Class-scale deploy: the class run"). A result without the student,
+    or of a run that failed as a whole, is passed on whole (the action says what is wrong with it)."""
+    students = (class_result or {}).get('students')
+    if isinstance(students, dict) and userid in students:
+        return {'students': {userid: students[userid]}}
+    return class_result
+
+
 def stand_lifecycle_lines(result, key='action'):
     """One line per machine of a pve_stand_power / pve_stand_snapshot result: 'name (VMID n): <what>'."""
     lines = []
@@ -132,5 +144,6 @@ class FilterModule(object):
                 'stand_class_lines': stand_class_lines,
                 'stand_class_students': stand_class_students,
                 'stand_class_passwords': stand_class_passwords,
+                'stand_class_share': stand_class_share,
                 'stand_class_networks': stand_class_networks,
                 'stand_lifecycle_lines': stand_lifecycle_lines}

@@ -25,7 +25,9 @@ description:
     A student that is not in the class run fails with a message naming the students it holds.
 options:
   class_result:
-    description: The registered result of the class run.
+    description:
+      - The registered result of the class run, or the student's share of it (filter
+        C(deploystand.proxmox.stand_class_share), which spares each host templating the whole class's result).
     type: dict
     required: true
   userid:
@@ -57,7 +59,7 @@ EXAMPLES = r'''
 
 - name: Machines are started (each student host's own result)
   deploystand.proxmox.stand_student_outcome:
-    class_result: "{{ class_power }}"
+    class_result: "{{ class_power | deploystand.proxmox.stand_class_share(deploystand_userid) }}"
     userid: "{{ deploystand_userid }}"
 '''
 

@@ -1,6 +1,6 @@
 """The class a playbook hands to one module run (plugins/filter/lifecycle.py stand_class_students)."""
 from ansible_collections.deploystand.proxmox.plugins.filter.lifecycle import (
-    stand_class_lines, stand_class_networks, stand_class_passwords, stand_class_students,
+    stand_class_lines, stand_class_networks, stand_class_passwords, stand_class_share, stand_class_students,
 )
 
 PLAN = {'students': [
@@ -75,3 +75,11 @@ def test_a_destroy_takes_the_bridges_by_interface_or_the_vnets_on_their_zone_and
 def test_the_node_results_of_the_run_by_node_without_a_node_that_made_none():
     hosts = [{'deploystand_node': 'pve1', 'stand_network_result': NETWORKS['pve1']}, {'deploystand_node': 'pve3'}]
     assert stand_class_networks(hosts) == {'pve1': NETWORKS['pve1']}
+
+
+def test_a_students_share_of_the_class_result_is_its_own_result_or_the_whole_result_when_it_has_none():
+    whole = {'changed': False, 'students': {'s1@pve': {'changed': True}, 's2@pve': {'failed': True, 'msg': 'x'}}}
+    assert stand_class_share(whole, 's2@pve') == {'students': {'s2@pve': {'failed': True, 'msg': 'x'}}}
+    assert stand_class_share(whole, 's9@pve') is whole
+    failed = {'failed': True, 'msg': 'invalid input: students[0]: ...'}
+    assert stand_class_share(failed, 's1@pve') is failed
