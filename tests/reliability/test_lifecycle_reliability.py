@@ -71,8 +71,10 @@ def test_a_reset_killed_midway_converges_on_the_next_run(sim_factory, playbook, 
     before = sim.state()
     job = start_playbook(RESET, sim, tmp_path, deploy_vars(tmp_path, users, stand=STAND), 'killed')
     # the kill lands once the first router is gone (destroyed, not cloned again yet) or being cloned
-    wait_until(lambda: any(v not in stand_vms(sim.state()) or stand_vms(sim.state())[v]['lock']
-                           for v in routers), timeout=300, poll=0.02)
+    def one_router_gone_or_cloning():
+        vms = stand_vms(sim.state())        # one read: a router may go between two
+        return any(v not in vms or vms[v]['lock'] for v in routers)
+    wait_until(one_router_gone_or_cloning, timeout=300, poll=0.02)
     job.signal(signal.SIGKILL)
     killed = job.wait(120)
     assert killed.rc != 0
