@@ -252,7 +252,7 @@ applied:
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.bridges import (
     BridgeError, NodeBridges, check_params,
 )
-from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import with_default
+from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import NETWORK_APPLY_OPTIONS, with_default
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 
 
@@ -271,8 +271,7 @@ def main():
             userids=dict(type='list', elements='str', default=[]),
             bridge_range=with_default('bridge_range', type='list', elements='int'),
             state=with_default('state', type='str', choices=['present', 'absent', 'applied']),
-            apply_foreign_pending=with_default('apply_foreign_pending', type='bool'),
-            apply_timeout=with_default('apply_timeout', type='int'),
+            **NETWORK_APPLY_OPTIONS
         ),
         supports_check_mode=True,
     )

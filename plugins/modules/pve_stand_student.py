@@ -24,6 +24,10 @@ description:
     (O(own_vms), unless O(student_vms=keep)), then the pool, the ACLs and the user where their markers say the
     stand made them; nothing is removed from a student whose machines could not all be removed. A pool that
     keeps VMs keeps its user, and a user another stand still uses is kept (RV(user_kept) says why).
+  - O(apply_nodes) applies those nodes' pending network config (the bridges the network play staged) while the
+    clones run, each node in its own thread; a machine on one of them waits for its node's apply after its clone,
+    before its config and power are written (a NIC hot-plugged or a VM started needs its bridge up). A node whose
+    apply fails or is refused fails the machines on it, with the node's message.
   - When a part fails the others still run; the module then fails with every failed part in one message, and
     the result still carries what was done (the password set in this run included).
   - Idempotent; supports check mode (reads only and predicts C(changed) and each machine's result) and diff
@@ -77,6 +81,22 @@ options:
     description: Students worked on at once in a run with O(students).
     type: int
     default: 30
+  apply_nodes:
+    description:
+      - Nodes whose pending network config this run applies (C(PUT /nodes/{node}/network), only when the stand has
+        something pending there), as M(deploystand.proxmox.pve_bridge) O(state=applied) does, while the clones
+        run. Pending changes the stand did not make refuse the apply unless O(apply_foreign_pending=true).
+    type: list
+    elements: str
+    default: []
+  apply_foreign_pending:
+    description: With O(apply_nodes), also apply pending changes of interfaces the stand did not make (a warning lists them).
+    type: bool
+    default: false
+  apply_timeout:
+    description: With O(apply_nodes), seconds to wait for each node's C(srvreload) task.
+    type: int
+    default: 120
   pool:
     description: Resource pool of the student. Default C(<stand>-<user name without realm>).
     type: str
@@ -368,6 +388,13 @@ failed_students:
   returned: when O(students) is given
   type: list
   elements: str
+networks:
+  description:
+    - With O(apply_nodes), each node's apply, node to C(applied) (bool), C(pending) (the changes found) and
+      C(foreign_pending), or to C(failed) and C(msg).
+  returned: when O(apply_nodes) is given
+  type: dict
+  sample: {"pve1": {"applied": true, "pending": [{"iface": "vmbr1001", "action": "added", "ours": true}], "foreign_pending": []}}
 machines:
   description: One result per machine, as M(deploystand.proxmox.pve_stand_clone) returns it (EcoRouters with
     the NICs and status after pve_ecorouter_nic's part).
@@ -377,10 +404,14 @@ machines:
   sample: [{name: student1-router, vmid: 10000, node: pve1, created: true, changed: true, status: running}]
 '''
 
+import functools
+
 from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import (
-    ACCOUNT_EXPIRY_OPTIONS, CLASS_OPTIONS, CLONE_OPTIONS, ECOROUTER_OPTIONS, PASSWORD_OPTIONS, ROLE_OPTIONS, VM_WAIT_OPTIONS,
-    pieces, with_default,
+    ACCOUNT_EXPIRY_OPTIONS, CLASS_OPTIONS, CLONE_OPTIONS, ECOROUTER_OPTIONS, NETWORK_APPLY_OPTIONS, PASSWORD_OPTIONS,
+    ROLE_OPTIONS, VM_WAIT_OPTIONS, pieces, with_default,
 )
+from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import RunFailed
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.bridges import NodeApplies
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.class_run import run_and_exit, student_params
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import DEVICE_TYPES, pool_id
@@ -416,8 +447,9 @@ ARGSPEC = dict(
                                             vmstate=dict(type='bool', default=False))),
     bridge_zone=dict(type='str'),
     state=with_default('state', type='str', choices=['present', 'absent']),
+    apply_nodes=dict(type='list', elements='str', default=[]),
     **pieces(ROLE_OPTIONS, ECOROUTER_OPTIONS, PASSWORD_OPTIONS, ACCOUNT_EXPIRY_OPTIONS, CLONE_OPTIONS, VM_WAIT_OPTIONS,
-             CLASS_OPTIONS)
+             CLASS_OPTIONS, NETWORK_APPLY_OPTIONS)
 )
 # what a `students` entry may give; every other option holds for the whole class
 CLASS_STUDENT_OPTIONS = ('userid', 'pool', 'node', 'machines', 'bridges', 'stale_bridges', 'update_password',
@@ -428,15 +460,57 @@ def main():
     module = PveModule(argument_spec=ARGSPEC, supports_check_mode=True)
     p = module.params
     if p['students'] is not None:
-        run_and_exit(module, class_params(module), StudentRun)
+        students = class_params(module)
+        client = module.client()
+        applies = network_applies(module, client)
+        run_and_exit(module, students, functools.partial(StudentRun, network_ready=applies.ready), client=client,
+                     finish=lambda params, results: network_outcome(module, applies, zip(params, results)))
     if not p['userid']:
         module.fail_json(msg='invalid input: give userid (one student) or students (a class)')
     problems = student_problems(p)
     if problems:
         module.fail_json(msg='invalid input: ' + '; '.join(problems), errors=problems)
     p['pool'] = p['pool'] or pool_id(p['stand'], p['userid'])
-    run = StudentRun(module.client(), p, check_mode=module.check_mode, warn=module.warn)
-    module.run(run.present if p['state'] == 'present' else run.absent, partial=lambda: run.result)
+    client = module.client()
+    applies = network_applies(module, client)
+    run = StudentRun(client, p, check_mode=module.check_mode, warn=module.warn, network_ready=applies.ready)
+
+    def converge():
+        try:
+            result = run.run()
+        except RunFailed as exc:
+            failed = dict(exc.result, failed=True, msg=exc.message)
+            failed.update(network_outcome(module, applies, [(p, failed)]), changed=exc.result.get('changed', False))
+            raise RunFailed(failed.pop('msg'), failed)
+        networks = network_outcome(module, applies)
+        return dict(result, **dict(networks, changed=result['changed'] or networks.get('changed', False)))
+    module.run(converge, partial=lambda: run.result)
+
+
+def network_applies(module, client):
+    """The apply of O(apply_nodes)' network config, started (it runs while the students' machines clone)."""
+    p = module.params
+    return NodeApplies(client, p['stand'], p['apply_nodes'], p['apply_foreign_pending'], p['apply_timeout'],
+                       check_mode=module.check_mode).start()
+
+
+def network_outcome(module, applies, failed=()):
+    """RV(networks) and whether an apply changed something, once every node's apply is done. A failed student
+    (of `failed`, (params, result) pairs) with machines on a node whose apply failed has that in its message
+    too: its machines there could not have started even where something else failed first."""
+    if not module.params['apply_nodes']:
+        return {}
+    networks = applies.finish(module.warn)
+    for p, result in failed:
+        if not result.get('failed'):
+            continue
+        nodes = set(m.get('node') or p['node'] for m in p['machines']) | set(
+            m['node'] for m in result.get('machines') or () if m.get('node'))
+        for node in sorted(n for n in nodes if networks.get(n, {}).get('failed')):
+            if 'node {0}'.format(node) not in result['msg']:
+                result['msg'] = '{0}; network config of node {1} not applied: {2}'.format(
+                    result['msg'], node, networks[node]['msg'])
+    return {'networks': networks, 'changed': any(n.get('applied') for n in networks.values())}
 
 
 def student_problems(p):

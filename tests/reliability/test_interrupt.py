@@ -164,6 +164,28 @@ def logs_in(sim, userid, password):
         return False
 
 
+def staged_bridges(sim):
+    return [node for node, net in sim.state()['networks'].items() if net['staged'] is not None]
+
+
+def test_a_deploy_killed_after_staging_its_bridges_applies_them_on_the_next_run(sim_factory, playbook, tmp_path):
+    """Killed between the bridges (staged in interfaces.new) and their apply: the re-run makes no bridge, yet
+    applies the staged ones before any VM of theirs starts (a VM on a bridge that is not up does not start)."""
+    sim = sim_factory('tiny', time_factor=1.0, durations={'linked_clone': 0.2, 'start': 0.1, 'network_apply': 0.1,
+                                                          'request_latency': 0.0})
+    job = start_playbook(DEPLOY, sim, tmp_path, deploy_vars(tmp_path, CLASS), 'killed')
+    wait_until(lambda: staged_bridges(sim), timeout=300)
+    job.signal(signal.SIGKILL)
+    assert job.wait(120).rc != 0
+    assert staged_bridges(sim), 'killed before the apply'
+    assert not stand_vms(sim.state()), 'killed before the clones'
+
+    again = playbook(DEPLOY, sim, extra_vars=deploy_vars(tmp_path, CLASS))
+    assert again.rc == 0, failure_messages(again)
+    state = sim.state()
+    assert staged_bridges(sim) == [] and outcome(state) == EXPECTED
+
+
 def test_a_deploy_killed_after_the_users_were_made_leaves_every_password_on_disk(sim_factory, playbook, tmp_path):
     sim = sim_factory('tiny', time_factor=0.3)
     job = start_playbook(DEPLOY, sim, tmp_path, deploy_vars(tmp_path, CLASS), 'killed')

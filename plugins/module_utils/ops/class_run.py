@@ -114,32 +114,38 @@ def run_class(params, one, parallel, client=None):
     return out
 
 
-def run_and_exit(module, students, run_kind, left_alone=None):
+def run_and_exit(module, students, run_kind, left_alone=None, client=None, finish=None):
     """The module's whole run: `run_kind(client, p, check_mode=, warn=)` for each student's parameter set
-    (student_params), side by side on one client, then exit_with. The pool defaults to the stand's own."""
-    client = module.client()
+    (student_params), side by side on one client, then exit_with. The pool defaults to the stand's own.
+    `finish(students, results)`, when given, returns more of the run's result once every student is done (a
+    class-wide part), and may add to a student's failure."""
+    client = client or module.client()
 
     def one(p):
         p['pool'] = p['pool'] or pool_id(p['stand'], p['userid'])
         warnings = []
         run = run_kind(client, p, check_mode=module.check_mode, warn=warnings.append)
         return student_outcome(run, warnings, left_alone)
-    exit_with(module, students, run_class(students, one, module.params['parallel'], client))
+    results = run_class(students, one, module.params['parallel'], client)
+    exit_with(module, students, results, finish(students, results) if finish else None)
 
 
-def exit_with(module, params, results):
+def exit_with(module, params, results, extra=None):
     """Exit the module: as the one student's result (failing when it failed), or, for a class, with
-    `students` (userid -> result) for `stand_student_outcome`. A class run fails only for the whole class."""
+    `students` (userid -> result) for `stand_student_outcome`, and `extra` beside. A class run fails only for the
+    whole class."""
+    extra = extra or {}
     for result in results:
         if not module._diff:
             result.pop('diff', None)
     if module.params.get('students') is None:
-        result = results[0]
+        result = dict(results[0], **dict(extra, changed=bool(extra.get('changed')) or results[0]['changed']))
         for warning in result.pop('warnings'):
             module.warn(warning)
         if result.get('failed'):
             module.fail_json(**result)
         module.exit_json(**result)
-    module.exit_json(changed=any(r['changed'] for r in results),
-                     students=dict((p['userid'], r) for p, r in zip(params, results)),
-                     failed_students=[p['userid'] for p, r in zip(params, results) if r.get('failed')])
+    out = dict(extra, students=dict((p['userid'], r) for p, r in zip(params, results)),
+               failed_students=[p['userid'] for p, r in zip(params, results) if r.get('failed')])
+    out['changed'] = bool(extra.get('changed')) or any(r['changed'] for r in results)
+    module.exit_json(**out)

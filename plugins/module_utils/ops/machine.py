@@ -103,9 +103,11 @@ class MachineRun(object):
     differs. run() returns the result; a refusal raises MachineFailed with the result so far.
 
     `entries` (a /cluster/resources read, vms.vm_entries) saves the read when the caller has one;
-    `pool_known` the check that the pool exists."""
+    `pool_known` the check that the pool exists; `network_ready(node)` returns once the node's bridges are up
+    (bridges.NodeApplies.ready), called after the clone, before the VM's config and power are written."""
 
-    def __init__(self, client, params, check_mode=False, warn=None, entries=None, pool_known=False):
+    def __init__(self, client, params, check_mode=False, warn=None, entries=None, pool_known=False,
+                 network_ready=None):
         self.p = params
         self.check_mode = check_mode
         self.warn = warn or (lambda msg: None)
@@ -113,6 +115,7 @@ class MachineRun(object):
         self.vms = V.Vms(client, timeout=params['timeout'], warn=self.warn)
         self._entries = entries
         self._pool_known = pool_known       # the caller made the pool (or would have, in check mode)
+        self._network_ready = network_ready or (lambda node: None)
         self.result = dict(changed=False, created=False, vmid=None, name=self.p['name'], node=self.p['node'],
                            pool=self.p['pool'], status='absent', nics=[], tags=[], foreign=[])
 
@@ -263,6 +266,7 @@ class MachineRun(object):
             status = 'running' if p['state'] == 'started' else 'stopped'
             before_view = {}
         else:
+            self._network_ready(entry['node'])
             before, after, changed = self.vms.converge_config(entry['node'], entry['vmid'], self.compute,
                                                               self.check_mode)
             self.result['changed'] |= changed

@@ -108,8 +108,9 @@ def _entry_after(result, pool):
 class StudentRun(object):
     """present() / absent() of one student; both return the result or raise StudentFailed."""
 
-    def __init__(self, client, params, check_mode=False, warn=None):
+    def __init__(self, client, params, check_mode=False, warn=None, network_ready=None):
         self.client = client
+        self.network_ready = network_ready      # bridges.NodeApplies.ready: a machine waits for its node's bridges
         self.p = params
         self.check_mode = check_mode
         self._warn = warn or (lambda msg: None)
@@ -157,7 +158,7 @@ class StudentRun(object):
         """One machine, start to end; returns (result, failure message or None)."""
         params = clone_params(self.p, machine)
         run = MachineRun(self.client, params, check_mode=self.check_mode, warn=self.warn, entries=entries,
-                         pool_known=self.p['state'] == 'present')
+                         pool_known=self.p['state'] == 'present', network_ready=self.network_ready)
         try:
             result = run.run()
             if machine['device_type'] == ECOROUTER and params['state'] != 'absent' and result['vmid'] is not None \
