@@ -104,10 +104,8 @@ class ActionModule(ActionBase):
             result = results.get(str(userid))
             if result is None:
                 continue
-            summary = R.student_summary(mode, plan.get(str(userid)) or {}, result)
-            if result.get('password'):
-                summary['password'] = result['password']
-            out[str(userid)] = summary
+            out[str(userid)] = R.with_set_password(R.student_summary(mode, plan.get(str(userid)) or {}, result),
+                                                   result)
         return out
 
     @staticmethod
@@ -130,9 +128,7 @@ class ActionModule(ActionBase):
             summary = facts.get('stand_student_summary')
             if not summary:
                 continue
-            summary = plain(dict(summary))
             outcome = facts.get('stand_student_result') or {}
-            if outcome.get('password'):
-                summary['password'] = plain(outcome['password'])
+            summary = R.with_set_password(plain(dict(summary)), {'password': plain(outcome.get('password'))})
             out[str(summary.get('userid') or host)] = summary
         return out

@@ -65,7 +65,7 @@ def pieces(*specs):
 # --- pieces ------------------------------------------------------------------------------------------
 
 # a class in one module run (ops/class_run.py): pve_stand_power, pve_stand_snapshot
-# applying a node's pending network config (pve_bridge state=applied, pve_stand_student apply_nodes)
+# applying a node's pending network config (pve_bridge state=applied, pve_stand_student network_nodes)
 NETWORK_APPLY_OPTIONS = dict(
     apply_foreign_pending=with_default('apply_foreign_pending', type='bool'),
     apply_timeout=with_default('apply_timeout', type='int'),

@@ -24,10 +24,13 @@ description:
     (O(own_vms), unless O(student_vms=keep)), then the pool, the ACLs and the user where their markers say the
     stand made them; nothing is removed from a student whose machines could not all be removed. A pool that
     keeps VMs keeps its user, and a user another stand still uses is kept (RV(user_kept) says why).
-  - O(apply_nodes) applies those nodes' pending network config (the bridges the network play staged) while the
-    clones run, each node in its own thread; a machine on one of them waits for its node's apply after its clone,
-    before its config and power are written (a NIC hot-plugged or a VM started needs its bridge up). A node whose
-    apply fails or is refused fails the machines on it, with the node's message.
+  - With O(state=present), O(network_nodes) applies those nodes' pending network config (the bridges the network
+    play staged) while the clones run, each node in its own thread; a machine on one of them waits for its node's
+    apply after its clone, before its config and power are written (a NIC hot-plugged or a VM started needs its
+    bridge up). A node whose apply fails or is refused fails the machines on it, with the node's message.
+  - With O(state=absent), once every student of the run is done, the students' private bridges on each of
+    O(network_nodes) go (as M(deploystand.proxmox.pve_bridge) O(state=absent) with their user ids, so only bridges
+    carrying the stand's marker that no VM uses) and the node's config is applied, each node in its own thread.
   - When a part fails the others still run; the module then fails with every failed part in one message, and
     the result still carries what was done (the password set in this run included).
   - Idempotent; supports check mode (reads only and predicts C(changed) and each machine's result) and diff
@@ -81,20 +84,22 @@ options:
     description: Students worked on at once in a run with O(students).
     type: int
     default: 30
-  apply_nodes:
+  network_nodes:
     description:
-      - Nodes whose pending network config this run applies (C(PUT /nodes/{node}/network), only when the stand has
-        something pending there), as M(deploystand.proxmox.pve_bridge) O(state=applied) does, while the clones
-        run. Pending changes the stand did not make refuse the apply unless O(apply_foreign_pending=true).
+      - Nodes whose network the run finishes (see above). Their pending network config is applied
+        (C(PUT /nodes/{node}/network), only when the stand has something pending there), as
+        M(deploystand.proxmox.pve_bridge) O(state=applied) does, while the clones run (O(state=present)) or after
+        the students' bridges there are removed (O(state=absent)). Pending changes the stand did not make refuse the
+        apply unless O(apply_foreign_pending=true).
     type: list
     elements: str
     default: []
   apply_foreign_pending:
-    description: With O(apply_nodes), also apply pending changes of interfaces the stand did not make (a warning lists them).
+    description: With O(network_nodes), also apply pending changes of interfaces the stand did not make (a warning lists them).
     type: bool
     default: false
   apply_timeout:
-    description: With O(apply_nodes), seconds to wait for each node's C(srvreload) task.
+    description: With O(network_nodes), seconds to wait for each node's C(srvreload) task.
     type: int
     default: 120
   pool:
@@ -390,9 +395,10 @@ failed_students:
   elements: str
 networks:
   description:
-    - With O(apply_nodes), each node's apply, node to C(applied) (bool), C(pending) (the changes found) and
-      C(foreign_pending), or to C(failed) and C(msg).
-  returned: when O(apply_nodes) is given
+    - With O(network_nodes), each node's part, node to C(applied) (bool), C(pending) (the changes found),
+      C(foreign_pending) and, with O(state=absent), C(deleted) (bridges) and C(in_use) (bridges kept, with the
+      guests using them); or to C(failed) and C(msg).
+  returned: when O(network_nodes) is given
   type: dict
   sample: {"pve1": {"applied": true, "pending": [{"iface": "vmbr1001", "action": "added", "ours": true}], "foreign_pending": []}}
 machines:
@@ -447,7 +453,7 @@ ARGSPEC = dict(
                                             vmstate=dict(type='bool', default=False))),
     bridge_zone=dict(type='str'),
     state=with_default('state', type='str', choices=['present', 'absent']),
-    apply_nodes=dict(type='list', elements='str', default=[]),
+    network_nodes=dict(type='list', elements='str', default=[]),
     **pieces(ROLE_OPTIONS, ECOROUTER_OPTIONS, PASSWORD_OPTIONS, ACCOUNT_EXPIRY_OPTIONS, CLONE_OPTIONS, VM_WAIT_OPTIONS,
              CLASS_OPTIONS, NETWORK_APPLY_OPTIONS)
 )
@@ -462,7 +468,7 @@ def main():
     if p['students'] is not None:
         students = class_params(module)
         client = module.client()
-        applies = network_applies(module, client)
+        applies = network_applies(module, client, [student['userid'] for student in students])
         run_and_exit(module, students, functools.partial(StudentRun, network_ready=applies.ready), client=client,
                      finish=lambda params, results: network_outcome(module, applies, zip(params, results)))
     if not p['userid']:
@@ -472,7 +478,7 @@ def main():
         module.fail_json(msg='invalid input: ' + '; '.join(problems), errors=problems)
     p['pool'] = p['pool'] or pool_id(p['stand'], p['userid'])
     client = module.client()
-    applies = network_applies(module, client)
+    applies = network_applies(module, client, [p['userid']])
     run = StudentRun(client, p, check_mode=module.check_mode, warn=module.warn, network_ready=applies.ready)
 
     def converge():
@@ -487,30 +493,36 @@ def main():
     module.run(converge, partial=lambda: run.result)
 
 
-def network_applies(module, client):
-    """The apply of O(apply_nodes)' network config, started (it runs while the students' machines clone)."""
+def network_applies(module, client, userids):
+    """The network part of O(network_nodes): with O(state=present) started now (the staged config comes up while
+    the machines clone); with O(state=absent) started by network_outcome, once every student is done, removing
+    the bridges of `userids` first."""
     p = module.params
-    return NodeApplies(client, p['stand'], p['apply_nodes'], p['apply_foreign_pending'], p['apply_timeout'],
-                       check_mode=module.check_mode).start()
+    absent = p['state'] == 'absent'
+    applies = NodeApplies(client, p['stand'], p['network_nodes'], p['apply_foreign_pending'], p['apply_timeout'],
+                          check_mode=module.check_mode, remove_userids=list(userids) if absent else None)
+    return applies if absent else applies.start()
 
 
 def network_outcome(module, applies, failed=()):
-    """RV(networks) and whether an apply changed something, once every node's apply is done. A failed student
-    (of `failed`, (params, result) pairs) with machines on a node whose apply failed has that in its message
-    too: its machines there could not have started even where something else failed first."""
-    if not module.params['apply_nodes']:
+    """RV(networks) and whether the nodes' part changed something, once every node is done. With O(state=present)
+    a failed student (of `failed`, (params, result) pairs) with machines on a node whose apply failed has that in
+    its message too: its machines there could not have started even where something else failed first."""
+    p = module.params
+    if not p['network_nodes']:
         return {}
-    networks = applies.finish(module.warn)
-    for p, result in failed:
+    networks = applies.finish(module.warn)      # starts a destroy's removal, now that the students are done
+    for params, result in failed if p['state'] == 'present' else ():
         if not result.get('failed'):
             continue
-        nodes = set(m.get('node') or p['node'] for m in p['machines']) | set(
+        nodes = set(m.get('node') or params['node'] for m in params['machines']) | set(
             m['node'] for m in result.get('machines') or () if m.get('node'))
         for node in sorted(n for n in nodes if networks.get(n, {}).get('failed')):
             if 'node {0}'.format(node) not in result['msg']:
                 result['msg'] = '{0}; network config of node {1} not applied: {2}'.format(
                     result['msg'], node, networks[node]['msg'])
-    return {'networks': networks, 'changed': any(n.get('applied') for n in networks.values())}
+    changed = any(n.get('applied') or n.get('deleted') for n in networks.values())
+    return {'networks': networks, 'changed': changed}
 
 
 def student_problems(p):

@@ -148,7 +148,7 @@ def test_bad_input_is_one_message_and_nothing_is_created(sim, playbook):
     assert sim.state() == before
 
 
-# ---------------------------------------------------------------- the network apply beside the clones (apply_nodes)
+# ---------------------------------------------------------------- the network apply beside the clones (network_nodes)
 
 def class_play(students, **args):
     """Each student's bridge staged by pve_bridge (not applied, as deploy_stand.yml's network play leaves it),
@@ -158,7 +158,7 @@ def class_play(students, **args):
         tasks.append({'name': 'bridge of ' + userid, 'register': 'bridge_' + userid.split('@')[0],
                       'deploystand.proxmox.pve_bridge': {'node': node, 'stand': 'netlab',
                                                          'bridges': [{'userid': userid, 'alias': 'lan'}]}})
-    module_args = dict(stand='netlab', apply_nodes=sorted(set(node for _u, node in students)), students=[
+    module_args = dict(stand='netlab', network_nodes=sorted(set(node for _u, node in students)), students=[
         {'userid': userid, 'node': node, 'bridges': '{{{{ bridge_{0}.mapping[{1!r}] }}}}'.format(
             userid.split('@')[0], userid),
          'machines': [dict(HOSTS[0], name=userid.split('@')[0] + '-host1')]} for userid, node in students])

@@ -536,21 +536,30 @@ class NodeBridges(object):
 
 
 class NodeApplies(object):
-    """The pending network config of some nodes applied while the students' clones run: each node in its own
-    thread from the start of the run. A machine on one of these nodes waits for its node (`ready`) before its
-    config or power is written, because hot-plugging a NIC or starting a VM needs the bridge up (pve-common
-    PVE/Network.pm `tap_plug`: "bridge '<br>' does not exist"); a clone needs no bridge, so it overlaps the apply.
+    """The network of some nodes finished by a class run, each node in its own thread: the pending config
+    applied (`NodeBridges.applied`), after removing the bridges of `remove_userids` when it is given (destroy:
+    `NodeBridges.absent`, only marked bridges no VM uses).
 
-    Why: the network play's own apply (a handler after the bridges) held every clone back by ~4 s of a 30-student
-    deploy (benchmarks/README.md, "Class-scale deploy"). Applying here also converges a run killed between the
-    bridges and the apply: a node's pending bridges of the stand are applied whether or not this run made them."""
+    A deploy starts it with the run: the bridges the network play staged come up while the clones run. A machine
+    on one of these nodes waits for its node (`ready`) before its config or power is written, because hot-plugging
+    a NIC or starting a VM needs the bridge up (pve-common PVE/Network.pm `tap_plug`: "bridge '<br>' does not
+    exist"); a clone needs no bridge, so it overlaps the apply. Why: the network play's own apply (a handler after
+    the bridges) held every clone back by ~4 s of a 30-student deploy (benchmarks/README.md, "Class-scale
+    deploy"). Applying here also converges a run killed between the bridges and the apply: a node's pending
+    bridges of the stand are applied whether or not this run made them.
 
-    def __init__(self, client, stand, nodes, apply_foreign=False, timeout=DEFAULT_APPLY_TIMEOUT, check_mode=False):
+    A destroy starts it once every student is done (their VMs gone): the bridges go in the same process, not in
+    a play of module runs per node after it."""
+
+    def __init__(self, client, stand, nodes, apply_foreign=False, timeout=DEFAULT_APPLY_TIMEOUT, check_mode=False,
+                 remove_userids=None):
         self._work = dict((node, NodeBridges(client, node, stand, check_mode=check_mode, warn=self._warn))
                           for node in nodes or ())
         self._done = dict((node, threading.Event()) for node in self._work)
         self._apply_foreign = apply_foreign
         self._timeout = timeout
+        self._remove = remove_userids
+        self._started = False
         self._lock = threading.Lock()
         self.results = {}
         self.warnings = []
@@ -560,6 +569,7 @@ class NodeApplies(object):
             self.warnings.append(msg)
 
     def start(self):
+        self._started = True
         for node in sorted(self._work):
             thread = threading.Thread(target=self._apply, args=(node,))
             thread.daemon = True          # a run that fails as a whole does not wait for an apply
@@ -567,25 +577,29 @@ class NodeApplies(object):
         return self
 
     def _apply(self, node):
+        out = {}
         try:
+            if self._remove is not None:
+                gone = self._work[node].absent(userids=self._remove)
+                out.update(deleted=list(gone['deleted']), in_use=list(gone['in_use']))
             done = self._work[node].applied(self._apply_foreign, self._timeout)
-            out = dict((key, done[key]) for key in ('applied', 'pending', 'foreign_pending'))
+            out.update((key, done[key]) for key in ('applied', 'pending', 'foreign_pending'))
         except BridgeError as exc:
-            out = {'failed': True, 'msg': str(exc)}
+            out.update(failed=True, msg=str(exc))
         except PveApiError as err:
-            out = {'failed': True, 'msg': err.message}
+            out.update(failed=True, msg=err.message)
         except Exception as exc:  # pylint: disable=broad-except
             # a thread's exception would be lost, and the node's machines would wait for ever
-            out = {'failed': True, 'msg': 'unexpected error: {0!r}'.format(exc)}
+            out.update(failed=True, msg='unexpected error: {0!r}'.format(exc))
         with self._lock:
             self.results[node] = out
         self._done[node].set()
 
     def ready(self, node):
         """Returns once `node`'s network config is applied (at once for a node not in the run); raises
-        StandError when its apply failed."""
+        StandError when its apply failed. Not started (a destroy's removal comes after the machines): at once."""
         event = self._done.get(node)
-        if event is None:
+        if event is None or not self._started:
             return
         event.wait()
         failed = self.results[node]
@@ -594,15 +608,20 @@ class NodeApplies(object):
                 node, failed['msg']))
 
     def finish(self, warn):
-        """Every node's outcome (node -> applied/pending/foreign_pending, or failed/msg), once all are done;
-        each warning and each failed node goes to warn()."""
+        """Every node's outcome (node -> applied/pending/foreign_pending, deleted/in_use when it removed bridges,
+        or failed/msg), once all are done; each warning and each failed node goes to warn(). Starts the nodes'
+        work when nothing did yet."""
+        if not self._started:
+            self.start()
         for event in self._done.values():
             event.wait()
         for msg in self.warnings:
             warn(msg)
         for node in sorted(self.results):
             if self.results[node].get('failed'):
-                warn('network config of node {0} not applied: {1}'.format(node, self.results[node]['msg']))
+                what = 'private bridges of node {0} not removed and applied' if self._remove is not None else \
+                    'network config of node {0} not applied'
+                warn('{0}: {1}'.format(what.format(node), self.results[node]['msg']))
         return dict(self.results)
 
 

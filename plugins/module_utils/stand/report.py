@@ -276,6 +276,14 @@ def student_summary(mode, plan_student, result, bridges=None):
     return summary
 
 
+def with_set_password(summary, result):
+    """The summary for merge_run with the password the module set itself in this run (update_password=always
+    without a handover), when `result` holds one: kept out of student_summary, which may be shown in a log."""
+    if (result or {}).get('password'):
+        summary = dict(summary, password=result['password'])
+    return summary
+
+
 def merge_run(ledger, mode, summaries, scope, not_in_list=(), expires='', stamp=None, networks=None):
     """After the run: this run's students as they ended, every other student kept and marked.
 

@@ -383,6 +383,11 @@ def test_a_students_summary_is_what_its_run_reached_never_its_password():
                        'vms': ['s1-router:10000'], 'bridges': {'lan': 'vmbr1000'}, 'user_created': True,
                        'password_set': True, 'expire': 1801439999, 'expires_at': '2027-01-31T23:59:59Z',
                        'password_confirmed': False, 'password_kept': '', 'user_owned': True}
+    # the ledger gets the password the module set itself; the summary shown in a log does not
+    ledger = R.merge_run({'stand': 'netlab', 'students': []}, 'deploy',
+                         {'s1@pve': R.with_set_password(summary, failed)}, ['s1@pve'])
+    assert R.by_user(ledger)['s1@pve']['password'] == 'Set-In-This-Run-1' and 'password' not in summary
+    assert R.with_set_password(summary, {'password': None}) == summary
     # a module that could not run at all (bad input) still gives the plan's student, with nothing done
     assert R.student_summary('deploy', plan, {'msg': 'invalid input'}, {'lan': 'vmbr1000'})['vms'] == []
     gone = R.student_summary('destroy', {'userid': 's1@pve', 'pool': 'netlab-s1'}, {
