@@ -381,8 +381,10 @@ class NodeBridges(object):
         alias_of = dict((e['marker'], e['alias']) for e in entries)
         created = {}
         skipped = []
+        looked_up = self.look_up([iface for iface, _marker in to_create], others)
         for iface, marker in to_create:
-            iface, new = self._create(iface, marker, alias_of[marker], taken, bridge_range, skipped, others, rules)
+            iface, new = self._create(iface, marker, alias_of[marker], taken, bridge_range, skipped, others, rules,
+                                      looked_up)
             mapping[marker] = iface
             taken[iface] = marker
             if not new:
@@ -409,19 +411,42 @@ class NodeBridges(object):
         r['diff'] = {'before': {'node': self.node, 'bridges': before}, 'after': {'node': self.node, 'bridges': after}}
         return r
 
-    def _create(self, iface, marker, alias, taken, bridge_range, skipped, others, rules):
+    def look_up(self, ifaces, others):
+        """{iface: (the other node that has it or None, its config here or None)} for the names about to be
+        created, read side by side (up to 8 at once): the same reads _create makes for a name, done before the
+        first write instead of four requests in turn per bridge (7.4 s of 100 students' network play)."""
+        out = {}
+
+        def lane(names):
+            for iface in names:
+                try:
+                    out[iface] = (self.exists_elsewhere(iface, others), self.read_iface(iface))
+                except PveApiError:
+                    return      # this name and the rest of its lane are read again, in turn, by _create
+        threads = [threading.Thread(target=lane, args=(ifaces[index::8],)) for index in range(min(8, len(ifaces)))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return out
+
+    def _create(self, iface, marker, alias, taken, bridge_range, skipped, others, rules, looked_up=None):
         """Create one marked bridge at iface or, if that name is taken meanwhile, hidden from the filtered
         list, or a bridge on another node, at the next free number. Returns (iface, created): a hidden
-        bridge here that already carries the marker is reused (created False)."""
+        bridge here that already carries the marker is reused (created False). `looked_up` (look_up) holds
+        the reads of names already made."""
+        looked_up = looked_up if looked_up is not None else {}
+
         def skip(name):
             skipped.append(name)
             taken[name] = '?'
             return next_candidate(taken, marker, alias, bridge_range, **rules)
         while True:
-            if self.exists_elsewhere(iface, others):
+            elsewhere, found = looked_up.pop(iface, None) or (self.exists_elsewhere(iface, others), False)
+            if elsewhere:
                 iface = skip(iface)
                 continue
-            found = self.read_iface(iface)
+            found = self.read_iface(iface) if found is False else found
             if found is not None:
                 if owns(found.get('comments'), marker):
                     return iface, False

@@ -421,3 +421,38 @@ def test_absent_with_ifaces_deletes_only_those_marked_bridges():
     client = FakeClient({'vmbr0': '', 'vmbr1000': LAN, 'vmbr1002': LAN, 'vmbr1004': 'lab'})
     result = N.NodeBridges(client, 'pve1', 'netlab').absent(ifaces=['vmbr1000', 'vmbr1004'])
     assert result['deleted'] == ['vmbr1000'] and sorted(client.bridges) == ['vmbr0', 'vmbr1002', 'vmbr1004']
+
+
+class LoggedClient(FakeClient):
+    """FakeClient that logs every request in order; a path in `fail_once` breaks the first time it is read."""
+
+    def __init__(self, *args, **kwargs):
+        self.fail_once = set(kwargs.pop('fail_once', ()))
+        super(LoggedClient, self).__init__(*args, **kwargs)
+        self.log = []
+
+    def get(self, api_path, **params):
+        self.log.append(('GET', api_path))
+        if api_path in self.fail_once:
+            self.fail_once.discard(api_path)
+            raise PveApiError('connection reset', kind='connection')
+        return super(LoggedClient, self).get(api_path, **params)
+
+    def post(self, api_path, **params):
+        self.log.append(('POST', params['iface']))
+        return super(LoggedClient, self).post(api_path, **params)
+
+
+def test_the_new_names_are_read_before_the_first_bridge_is_made_and_a_failed_read_is_made_again():
+    wanted = [('student{0}@pve'.format(n), 'lan') for n in (1, 2, 3)]
+    client = LoggedClient({'vmbr0': ''}, others={'pve2': {'vmbr1004': 'hidden'}}, hidden=['vmbr1004'],
+                          fail_once=['nodes/pve1/network/vmbr1002'])
+    result = present(client, wanted)
+    # two nodes: pve1 takes the even numbers; vmbr1004 is pve2's (hidden from its list), so it is passed over
+    assert result['created'] == ['vmbr1000', 'vmbr1002', 'vmbr1006'] and result['taken'] == ['vmbr1004']
+    first_write = client.log.index(('POST', 'vmbr1000'))
+    read_before = set(path for method, path in client.log[:first_write] if method == 'GET')
+    assert {'nodes/pve2/network/vmbr1000', 'nodes/pve1/network/vmbr1000', 'nodes/pve2/network/vmbr1004'} <= read_before
+    # the read that broke is made again, in turn, before that bridge is made
+    again = client.log.index(('POST', 'vmbr1002'))
+    assert ('GET', 'nodes/pve1/network/vmbr1002') in client.log[first_write:again]
