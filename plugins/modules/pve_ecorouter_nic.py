@@ -131,19 +131,20 @@ changed:
 '''
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.machine import (
-    ECOROUTER_ARGSPEC, configure_ecorouter, ecorouter_problems,
+    ECOROUTER_ARGSPEC, EcoRouterSpec, configure_ecorouter,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 
 
 def main():
     module = PveModule(argument_spec=ECOROUTER_ARGSPEC, supports_check_mode=True)
-    problems = ecorouter_problems(module.params)
+    spec = EcoRouterSpec.from_params(module.params)
+    problems = spec.problems()
     if problems:
         module.fail_json(msg='; '.join(problems))
     client = module.client()
-    module.run(lambda: configure_ecorouter(client, module.params, check_mode=module.check_mode, warn=module.warn),
-               partial=lambda: dict(changed=False, vmid=module.params['vmid']), pop_diff=False)
+    module.run(lambda: configure_ecorouter(client, spec, check_mode=module.check_mode, warn=module.warn),
+               partial=lambda: dict(changed=False, vmid=spec.vmid), pop_diff=False)
 
 
 if __name__ == '__main__':

@@ -282,7 +282,7 @@ foreign:
 '''
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.machine import (
-    CLONE_ARGSPEC, MachineRun, clone_problems,
+    CLONE_ARGSPEC, MachineRun, MachineSpec,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 
@@ -290,10 +290,11 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module imp
 def main():
     module = PveModule(argument_spec=CLONE_ARGSPEC, supports_check_mode=True,
                        mutually_exclusive=[('template', 'template_vmid')])
-    problems = clone_problems(module.params)
+    spec = MachineSpec.from_params(module.params)
+    problems = spec.problems()
     if problems:
         module.fail_json(msg='; '.join(problems))
-    run = MachineRun(module.client(), module.params, check_mode=module.check_mode, warn=module.warn)
+    run = MachineRun(module.client(), spec, check_mode=module.check_mode, warn=module.warn)
     module.run(run.run, partial=lambda: run.result, pop_diff=False)
 
 

@@ -486,7 +486,8 @@ def main():
             result = run.run()
         except RunFailed as exc:
             failed = dict(exc.result, failed=True, msg=exc.message)
-            failed.update(network_outcome(module, applies, [(p, failed)]), changed=exc.result.get('changed', False))
+            networks = network_outcome(module, applies, [(p, failed)])
+            failed.update(networks, changed=bool(exc.result.get('changed') or networks.get('changed')))
             raise RunFailed(failed.pop('msg'), failed)
         networks = network_outcome(module, applies)
         return dict(result, **dict(networks, changed=result['changed'] or networks.get('changed', False)))

@@ -212,3 +212,24 @@ def test_a_refused_apply_fails_only_the_machines_on_that_node_and_a_rerun_allowe
     assert run.rc == 0 and run.result(TASK)['failed_students'] == [], run
     assert run.result(TASK)['networks']['pve1']['foreign_pending'] == ['vmbr500 (added)']
     assert pool_vms(sim.state(), 'netlab-s1')['s1-host1']['status'] == 'running'
+
+
+def test_one_student_run_applies_its_node_too_and_a_destroy_run_removes_its_bridges(sim, playbook):
+    staged = class_play([(USER, 'pve1')])[0]['tasks'][0]
+    present = {'name': TASK, 'register': 'out', 'deploystand.proxmox.pve_stand_student': dict(
+        stand='netlab', userid=USER, node='pve1', bridges="{{ bridge_s1.mapping['s1@pve'] }}",
+        machines=HOSTS, network_nodes=['pve1'])}
+    run = playbook([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [staged, present]}], sim)
+    assert run.rc == 0, run
+    result = run.result(TASK)
+    assert result['networks']['pve1']['applied'] and sim.state()['networks']['pve1']['staged'] is None
+    assert set(vm['status'] for vm in pool_vms(sim.state()).values()) == {'running'}
+    iface = result['bridges']['lan']
+
+    absent = {'name': TASK, 'register': 'out', 'deploystand.proxmox.pve_stand_student': dict(
+        stand='netlab', userid=USER, node='pve1', machines=HOSTS, network_nodes=['pve1'], state='absent')}
+    run = playbook([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [absent]}], sim)
+    assert run.rc == 0, run
+    assert run.result(TASK)['networks']['pve1']['deleted'] == [iface]
+    network = sim.state()['networks']['pve1']
+    assert network['staged'] is None and iface not in network['running'] and pool_vms(sim.state()) == {}

@@ -32,13 +32,13 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.machine im
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import RunFailed, StandError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.student import (
-    clone_params, ecorouter_params,
+    ecorouter_spec, machine_spec,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import ECOROUTER
 
 
 def _student_params(p):
-    """pve_stand_student's options for student.clone_params: the machines stay stopped here (the power step
+    """pve_stand_student's options for student.machine_spec: the machines stay stopped here (the power step
     follows), and are never removed."""
     return dict(p, state='present', start=False)
 
@@ -102,11 +102,11 @@ class ResetRun(object):
     def _make(self, machine, vmid, macs):
         """Clone the machine as the deploy does, with `vmid` and, for a Linux machine, the NICs' `macs`."""
         p = _student_params(self.p)
-        params = clone_params(p, dict(machine, vmid=vmid))
-        if params['nics'] is not None and macs:
-            params['nics'] = [dict(nic, mac=macs[index] if index < len(macs) else None)
-                              for index, nic in enumerate(params['nics'])]
-        run = MachineRun(self.client, params, check_mode=self.check_mode, warn=self.warn, pool_known=True)
+        spec = machine_spec(p, dict(machine, vmid=vmid))
+        if spec.nics is not None and macs:
+            spec.nics = [dict(nic, mac=macs[index] if index < len(macs) else None)
+                         for index, nic in enumerate(spec.nics)]
+        run = MachineRun(self.client, spec, check_mode=self.check_mode, warn=self.warn, pool_known=True)
         try:
             result = run.run()
         except MachineFailed as exc:
@@ -115,7 +115,7 @@ class ResetRun(object):
             raise RunFailed(str(exc), None)
         if machine['device_type'] == ECOROUTER and not self.check_mode:
             try:
-                configure_ecorouter(self.client, ecorouter_params(p, machine, result['vmid'], result['node']),
+                configure_ecorouter(self.client, ecorouter_spec(p, machine, result['vmid'], result['node']),
                                     warn=self.warn)
             except MachineFailed as exc:
                 raise RunFailed(exc.message, None)

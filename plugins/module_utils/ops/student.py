@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One student's whole part of a stand in one module run (the logic behind pve_stand_student):
 user, pool and ACLs (access.UserPool), then every machine side by side, each in its own thread
-(machine.MachineRun, then machine.configure_ecorouter for an EcoRouter before it starts).
+(machine.MachineRun, then machine.configure_ecorouter for an EcoRouter before it starts), each machine from
+its MachineSpec (and EcoRouterSpec), built from the plan's machine.
 
 Why one run: a module run costs the controller about a second of CPU (Python start-up, imports,
 Ansible's task machinery), so a student done in one run instead of machines + 2 lets a class go as
@@ -19,8 +20,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.user_pool 
     UserPool, UserPoolError, check_params,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.machine import (
-    CLONE_ARGSPEC, ECOROUTER_ARGSPEC, MachineFailed, MachineRun, clone_problems, configure_ecorouter,
-    ecorouter_problems, remove_own_vm, with_defaults,
+    EcoRouterSpec, MachineFailed, MachineRun, MachineSpec, configure_ecorouter, remove_own_vm,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.client import PveApiError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import RunFailed, StandError
@@ -45,8 +45,8 @@ def access_params(p):
     return params
 
 
-def clone_params(p, machine):
-    """pve_stand_clone's options for one machine of the plan."""
+def machine_spec(p, machine):
+    """The MachineSpec (pve_stand_clone's options) of one machine of the plan."""
     ecorouter = machine['device_type'] == ECOROUTER
     if ecorouter or p['state'] == 'absent':
         nics = None
@@ -57,23 +57,24 @@ def clone_params(p, machine):
     else:
         # an EcoRouter starts only once its NICs are set (configure_ecorouter)
         state = 'started' if p['start'] and not ecorouter else 'present'
-    return with_defaults(CLONE_ARGSPEC, dict(
+    return MachineSpec(
         name=machine['name'], pool=p['pool'], stand=p['stand'], node=machine.get('node') or p['node'],
         template=machine.get('template'), template_vmid=machine.get('template_vmid'),
         template_node=machine.get('template_node'), clone='full' if machine.get('full') else 'linked',
         storage=machine.get('storage'), format=machine.get('format'),
         vmid=machine.get('vmid') or machine.get('preferred_vmid'), vmid_range=p['vmid_range'],
         tags=[ECOROUTER] if ecorouter else [], nics=nics, state=state, timeout=p['timeout'],
-        shutdown_timeout=p['shutdown_timeout'], clone_slots=p['clone_slots'], lock_retries=p['lock_retries']))
+        shutdown_timeout=p['shutdown_timeout'], clone_slots=p['clone_slots'], lock_retries=p['lock_retries'])
 
 
-def ecorouter_params(p, machine, vmid, node):
-    """pve_ecorouter_nic's options for an EcoRouter machine, once it exists as `vmid` on `node`."""
+def ecorouter_spec(p, machine, vmid, node):
+    """The EcoRouterSpec (pve_ecorouter_nic's options) of an EcoRouter machine, once it exists as `vmid` on
+    `node`."""
     data = [net for net in machine['networks'] if not net.get('management')]
-    return with_defaults(ECOROUTER_ARGSPEC, dict(
+    return EcoRouterSpec(
         vmid=vmid, node=node, stand=p['stand'], management_bridge=p['management_bridge'],
         bridges=[nic['bridge'] for nic in machine_nics(data, p['bridges'])], mac_prefix=p['mac_prefix'],
-        state='started' if p['start'] else 'present', timeout=p['timeout'], shutdown_timeout=p['shutdown_timeout']))
+        state='started' if p['start'] else 'present', timeout=p['timeout'], shutdown_timeout=p['shutdown_timeout'])
 
 
 def input_problems(p):
@@ -88,13 +89,13 @@ def input_problems(p):
         names.add(machine['name'])
         found = []
         try:
-            params = clone_params(p, machine)
+            spec = machine_spec(p, machine)
             if machine['device_type'] == ECOROUTER and p['state'] != 'absent':
-                found.extend(ecorouter_problems(ecorouter_params(p, machine, 0, '')))
+                found.extend(ecorouter_spec(p, machine, 0, '').problems())
         except StandError as exc:      # a network alias without a bridge
             found.append(str(exc))
-            params = clone_params(dict(p, state='absent'), machine)   # the other options, without NICs
-        found.extend(problem for problem in clone_problems(params) if problem != stand_problem)
+            spec = machine_spec(dict(p, state='absent'), machine)   # the other options, without NICs
+        found.extend(problem for problem in spec.problems() if problem != stand_problem)
         problems.extend('{0}: {1}'.format(label, problem) for problem in found)
     return problems
 
@@ -156,18 +157,18 @@ class StudentRun(object):
 
     def _machine(self, machine, entries):
         """One machine, start to end; returns (result, failure message or None)."""
-        params = clone_params(self.p, machine)
-        run = MachineRun(self.client, params, check_mode=self.check_mode, warn=self.warn, entries=entries,
+        spec = machine_spec(self.p, machine)
+        run = MachineRun(self.client, spec, check_mode=self.check_mode, warn=self.warn, entries=entries,
                          pool_known=self.p['state'] == 'present', network_ready=self.network_ready)
         try:
             result = run.run()
-            if machine['device_type'] == ECOROUTER and params['state'] != 'absent' and result['vmid'] is not None \
+            if machine['device_type'] == ECOROUTER and spec.state != 'absent' and result['vmid'] is not None \
                     and not (self.check_mode and result['created']):
                 # in check mode a router that does not exist yet has no NICs to predict
                 seen = dict(entries)
                 seen[result['vmid']] = _entry_after(result, self.p['pool'])
-                router = configure_ecorouter(self.client, ecorouter_params(self.p, machine, result['vmid'],
-                                                                           result['node']),
+                router = configure_ecorouter(self.client, ecorouter_spec(self.p, machine, result['vmid'],
+                                                                         result['node']),
                                              check_mode=self.check_mode, warn=self.warn, entries=seen)
                 diff = dict(before=result['diff']['before'], after=router['diff']['after'])
                 result = dict(result, changed=result['changed'] or router['changed'], nics=router['nics'],

@@ -8,7 +8,7 @@ import yaml
 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs import DEFAULTS, default, with_default
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.machine import (
-    CLONE_ARGSPEC, ECOROUTER_ARGSPEC, NIC_SPEC,
+    CLONE_ARGSPEC, ECOROUTER_ARGSPEC, NIC_SPEC, EcoRouterSpec, MachineSpec,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.inputs import normalize_stand
 
@@ -72,6 +72,21 @@ def test_the_vm_modules_take_their_defaults_from_the_table():
             if key in DEFAULTS and key != 'state':
                 assert option['default'] == DEFAULTS[key], key
     assert NIC_SPEC['model']['default'] == DEFAULTS['nic_model']
+
+
+@pytest.mark.parametrize('spec_class, argspec', [(MachineSpec, CLONE_ARGSPEC), (EcoRouterSpec, ECOROUTER_ARGSPEC)],
+                         ids=['machine', 'ecorouter'])
+def test_a_typed_spec_has_its_modules_options_and_defaults(spec_class, argspec):
+    # a spec built inside another module (pve_stand_student) is what pve_stand_clone / pve_ecorouter_nic would get
+    required = dict((key, 'x') for key, option in argspec.items() if option.get('required'))
+    built = spec_class(**required)
+    assert set(vars(built)) == set(argspec)
+    for key, option in argspec.items():
+        if not option.get('required'):
+            assert getattr(built, key) == option.get('default'), key
+    params = dict((key, option.get('default')) for key, option in argspec.items())
+    params.update(required)
+    assert spec_class.from_params(params) == built
 
 
 def test_a_list_default_is_a_copy_never_the_table_itself():

@@ -23,30 +23,30 @@ def params(**over):
 
 
 def test_a_linux_machine_gets_its_private_bridge_and_starts_with_the_clone():
-    clone = S.clone_params(params(), HOST)
-    assert clone['nics'] == [{'bridge': 'vmbr1004', 'model': 'virtio', 'link_down': True, 'mac': None}]
-    assert (clone['state'], clone['clone'], clone['storage'], clone['format']) == ('started', 'full', 'shared-nfs',
+    clone = S.machine_spec(params(), HOST)
+    assert clone.nics == [{'bridge': 'vmbr1004', 'model': 'virtio', 'link_down': True, 'mac': None}]
+    assert (clone.state, clone.clone, clone.storage, clone.format) == ('started', 'full', 'shared-nfs',
                                                                                   'qcow2')
     # the VM the plan found wins over the preferred id of a new one
-    assert clone['vmid'] == 10007 and clone['tags'] == [] and clone['pool'] == 'netlab-s1'
+    assert clone.vmid == 10007 and clone.tags == [] and clone.pool == 'netlab-s1'
 
 
 def test_an_ecorouter_is_cloned_stopped_and_gets_its_data_ports_in_order_before_it_starts():
-    clone = S.clone_params(params(), ROUTER)
-    assert (clone['state'], clone['nics'], clone['tags'], clone['vmid']) == ('present', None, ['ecorouter'], 10000)
-    router = S.ecorouter_params(params(), ROUTER, 10000, 'pve2')
-    assert router['bridges'] == ['vmbr1004', 'vmbr0']       # net0 (management) is added by the NIC step
-    assert (router['node'], router['state'], router['management_bridge']) == ('pve2', 'started', 'vmbr0')
+    clone = S.machine_spec(params(), ROUTER)
+    assert (clone.state, clone.nics, clone.tags, clone.vmid) == ('present', None, ['ecorouter'], 10000)
+    router = S.ecorouter_spec(params(), ROUTER, 10000, 'pve2')
+    assert router.bridges == ['vmbr1004', 'vmbr0']       # net0 (management) is added by the NIC step
+    assert (router.node, router.state, router.management_bridge) == ('pve2', 'started', 'vmbr0')
 
 
 def test_start_false_leaves_every_machine_stopped():
-    assert S.clone_params(params(start=False), HOST)['state'] == 'present'
-    assert S.ecorouter_params(params(start=False), ROUTER, 10000, 'pve1')['state'] == 'present'
+    assert S.machine_spec(params(start=False), HOST).state == 'present'
+    assert S.ecorouter_spec(params(start=False), ROUTER, 10000, 'pve1').state == 'present'
 
 
 def test_absent_removes_each_machine_on_its_own_node_without_needing_bridges():
-    gone = S.clone_params(params(state='absent', bridges={}), dict(HOST, node='pve3'))
-    assert (gone['state'], gone['node'], gone['nics']) == ('absent', 'pve3', None)
+    gone = S.machine_spec(params(state='absent', bridges={}), dict(HOST, node='pve3'))
+    assert (gone.state, gone.node, gone.nics) == ('absent', 'pve3', None)
     assert S.input_problems(params(state='absent', bridges={})) == []
 
 
@@ -68,6 +68,6 @@ def test_a_stand_name_the_other_modules_refuse_is_refused_once_for_the_whole_stu
     for bad in ('a' * 21, 'Net_Lab'):
         problems = S.input_problems(params(stand=bad))
         assert [p for p in problems if 'stand' in p] == [S.stand_name_problem(bad)]
-    # pve_stand_clone applies the same rule to its one machine
-    assert S.clone_problems(S.clone_params(params(stand='a' * 21), HOST)) == [S.stand_name_problem('a' * 21)]
+    # pve_stand_clone applies the same rule to its one machine (MachineSpec.problems)
+    assert S.machine_spec(params(stand='a' * 21), HOST).problems() == [S.stand_name_problem('a' * 21)]
     assert S.input_problems(params(stand='a' * 20)) == []
