@@ -422,7 +422,7 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.class_run 
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import DEVICE_TYPES, pool_id
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.student import (
-    StudentRun, input_problems,
+    StudentRun, StudentSpec, input_problems,
 )
 
 NETWORK_SPEC = dict(bridge=dict(type='str'), alias=dict(type='str'), link_down=dict(type='bool', default=False),
@@ -527,7 +527,7 @@ def network_outcome(module, applies, failed=()):
 
 
 def student_problems(p):
-    problems = input_problems(p)
+    problems = input_problems(StudentSpec.from_params(p))
     if p['state'] == 'present' and not p['node'] and any(not m['node'] for m in p['machines']):
         problems.append('node is needed to create machines (or give each machine its node)')
     return problems

@@ -384,19 +384,20 @@ class SnapshotRun(object):
         return failures
 
 
-def baseline_after_deploy(client, p, results, check_mode=False, warn=None):
+def baseline_after_deploy(client, student, results, check_mode=False, warn=None):
     """stand.baseline: the snapshot of each machine the deploy created in this run (results of
     student.StudentRun; `created` says so). A machine that existed before gets none: a re-run never takes
     it, and a deploy interrupted before the snapshot leaves the machine without one (the next reset then
-    re-clones it). Returns failure messages; each result gets `baseline` (the snapshot name) when taken."""
-    baseline = p.get('baseline')
+    re-clones it). `student` is the run's student.StudentSpec. Returns failure messages; each result gets
+    `baseline` (the snapshot name) when taken."""
+    baseline = student.baseline
     if not baseline:
         return []
     created = [r for r in results if r.get('created') and r.get('vmid') is not None]
     if not created:
         return []
-    vms = V.Vms(client, timeout=p['timeout'], warn=warn)
-    snapshots = Snapshots(vms, p['stand'], warn)
+    vms = V.Vms(client, timeout=student.timeout, warn=warn)
+    snapshots = Snapshots(vms, student.stand, warn)
     cache = {}
 
     def work(result):

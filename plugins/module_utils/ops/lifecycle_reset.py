@@ -32,15 +32,15 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.machine im
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import RunFailed, StandError
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.student import (
-    ecorouter_spec, machine_spec,
+    StudentSpec, ecorouter_spec, machine_spec,
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import ECOROUTER
 
 
-def _student_params(p):
-    """pve_stand_student's options for student.machine_spec: the machines stay stopped here (the power step
-    follows), and are never removed."""
-    return dict(p, state='present', start=False)
+def _student_spec(p):
+    """The StudentSpec student.machine_spec reads, from pve_stand_snapshot's options: the machines stay stopped
+    here (the power step follows), and are never removed."""
+    return StudentSpec.from_params(dict(p, state='present', start=False))
 
 
 class ResetRun(object):
@@ -101,8 +101,8 @@ class ResetRun(object):
 
     def _make(self, machine, vmid, macs):
         """Clone the machine as the deploy does, with `vmid` and, for a Linux machine, the NICs' `macs`."""
-        p = _student_params(self.p)
-        spec = machine_spec(p, dict(machine, vmid=vmid))
+        student = _student_spec(self.p)
+        spec = machine_spec(student, dict(machine, vmid=vmid))
         if spec.nics is not None and macs:
             spec.nics = [dict(nic, mac=macs[index] if index < len(macs) else None)
                          for index, nic in enumerate(spec.nics)]
@@ -115,7 +115,7 @@ class ResetRun(object):
             raise RunFailed(str(exc), None)
         if machine['device_type'] == ECOROUTER and not self.check_mode:
             try:
-                configure_ecorouter(self.client, ecorouter_spec(p, machine, result['vmid'], result['node']),
+                configure_ecorouter(self.client, ecorouter_spec(student, machine, result['vmid'], result['node']),
                                     warn=self.warn)
             except MachineFailed as exc:
                 raise RunFailed(exc.message, None)

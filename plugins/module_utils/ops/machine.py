@@ -64,12 +64,13 @@ CLONE_ARGSPEC = dict(
 
 
 class ModuleSpec(object):
-    """A module's options as a dataclass: from the module's validated parameters (from_params), or built by
-    the module that runs it as a part, with the same fields and defaults."""
+    """A module's options as a dataclass: from a module's validated parameters (from_params: the options it has,
+    the others keep their defaults), or built by the module that runs it as a part, with the same fields and
+    defaults."""
 
     @classmethod
     def from_params(cls, params):
-        return cls(**dict((f.name, params[f.name]) for f in fields(cls)))
+        return cls(**dict((f.name, params[f.name]) for f in fields(cls) if f.name in params))
 
 
 @dataclass

@@ -1,4 +1,6 @@
 """How pve_stand_student turns a plan's machines into the parts it runs (pure, no cluster)."""
+import dataclasses
+
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops import student as S
 
 ROUTER = {'name': 's1-router', 'device_type': 'ecorouter', 'template_vmid': 9002, 'template_node': 'pve1',
@@ -19,7 +21,7 @@ def params(**over):
          'update_password': 'on_create', 'password_length': 20, 'clone_slots': 8, 'lock_retries': 5,
          'timeout': 600, 'shutdown_timeout': 60, 'state': 'present'}
     p.update(over)
-    return p
+    return S.StudentSpec.from_params(p)
 
 
 def test_a_linux_machine_gets_its_private_bridge_and_starts_with_the_clone():
@@ -71,3 +73,16 @@ def test_a_stand_name_the_other_modules_refuse_is_refused_once_for_the_whole_stu
     # pve_stand_clone applies the same rule to its one machine (MachineSpec.problems)
     assert S.machine_spec(params(stand='a' * 21), HOST).problems() == [S.stand_name_problem('a' * 21)]
     assert S.input_problems(params(stand='a' * 20)) == []
+
+
+def test_a_student_spec_has_the_modules_options_and_defaults_and_never_shows_its_password():
+    from ansible_collections.deploystand.proxmox.plugins.modules.pve_stand_student import ARGSPEC
+    bare = S.StudentSpec(stand='netlab', userid='s1@pve')
+    for f in dataclasses.fields(bare):
+        assert f.name in ARGSPEC, f.name
+        if f.name not in ('stand', 'userid'):
+            assert getattr(bare, f.name) == ARGSPEC[f.name].get('default'), f.name
+    assert 'Secret-1' not in repr(S.StudentSpec(stand='netlab', userid='s1@pve', password='Secret-1'))
+    # a module with other options (pve_stand_snapshot's reset) gives what it has; the rest keep their defaults
+    reset = S.StudentSpec.from_params({'stand': 'netlab', 'userid': 's1@pve', 'name': 'baseline', 'start': False})
+    assert (reset.start, reset.role, reset.vmid_range) == (False, 'PVEVMAdmin', [10000, 19999])
