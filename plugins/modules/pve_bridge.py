@@ -224,6 +224,12 @@ stale:
     alias: {description: The alias., type: str}
     marker: {description: The marker., type: str}
     iface: {description: The stale bridge., type: str}
+unapplied:
+  description:
+    - With O(state=absent), the stand has changes staged on the node that were never applied (a run killed between
+      its deletions and their apply) while nothing was deleted now; run O(state=applied) as after a deletion.
+  returned: when state=absent
+  type: bool
 in_use:
   description: Bridges of the stand that were not deleted because a VM or container still uses them.
   returned: when state=absent

@@ -215,3 +215,23 @@ def test_a_marked_bridge_whose_name_is_on_another_node_is_replaced_then_removed_
     assert run.result('stale gone')['deleted'] == ['vmbr1000'], run
     assert sorted(net(sim, 'pve1')['staged']) == ['eno1', 'vmbr0', 'vmbr1002']
     assert net(sim, 'pve2')['running']['vmbr1000']['comments'] == 'lab uplink'
+
+
+def test_the_network_role_applies_a_removal_a_killed_run_left_staged(sim, playbook):
+    run = playbook(play(('bridges exist', args('pve1', bridges=wanted(('student1@pve', 'lan'))), {'register': 'made'}),
+                        ('network applied', args('pve1', state='applied'))), sim)
+    assert run.rc == 0, run
+    iface = run.result('bridges exist')['mapping']['student1@pve']['lan']
+    # a run killed after deleting the bridge and before its apply: the deletion is only staged
+    assert playbook(play(('bridges absent', args('pve1', state='absent'))), sim).rc == 0
+    assert net(sim, 'pve1')['staged'] is not None and iface in net(sim, 'pve1')['running']
+    # the re-run deletes nothing, yet applies (as destroy_stand.yml's class run and stand_cleanup.yml need)
+    role = [{'hosts': 'localhost', 'gather_facts': False, 'roles': [{
+        'role': 'deploystand.proxmox.stand_network',
+        'vars': {'stand_network_node': 'pve1', 'stand_network_stand': 'netlab', 'stand_network_state': 'absent',
+                 'stand_network_userids': ['student1@pve']}}]}]
+    run = playbook(role, sim)
+    assert run.rc == 0, run
+    assert net(sim, 'pve1')['staged'] is None and iface not in net(sim, 'pve1')['running']
+    again = playbook(role, sim)
+    assert again.rc == 0 and again.changed_total == 0, again

@@ -500,6 +500,9 @@ class NodeBridges(object):
                                      'marker': bridge_marker(self.stand, userid, alias), 'iface': iface,
                                      'created': False})
         r['changed'] = bool(r['deleted'])
+        # A run killed between its deletions and their apply left them staged: nothing is deleted now, yet the
+        # apply is still due (the caller applies when this is true, as when something was deleted).
+        r['unapplied'] = not r['deleted'] and any(change['ours'] for change in self.read_pending())
         r['diff'] = {'before': {'node': self.node, 'bridges': before}, 'after': {'node': self.node, 'bridges': after}}
         return r
 

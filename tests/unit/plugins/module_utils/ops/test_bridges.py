@@ -278,6 +278,11 @@ class FakeClient(object):
             return self.vms[int(parts[3])]
         raise AssertionError(api_path)
 
+    def get_envelope(self, api_path, **params):
+        """GET nodes/pve1/network with its `changes` (the pending diff) beside the data."""
+        assert api_path == 'nodes/pve1/network'
+        return {'data': [bridge(i, c) for i, c in sorted(self.bridges.items())], 'changes': self.changes}
+
     def post(self, api_path, **params):
         self.writes.append(('POST', params['iface'], params))
         if self.race and self.race[0] == params['iface']:
@@ -358,6 +363,17 @@ def test_absent_with_nothing_of_ours_reads_no_vm_configs():
     client = FakeClient({'vmbr0': '', 'vmbr1000': 'lab uplink'}, vms={1: None})
     result = N.NodeBridges(client, 'pve1', 'netlab').absent()
     assert not result['changed'] and client.writes == []
+
+
+def test_a_removal_a_killed_run_staged_and_never_applied_is_still_due():
+    # the bridge is gone from the pending view (the killed run deleted it); its removal is not applied yet
+    staged = N.NodeBridges(FakeClient({'vmbr0': ''}, changes=REMOVED_OURS), 'pve1', 'netlab').absent()
+    assert staged['deleted'] == [] and not staged['changed'] and staged['unapplied']
+    applied = N.NodeBridges(FakeClient({'vmbr0': ''}), 'pve1', 'netlab').absent()
+    assert not applied['unapplied']
+    # another stand's staged removal is that stand's to apply
+    other = FakeClient({'vmbr0': ''}, changes=REMOVED_OURS.replace('netlab', 'otherlab'))
+    assert not N.NodeBridges(other, 'pve1', 'netlab').absent()['unapplied']
 
 
 def test_a_skipped_name_does_not_steal_the_name_planned_for_the_next_alias():
