@@ -101,6 +101,19 @@ def stand_class_share(class_result, userid):
     return class_result
 
 
+def stand_node_network_line(node_result):
+    """What a destroy's class run did to one node's network (pve_stand_student `networks[node]`), for that node's
+    host: the failure, or the bridges deleted and those kept because a guest still uses them."""
+    node_result = node_result or {}
+    if node_result.get('failed'):
+        return node_result.get('msg')
+    line = 'deleted: ' + (', '.join(node_result.get('deleted') or []) or 'none')
+    in_use = [bridge['iface'] for bridge in node_result.get('in_use') or []]
+    if in_use:
+        line += '; kept, in use: ' + ', '.join(in_use)
+    return line
+
+
 def stand_lifecycle_lines(result, key='action'):
     """One line per machine of a pve_stand_power / pve_stand_snapshot result: 'name (VMID n): <what>'."""
     lines = []
@@ -146,4 +159,5 @@ class FilterModule(object):
                 'stand_class_passwords': stand_class_passwords,
                 'stand_class_share': stand_class_share,
                 'stand_class_networks': stand_class_networks,
+                'stand_node_network_line': stand_node_network_line,
                 'stand_lifecycle_lines': stand_lifecycle_lines}

@@ -418,7 +418,9 @@ from ansible_collections.deploystand.proxmox.plugins.module_utils.argspecs impor
 )
 from ansible_collections.deploystand.proxmox.plugins.module_utils.errors import RunFailed
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.bridges import NodeApplies
-from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.class_run import run_and_exit, student_params
+from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.class_run import (
+    merged, run_and_exit, student_params,
+)
 from ansible_collections.deploystand.proxmox.plugins.module_utils.pve.module import PveModule
 from ansible_collections.deploystand.proxmox.plugins.module_utils.stand.names import DEVICE_TYPES, pool_id
 from ansible_collections.deploystand.proxmox.plugins.module_utils.ops.student import (
@@ -468,9 +470,10 @@ def main():
     if p['students'] is not None:
         students = class_params(module)
         client = module.client()
-        applies = network_applies(module, client, [student['userid'] for student in students])
-        run_and_exit(module, students, functools.partial(StudentRun, network_ready=applies.ready), client=client,
-                     finish=lambda params, results: network_outcome(module, applies, zip(params, results)))
+        applies = deploy_applies(module, client)
+        run_and_exit(module, students, functools.partial(StudentRun, network_ready=applies and applies.ready),
+                     client=client, finish=lambda params, results: network_outcome(
+                         module, client, applies, [student['userid'] for student in params], zip(params, results)))
     if not p['userid']:
         module.fail_json(msg='invalid input: give userid (one student) or students (a class)')
     problems = student_problems(p)
@@ -478,41 +481,46 @@ def main():
         module.fail_json(msg='invalid input: ' + '; '.join(problems), errors=problems)
     p['pool'] = p['pool'] or pool_id(p['stand'], p['userid'])
     client = module.client()
-    applies = network_applies(module, client, [p['userid']])
-    run = StudentRun(client, p, check_mode=module.check_mode, warn=module.warn, network_ready=applies.ready)
+    applies = deploy_applies(module, client)
+    run = StudentRun(client, p, check_mode=module.check_mode, warn=module.warn,
+                     network_ready=applies and applies.ready)
 
     def converge():
         try:
             result = run.run()
         except RunFailed as exc:
             failed = dict(exc.result, failed=True, msg=exc.message)
-            networks = network_outcome(module, applies, [(p, failed)])
-            failed.update(networks, changed=bool(exc.result.get('changed') or networks.get('changed')))
+            networks = network_outcome(module, client, applies, [p['userid']], [(p, failed)])   # may add to msg
+            failed = merged(failed, networks)
             raise RunFailed(failed.pop('msg'), failed)
-        networks = network_outcome(module, applies)
-        return dict(result, **dict(networks, changed=result['changed'] or networks.get('changed', False)))
+        return merged(result, network_outcome(module, client, applies, [p['userid']]))
     module.run(converge, partial=lambda: run.result)
 
 
-def network_applies(module, client, userids):
-    """The network part of O(network_nodes): with O(state=present) started now (the staged config comes up while
-    the machines clone); with O(state=absent) started by network_outcome, once every student is done, removing
-    the bridges of `userids` first."""
+def node_applies(module, client, remove_userids=None):
+    """O(network_nodes)' network part (NodeApplies), each node's thread started now."""
     p = module.params
-    absent = p['state'] == 'absent'
-    applies = NodeApplies(client, p['stand'], p['network_nodes'], p['apply_foreign_pending'], p['apply_timeout'],
-                          check_mode=module.check_mode, remove_userids=list(userids) if absent else None)
-    return applies if absent else applies.start()
+    return NodeApplies(client, p['stand'], p['network_nodes'], p['apply_foreign_pending'], p['apply_timeout'],
+                       check_mode=module.check_mode, remove_userids=remove_userids)
 
 
-def network_outcome(module, applies, failed=()):
-    """RV(networks) and whether the nodes' part changed something, once every node is done. With O(state=present)
-    a failed student (of `failed`, (params, result) pairs) with machines on a node whose apply failed has that in
-    its message too: its machines there could not have started even where something else failed first."""
+def deploy_applies(module, client):
+    """With O(state=present) and O(network_nodes): the nodes' staged network config, applied from now on while
+    the machines clone; otherwise None."""
+    p = module.params
+    return node_applies(module, client) if p['state'] == 'present' and p['network_nodes'] else None
+
+
+def network_outcome(module, client, applies, userids, failed=()):
+    """RV(networks) and whether the nodes' part changed something, once every node is done; with O(state=absent)
+    the part runs now, the students being done: their (`userids`) bridges go, then each node applies. With
+    O(state=present) a failed student (of `failed`, (params, result) pairs) with machines on a node whose apply
+    failed has that in its message too: its machines there could not have started even where something else
+    failed first."""
     p = module.params
     if not p['network_nodes']:
         return {}
-    networks = applies.finish(module.warn)      # starts a destroy's removal, now that the students are done
+    networks = (applies or node_applies(module, client, list(userids))).finish(module.warn)
     for params, result in failed if p['state'] == 'present' else ():
         if not result.get('failed'):
             continue

@@ -442,11 +442,11 @@ class NodeBridges(object):
             taken[name] = '?'
             return next_candidate(taken, marker, alias, bridge_range, **rules)
         while True:
-            elsewhere, found = looked_up.pop(iface, None) or (self.exists_elsewhere(iface, others), False)
-            if elsewhere:
+            known = looked_up.pop(iface, None)
+            if (known[0] if known else self.exists_elsewhere(iface, others)):
                 iface = skip(iface)
                 continue
-            found = self.read_iface(iface) if found is False else found
+            found = known[1] if known else self.read_iface(iface)
             if found is not None:
                 if owns(found.get('comments'), marker):
                     return iface, False
@@ -568,7 +568,8 @@ class NodeApplies(object):
     applied (`NodeBridges.applied`), after removing the bridges of `remove_userids` when it is given (destroy:
     `NodeBridges.absent`, only marked bridges no VM uses).
 
-    A deploy starts it with the run: the bridges the network play staged come up while the clones run. A machine
+    Each node's thread starts when the object is made. A deploy makes it as the run begins: the bridges the
+    network play staged come up while the clones run. A machine
     on one of these nodes waits for its node (`ready`) before its config or power is written, because hot-plugging
     a NIC or starting a VM needs the bridge up (pve-common PVE/Network.pm `tap_plug`: "bridge '<br>' does not
     exist"); a clone needs no bridge, so it overlaps the apply. Why: the network play's own apply (a handler after
@@ -576,7 +577,7 @@ class NodeApplies(object):
     deploy"). Applying here also converges a run killed between the bridges and the apply: a node's pending
     bridges of the stand are applied whether or not this run made them.
 
-    A destroy starts it once every student is done (their VMs gone): the bridges go in the same process, not in
+    A destroy makes it once every student is done (their VMs gone): the bridges go in the same process, not in
     a play of module runs per node after it."""
 
     def __init__(self, client, stand, nodes, apply_foreign=False, timeout=DEFAULT_APPLY_TIMEOUT, check_mode=False,
@@ -587,22 +588,17 @@ class NodeApplies(object):
         self._apply_foreign = apply_foreign
         self._timeout = timeout
         self._remove = remove_userids
-        self._started = False
         self._lock = threading.Lock()
         self.results = {}
         self.warnings = []
-
-    def _warn(self, msg):
-        with self._lock:
-            self.warnings.append(msg)
-
-    def start(self):
-        self._started = True
         for node in sorted(self._work):
             thread = threading.Thread(target=self._apply, args=(node,))
             thread.daemon = True          # a run that fails as a whole does not wait for an apply
             thread.start()
-        return self
+
+    def _warn(self, msg):
+        with self._lock:
+            self.warnings.append(msg)
 
     def _apply(self, node):
         out = {}
@@ -625,9 +621,9 @@ class NodeApplies(object):
 
     def ready(self, node):
         """Returns once `node`'s network config is applied (at once for a node not in the run); raises
-        StandError when its apply failed. Not started (a destroy's removal comes after the machines): at once."""
+        StandError when its apply failed."""
         event = self._done.get(node)
-        if event is None or not self._started:
+        if event is None:
             return
         event.wait()
         failed = self.results[node]
@@ -637,10 +633,7 @@ class NodeApplies(object):
 
     def finish(self, warn):
         """Every node's outcome (node -> applied/pending/foreign_pending, deleted/in_use when it removed bridges,
-        or failed/msg), once all are done; each warning and each failed node goes to warn(). Starts the nodes'
-        work when nothing did yet."""
-        if not self._started:
-            self.start()
+        or failed/msg), once all are done; each warning and each failed node goes to warn()."""
         for event in self._done.values():
             event.wait()
         for msg in self.warnings:

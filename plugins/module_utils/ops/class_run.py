@@ -130,6 +130,13 @@ def run_and_exit(module, students, run_kind, left_alone=None, client=None, finis
     exit_with(module, students, results, finish(students, results) if finish else None)
 
 
+def merged(result, extra):
+    """`result` with `extra` (a class-wide part's outcome) beside it, changed when either changed."""
+    out = dict(result, **extra)
+    out['changed'] = bool(result.get('changed') or extra.get('changed'))
+    return out
+
+
 def exit_with(module, params, results, extra=None):
     """Exit the module: as the one student's result (failing when it failed), or, for a class, with
     `students` (userid -> result) for `stand_student_outcome`, and `extra` beside. A class run fails only for the
@@ -139,13 +146,13 @@ def exit_with(module, params, results, extra=None):
         if not module._diff:
             result.pop('diff', None)
     if module.params.get('students') is None:
-        result = dict(results[0], **dict(extra, changed=bool(extra.get('changed')) or results[0]['changed']))
+        result = merged(results[0], extra)
         for warning in result.pop('warnings'):
             module.warn(warning)
         if result.get('failed'):
             module.fail_json(**result)
         module.exit_json(**result)
-    out = dict(extra, students=dict((p['userid'], r) for p, r in zip(params, results)),
+    out = merged({'changed': any(r['changed'] for r in results)}, extra)
+    out.update(students=dict((p['userid'], r) for p, r in zip(params, results)),
                failed_students=[p['userid'] for p, r in zip(params, results) if r.get('failed')])
-    out['changed'] = bool(extra.get('changed')) or any(r['changed'] for r in results)
     module.exit_json(**out)

@@ -1,6 +1,7 @@
 """The class a playbook hands to one module run (plugins/filter/lifecycle.py stand_class_students)."""
 from ansible_collections.deploystand.proxmox.plugins.filter.lifecycle import (
     stand_class_lines, stand_class_networks, stand_class_passwords, stand_class_share, stand_class_students,
+    stand_node_network_line,
 )
 
 PLAN = {'students': [
@@ -83,3 +84,13 @@ def test_a_students_share_of_the_class_result_is_its_own_result_or_the_whole_res
     assert stand_class_share(whole, 's9@pve') is whole
     failed = {'failed': True, 'msg': 'invalid input: students[0]: ...'}
     assert stand_class_share(failed, 's1@pve') is failed
+
+
+def test_a_node_host_shows_the_bridges_its_destroy_deleted_and_kept_or_the_failure():
+    assert stand_node_network_line({'deleted': ['vmbr1000', 'vmbr1003'], 'in_use': [], 'applied': True}) == \
+        'deleted: vmbr1000, vmbr1003'
+    assert stand_node_network_line({'deleted': [], 'in_use': [{'iface': 'vmbr1001', 'used_by': ['qemu/10007']}]}) \
+        == 'deleted: none; kept, in use: vmbr1001'
+    assert stand_node_network_line({'failed': True, 'msg': 'node pve2 has pending network changes'}) == \
+        'node pve2 has pending network changes'
+    assert stand_node_network_line(None) == 'deleted: none'     # a node the run had nothing for
